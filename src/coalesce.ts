@@ -1,0 +1,124 @@
+/**
+ * Between the cache and dispatch: per scope, concurrent checks of one key
+ * share one dispatch (single flight), and the misses of one tick are batched
+ * into a few worker tasks instead of one task per provider.
+ */
+import { decide, Snapshot, type Decision } from './cache.js';
+import type { Dispatcher, DispatchRequest } from './dispatch.js';
+import type { ResolvedOptions } from './options.js';
+import type { ProviderResult } from './schema.js';
+import { mergeEnv, type ResolvedScope } from './scope.js';
+
+/** Everything the pool keeps per scope. */
+export class ScopeState {
+  readonly snapshot = new Snapshot();
+  readonly inflight = new Map<string, Promise<Decision>>();
+  /** Misses of the current tick, by modelApi (`''` for none), waiting to be dispatched together. */
+  readonly pending = new Map<string, Map<string, Deferred>>();
+  /** The newest `warm()` on this scope; an older one must not publish. */
+  warmToken = 0;
+
+  constructor(readonly scope: ResolvedScope) {}
+}
+
+interface Deferred {
+  readonly promise: Promise<Decision>;
+  resolve(d: Decision): void;
+  reject(err: unknown): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: (d: Decision) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<Decision>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+export interface CoalesceCounters {
+  coalesced: number;
+}
+
+/**
+ * Splits `ids` into tasks of at most `batchSize`, and at least about four
+ * tasks per thread so one slow CLI does not hold up the whole sweep, and calls
+ * `onResult` as each task's answers arrive.
+ */
+export async function runBatched(
+  dispatcher: Dispatcher,
+  options: ResolvedOptions,
+  ids: readonly string[],
+  req: DispatchRequest,
+  onResult: (result: ProviderResult) => void,
+): Promise<void> {
+  const size = Math.max(1, Math.min(options.batchSize, Math.ceil(ids.length / (options.maxThreads * 4))));
+  const tasks: Promise<void>[] = [];
+  for (let i = 0; i < ids.length; i += size) {
+    tasks.push(dispatcher.run(ids.slice(i, i + size), req).then((results) => results.forEach(onResult)));
+  }
+  // Wait for every task even when one rejects, so no answer arrives after we return.
+  const settled = await Promise.allSettled(tasks);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+export function dispatchRequest(options: ResolvedOptions, scope: ResolvedScope, modelApi: string | undefined, mode: DispatchRequest['mode']): DispatchRequest {
+  const { agentDir, workspaceDir, agentId } = scope;
+  return {
+    modelApi,
+    mode,
+    env: mergeEnv(options.env, scope),
+    scope: { ...(agentDir ? { agentDir } : {}), ...(workspaceDir ? { workspaceDir } : {}), ...(agentId ? { agentId } : {}) },
+  };
+}
+
+export class Coalescer {
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    private readonly options: ResolvedOptions,
+    private readonly counters: CoalesceCounters,
+  ) {}
+
+  /** The decision for a normalised id, joining an in-flight dispatch of the same key if there is one. */
+  resolve(state: ScopeState, id: string, modelApi: string | undefined): Promise<Decision> {
+    const key = modelApi === undefined ? id : `${id}\0${modelApi}`;
+    const running = state.inflight.get(key);
+    if (running) {
+      this.counters.coalesced++;
+      return running;
+    }
+    const batchKey = modelApi ?? '';
+    let batch = state.pending.get(batchKey);
+    if (!batch) {
+      state.pending.set(batchKey, (batch = new Map()));
+      queueMicrotask(() => this.#flush(state, batchKey, modelApi));
+    }
+    const d = deferred();
+    batch.set(id, d);
+    const promise = d.promise.finally(() => state.inflight.delete(key));
+    state.inflight.set(key, promise);
+    return promise;
+  }
+
+  #flush(state: ScopeState, batchKey: string, modelApi: string | undefined): void {
+    const batch = state.pending.get(batchKey);
+    state.pending.delete(batchKey);
+    if (!batch) return;
+    let req: DispatchRequest;
+    try {
+      req = dispatchRequest(this.options, state.scope, modelApi, 'first');
+    } catch (err) {
+      for (const d of batch.values()) d.reject(err);
+      return;
+    }
+    runBatched(this.dispatcher, this.options, [...batch.keys()], req, (result) => {
+      batch.get(result.provider)?.resolve(decide(result, this.options));
+    }).then(
+      // A provider the worker did not answer for must not hang its callers.
+      () => batch.forEach((d) => d.resolve({ auth: false, ttlMs: 0 })),
+      (err: unknown) => batch.forEach((d) => d.reject(err)),
+    );
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The probe configuration compiled once for fast lookups, on the main thread
+ * and in each worker alike: normalised provider ids, the alias table, and each
+ * provider's probe list with `defaults` after its own probes.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { AuthProbeError } from './errors.js';
+import { buildAliases, normalizeProviderId } from './provider-id.js';
+import { ProbeConfigSchema, type Probe, type ProbeConfig } from './schema.js';
+import { formatZodError } from './zod-errors.js';
+
+/** A probe with where it came from, as `explain()` reports it. */
+export interface PlannedProbe {
+  readonly probe: Probe;
+  readonly source: 'provider' | 'defaults';
+  readonly index: number;
+}
+
+export interface CompiledConfig {
+  readonly aliases: ReadonlyMap<string, string>;
+  /** Normalised id → the provider's own probes (two spellings of one id are merged). */
+  readonly providers: ReadonlyMap<string, readonly Probe[]>;
+  readonly defaults: readonly Probe[];
+}
+
+export function compileConfig(config: ProbeConfig): CompiledConfig {
+  const aliases = buildAliases(config.aliases);
+  const providers = new Map<string, Probe[]>();
+  for (const [raw, probes] of Object.entries(config.providers)) {
+    const id = normalizeProviderId(raw, aliases);
+    providers.set(id, [...(providers.get(id) ?? []), ...probes]);
+  }
+  return { aliases, providers, defaults: config.defaults ?? [] };
+}
+
+/** The probes to run for a normalised id, in order: its own, then `defaults`. */
+export function planProbes(config: CompiledConfig, id: string): PlannedProbe[] {
+  const own = config.providers.get(id) ?? [];
+  const plan: PlannedProbe[] = [];
+  own.forEach((probe, index) => plan.push({ probe, source: 'provider', index }));
+  config.defaults.forEach((probe, index) => plan.push({ probe, source: 'defaults', index }));
+  return plan;
+}
+
+/**
+ * Reads and validates a JSON probe configuration file. Relative module and
+ * file paths in it are then resolved against the file's directory: pass the
+ * returned `configDir` to `createAuthProbePool`.
+ */
+export function loadProbeConfig(file: string): { probes: ProbeConfig; configDir: string } {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new AuthProbeError('E_BAD_CONFIG', `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // V8's message quotes the input, which may hold a secret: say only where.
+    throw new AuthProbeError('E_BAD_CONFIG', `${path} is not valid JSON`);
+  }
+  const parsed = ProbeConfigSchema.safeParse(json);
+  if (!parsed.success) throw new AuthProbeError('E_BAD_CONFIG', `${path}: ${formatZodError(parsed.error)}`);
+  return { probes: parsed.data, configDir: dirname(path) };
+}

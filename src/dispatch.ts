@@ -1,0 +1,169 @@
+/**
+ * Dispatch: the only module that talks to Piscina. It starts the pool on the
+ * first task (importing the package starts no thread), watches each task's
+ * probe deadlines, turns a hung or crashed worker into error results for the
+ * provider it was on (and re-runs the rest of that batch), validates what
+ * workers return, and logs each dispatch.
+ */
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { Piscina } from 'piscina';
+import { AuthProbeError, errorData, type ErrorCode } from './errors.js';
+import type { ResolvedOptions } from './options.js';
+import type { ProbeTask, ProviderResult, WorkerInit } from './schema.js';
+import { TaskResultSchema } from './schema.js';
+import { createControl, currentPosition, watchTask } from './watchdog.js';
+
+/** The compiled worker entry, next to this file's compiled form: `dist/src/` → `dist/workers/`. */
+const WORKER_FILE = fileURLToPath(new URL('../workers/probe-worker.js', import.meta.url));
+
+export interface DispatchRequest {
+  readonly modelApi?: string | undefined;
+  readonly scope: ProbeTask['scope'];
+  readonly env: Readonly<Record<string, string>>;
+  readonly mode: ProbeTask['mode'];
+}
+
+export interface DispatchCounters {
+  tasks: number;
+  providersProbed: number;
+  probesRun: number;
+  timeouts: number;
+  crashes: number;
+}
+
+export class Dispatcher {
+  readonly counters: DispatchCounters = { tasks: 0, providersProbed: 0, probesRun: 0, timeouts: 0, crashes: 0 };
+  #piscina: Piscina | undefined;
+  #closed = false;
+  readonly #options: ResolvedOptions;
+
+  constructor(options: ResolvedOptions) {
+    this.#options = options;
+  }
+
+  get started(): boolean {
+    return this.#piscina !== undefined;
+  }
+
+  get piscina(): Piscina | undefined {
+    return this.#piscina;
+  }
+
+  #pool(): Piscina {
+    if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
+    if (this.#piscina) return this.#piscina;
+    const o = this.#options;
+    const workerData: WorkerInit = {
+      config: o.probes,
+      configDir: o.configDir,
+      probeTimeoutMs: o.probeTimeoutMs,
+      maxFileBytes: o.maxFileBytes,
+      maxStdoutBytes: o.maxStdoutBytes,
+    };
+    const pool = new Piscina({
+      filename: WORKER_FILE,
+      minThreads: o.minThreads,
+      maxThreads: o.maxThreads,
+      idleTimeout: o.idleTimeoutMs,
+      maxQueue: o.maxQueue,
+      niceIncrement: o.niceIncrement,
+      workerData,
+      // Probes read the env each task carries; workers need no copy of the process env to mutate.
+      recordTiming: true,
+    });
+    pool.on('error', (err: unknown) => {
+      o.logger.error({ err: err instanceof Error ? { name: err.name, message: err.message } : String(err) }, 'worker pool error');
+    });
+    this.#piscina = pool;
+    return pool;
+  }
+
+  /** Runs the providers' probes in one task. Rejects only with `E_POOL_CLOSED` or `E_QUEUE_FULL`. */
+  async run(providers: readonly string[], req: DispatchRequest): Promise<ProviderResult[]> {
+    const pool = this.#pool();
+    const control = createControl();
+    const abort = new AbortController();
+    let overdue = false;
+    const unwatch = watchTask(control, () => {
+      overdue = true;
+      abort.abort();
+    });
+    const task: ProbeTask = { providers, scope: req.scope, env: req.env, mode: req.mode, control, ...(req.modelApi !== undefined ? { modelApi: req.modelApi } : {}) };
+    const started = performance.now();
+    this.counters.tasks++;
+    let raw: unknown;
+    try {
+      raw = await pool.run(task, { signal: abort.signal });
+    } catch (err) {
+      if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED', undefined, { cause: err });
+      if (err instanceof Error && err.message === 'Task queue is at limit') throw new AuthProbeError('E_QUEUE_FULL', `${this.#options.maxQueue} tasks waiting`);
+      return this.#recover(providers, req, currentPosition(control), overdue, err);
+    } finally {
+      unwatch();
+    }
+    const parsed = TaskResultSchema.safeParse(raw);
+    if (!parsed.success || parsed.data.results.length !== providers.length) {
+      this.#options.logger.error({ providers: providers.length }, 'worker returned a malformed result');
+      return providers.map((p) => failure(p, 'E_BAD_WORKER_RESULT'));
+    }
+    this.#record(parsed.data.results, performance.now() - started);
+    return parsed.data.results;
+  }
+
+  /**
+   * A task was aborted at its deadline, or its worker died. The provider it
+   * was on gets an error result; the others of the batch run again, once each
+   * (the set shrinks every time, so this ends).
+   */
+  async #recover(
+    providers: readonly string[],
+    req: DispatchRequest,
+    position: { provider: number; probe: number },
+    timedOut: boolean,
+    err: unknown,
+  ): Promise<ProviderResult[]> {
+    const at = Math.min(Math.max(position.provider, 0), providers.length - 1);
+    const culprit = providers[at] as string;
+    const code: ErrorCode = timedOut ? 'E_PROBE_TIMEOUT' : 'E_WORKER_CRASHED';
+    if (timedOut) this.counters.timeouts++;
+    else this.counters.crashes++;
+    this.#options.logger.error(
+      { provider: culprit, code, reason: err instanceof Error ? err.message.slice(0, 200) : typeof err },
+      timedOut ? 'probe ran past its deadline; worker terminated' : 'worker died while probing',
+    );
+    const rest = providers.filter((_, i) => i !== at);
+    const others = rest.length > 0 ? await this.run(rest, req) : [];
+    return [...others, failure(culprit, code, `while running its probe #${position.probe + 1}`)];
+  }
+
+  #record(results: readonly ProviderResult[], durationMs: number): void {
+    const { logger, slowProbeMs } = this.#options;
+    let probes = 0;
+    for (const r of results) {
+      probes += r.probes.length;
+      for (const p of r.probes) {
+        if (p.durationMs >= slowProbeMs) {
+          logger.warn({ provider: r.provider, probe: p.kind, index: p.index, source: p.source, durationMs: Math.round(p.durationMs), outcome: p.outcome }, 'slow auth probe');
+        }
+      }
+    }
+    this.counters.providersProbed += results.length;
+    this.counters.probesRun += probes;
+    logger.debug({ providers: results.length, probes, durationMs: Math.round(durationMs * 100) / 100 }, 'dispatch');
+  }
+
+  /** Stops taking work; `force` aborts queued and running tasks instead of draining them. */
+  async close(force: boolean): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const pool = this.#piscina;
+    if (!pool) return;
+    if (force) await pool.destroy();
+    else await pool.close();
+  }
+}
+
+function failure(provider: string, code: ErrorCode, detail?: string): ProviderResult {
+  return { provider, auth: false, decidedBy: null, probes: [], durationMs: 0, error: errorData(code, detail) };
+}

@@ -1,0 +1,69 @@
+/**
+ * Every error this library reports, in one table. Codes are stable strings a
+ * caller can switch on; messages never contain a secret value. Across the
+ * thread boundary errors travel as plain `{ code, message }` data (Piscina
+ * turns custom error classes into plain `Error`), and on the main thread the
+ * {@link AuthProbeError} class carries the code.
+ */
+export const ERROR_CODES = {
+  E_BAD_OPTIONS: 'invalid pool options',
+  E_BAD_CONFIG: 'invalid probe configuration',
+  E_BAD_PROVIDER_ID: 'invalid provider id',
+  E_BAD_MODEL_API: 'invalid modelApi',
+  E_BAD_SCOPE: 'invalid scope',
+  E_POOL_CLOSED: 'the pool is closed',
+  E_QUEUE_FULL: 'the probe queue is full',
+  E_PROBE_TIMEOUT: 'the probe did not finish before its deadline',
+  E_PROBE_FAILED: 'the probe failed unexpectedly',
+  E_WORKER_CRASHED: 'the worker running the probe died',
+  E_BAD_WORKER_RESULT: 'the worker returned a malformed result',
+  E_ENV_UNSET: 'none of the variables is set',
+  E_TEMPLATE_UNRESOLVED: 'the path template could not be resolved',
+  E_FILE_NOT_FOUND: 'the file does not exist',
+  E_FILE_NOT_REGULAR: 'the path is not a regular file',
+  E_FILE_TOO_LARGE: 'the file is larger than the limit',
+  E_FILE_UNREADABLE: 'the file could not be read',
+  E_JSON_INVALID: 'the file is not valid JSON',
+  E_STORE_INVALID: 'the auth profile store has an unexpected shape',
+  E_NO_PROFILE: 'no profile in the store matches the provider',
+  E_POINTER_MISSING: 'the JSON pointer does not name a non-empty string',
+  E_COMMAND_NOT_FOUND: 'the command was not found',
+  E_COMMAND_FAILED: 'the command exited unsuccessfully',
+  E_COMMAND_NO_OUTPUT: 'the command printed nothing',
+  E_MODULE_LOAD: 'the probe module could not be loaded',
+  E_MODULE_THREW: 'the probe module threw',
+  E_MODULE_FALSE: 'the probe module answered false',
+  E_MODULE_BAD_RESULT: 'the probe module did not return a boolean',
+  E_PLATFORM_SKIPPED: 'the probe does not run on this platform',
+} as const;
+
+/** A stable error code, e.g. `E_PROBE_TIMEOUT`. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error as it crosses a thread boundary or appears in an `explain()` report. */
+export interface ErrorData {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/** Builds error data; `detail` is appended to the code's fixed message. */
+export function errorData(code: ErrorCode, detail?: string): ErrorData {
+  return { code, message: detail ? `${ERROR_CODES[code]}: ${detail}` : ERROR_CODES[code] };
+}
+
+/** The error class every rejection from this library uses; switch on `code`. */
+export class AuthProbeError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
+    super(errorData(code, detail).message, options);
+    this.name = 'AuthProbeError';
+    this.code = code;
+  }
+
+  static from(data: ErrorData): AuthProbeError {
+    const err = new AuthProbeError(data.code);
+    err.message = data.message;
+    return err;
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * `explain()` reports: which probe decided, and every probe's outcome,
+ * duration and error code. Built only from worker metadata, which never
+ * carries a value, so a report cannot contain a secret.
+ */
+import type { ErrorData } from './errors.js';
+import type { ProbeOutcome, ProviderResult } from './schema.js';
+
+export interface ExplainReport {
+  /** The id as the caller wrote it. */
+  readonly input: string;
+  /** The normalised id the probes ran for. */
+  readonly provider: string;
+  readonly auth: boolean;
+  /** The first probe that found auth, or null. */
+  readonly decidedBy: ProbeOutcome | null;
+  /** Every probe, in the order they ran: the provider's own, then `defaults`. */
+  readonly probes: readonly ProbeOutcome[];
+  /** Set when the provider could not be probed at all (deadline passed, worker died). */
+  readonly error?: ErrorData;
+  /** Milliseconds spent in the worker on this provider. */
+  readonly durationMs: number;
+}
+
+export function explainResult(input: string, result: ProviderResult): ExplainReport {
+  return {
+    input,
+    provider: result.provider,
+    auth: result.auth,
+    decidedBy: result.decidedBy === null ? null : (result.probes[result.decidedBy] ?? null),
+    probes: result.probes,
+    ...(result.error ? { error: result.error } : {}),
+    durationMs: result.durationMs,
+  };
+}

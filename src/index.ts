@@ -1,0 +1,27 @@
+/**
+ * auth-probe-pool: synchronous auth probes (env, credential files, CLIs) run
+ * in a worker pool, behind an async, cached, coalescing checker, so a
+ * gateway's event loop stays free.
+ */
+export { createAuthProbePool } from './pool.js';
+export type { AuthChecker, AuthProbePool, WarmReport } from './pool.js';
+export type { ExplainReport } from './explain.js';
+export type { PoolStats, DurationSummary } from './stats.js';
+export { PoolOptionsSchema } from './options.js';
+export type { AuthProbePoolOptions } from './options.js';
+export { loadProbeConfig } from './config.js';
+export {
+  ProbeConfigSchema,
+  ProbeSchema,
+  EnvProbeSchema,
+  AuthProfilesProbeSchema,
+  CredentialFileProbeSchema,
+  CommandProbeSchema,
+  ModuleProbeSchema,
+  ScopeSchema,
+  ProbeOutcomeSchema,
+} from './schema.js';
+export type { Probe, ProbeKind, ProbeConfig, ProbeConfigInput, Scope, ProbeOutcome } from './schema.js';
+export { AuthProbeError, ERROR_CODES } from './errors.js';
+export type { ErrorCode, ErrorData } from './errors.js';
+export type { ModuleProbeContext, ModuleProbeFunction } from './probes/module.js';

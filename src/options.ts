@@ -1,0 +1,113 @@
+/**
+ * Pool options: parsed once, at construction, with every default in one
+ * place. The rest of the code reads the frozen {@link ResolvedOptions}.
+ */
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { z } from 'zod';
+import { AuthProbeError } from './errors.js';
+import { ProbeConfigSchema, type ProbeConfig } from './schema.js';
+import { formatZodError } from './zod-errors.js';
+
+const isLogger = (v: unknown): v is Logger =>
+  typeof v === 'object' && v !== null && ['debug', 'info', 'warn', 'error', 'child'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function');
+
+const ms = (max: number) => z.number().int().nonnegative().max(max);
+
+export const PoolOptionsSchema = z.strictObject({
+  /** The probe configuration (see `ProbeConfigSchema`). */
+  probes: ProbeConfigSchema,
+  /** Directory that relative paths in `probes` resolve against. Default: `process.cwd()`. */
+  configDir: z.string().min(1).optional(),
+  threads: z
+    .strictObject({
+      /** Threads kept alive while idle (unref'd, they never hold the process open). Default 1. */
+      min: z.number().int().nonnegative().max(64).optional(),
+      /** Upper bound on worker threads. Default: the machine's available parallelism, at most 4. */
+      max: z.number().int().positive().max(64).optional(),
+    })
+    .optional(),
+  /** Deadline for one probe, in milliseconds; a command's own `timeoutMs` is capped by it. Default 5000. */
+  probeTimeoutMs: ms(600_000).min(1).optional(),
+  cacheTtlMs: z
+    .strictObject({
+      /** How long a `true` is kept, in milliseconds. Default 300000 (5 min). */
+      positive: ms(86_400_000).optional(),
+      /** How long a lasting `false` is kept, in milliseconds. Default 30000. */
+      negative: ms(86_400_000).optional(),
+    })
+    .optional(),
+  /** Milliseconds an idle worker above `threads.min` lives. Default 30000 (Piscina's 0 would churn threads on bursty load). */
+  idleTimeoutMs: ms(86_400_000).optional(),
+  /** Tasks that may wait for a worker before checks are rejected with `E_QUEUE_FULL`. Default 4096. */
+  maxQueue: z.number().int().positive().max(1_000_000).optional(),
+  /** Providers per worker task during `warm()`, at most. Default 32. */
+  batchSize: z.number().int().positive().max(1024).optional(),
+  /** Probes slower than this many milliseconds are logged at warn. Default 1000. */
+  slowProbeMs: ms(600_000).optional(),
+  /** Largest credential file or store read, in bytes. Default 32 MiB. */
+  maxFileBytes: z.number().int().positive().max(2 ** 31 - 1).optional(),
+  /** Most stdout a `requireStdout` command may print, in bytes. Default 1 MiB. */
+  maxStdoutBytes: z.number().int().positive().max(2 ** 30).optional(),
+  /** Raise the workers' nice value by this much (Linux, macOS), so probes yield the CPU to the gateway. Default 0. */
+  niceIncrement: z.number().int().nonnegative().max(19).optional(),
+  /** A pino logger; the pool logs through a child of it. Default: silent. */
+  logger: z.custom<Logger>(isLogger, { message: 'must be a pino logger' }).optional(),
+  /** The environment probes see, under each scope's own `env`. Default: `process.env`, read at each dispatch. */
+  env: z.record(z.string(), z.string().optional()).optional(),
+});
+
+export type AuthProbePoolOptions = z.input<typeof PoolOptionsSchema>;
+
+export interface ResolvedOptions {
+  readonly probes: ProbeConfig;
+  readonly configDir: string;
+  readonly minThreads: number;
+  readonly maxThreads: number;
+  readonly probeTimeoutMs: number;
+  readonly positiveTtlMs: number;
+  readonly negativeTtlMs: number;
+  readonly idleTimeoutMs: number;
+  readonly maxQueue: number;
+  readonly batchSize: number;
+  readonly slowProbeMs: number;
+  readonly maxFileBytes: number;
+  readonly maxStdoutBytes: number;
+  readonly niceIncrement: number;
+  readonly logger: Logger;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export function resolveOptions(input: unknown): ResolvedOptions {
+  const parsed = PoolOptionsSchema.safeParse(input);
+  if (!parsed.success) {
+    const config = parsed.error.issues.every((i) => i.path[0] === 'probes');
+    throw new AuthProbeError(config ? 'E_BAD_CONFIG' : 'E_BAD_OPTIONS', formatZodError(parsed.error));
+  }
+  const o = parsed.data;
+  if (o.threads?.min !== undefined && o.threads.max !== undefined && o.threads.min > o.threads.max) {
+    throw new AuthProbeError('E_BAD_OPTIONS', 'threads.min: must not exceed threads.max');
+  }
+  const maxThreads = o.threads?.max ?? Math.min(Math.max(availableParallelism(), 1), 4);
+  const minThreads = Math.min(o.threads?.min ?? 1, maxThreads);
+  return Object.freeze({
+    probes: o.probes,
+    configDir: resolve(o.configDir ?? process.cwd()),
+    minThreads,
+    maxThreads,
+    probeTimeoutMs: o.probeTimeoutMs ?? 5000,
+    positiveTtlMs: o.cacheTtlMs?.positive ?? 300_000,
+    negativeTtlMs: o.cacheTtlMs?.negative ?? 30_000,
+    idleTimeoutMs: o.idleTimeoutMs ?? 30_000,
+    maxQueue: o.maxQueue ?? 4096,
+    batchSize: o.batchSize ?? 32,
+    slowProbeMs: o.slowProbeMs ?? 1000,
+    maxFileBytes: o.maxFileBytes ?? 32 * 1024 * 1024,
+    maxStdoutBytes: o.maxStdoutBytes ?? 1024 * 1024,
+    niceIncrement: o.niceIncrement ?? 0,
+    logger: (o.logger ?? pino({ level: 'silent' })).child({ lib: 'auth-probe-pool' }),
+    // Keep the caller's object itself (zod returns a copy) so later changes to it are seen.
+    env: o.env === undefined ? process.env : (input as { env: Record<string, string | undefined> }).env,
+  });
+}

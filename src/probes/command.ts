@@ -1,0 +1,43 @@
+import { spawnSync } from 'node:child_process';
+import type { z } from 'zod';
+import type { CommandProbeSchema } from '../schema.js';
+import type { ProbeContext } from './context.js';
+import { absent, failed, present, type Verdict } from './verdict.js';
+
+/** How long the probe may take, in milliseconds: its own `timeoutMs`, capped by the pool's `probeTimeoutMs`. */
+export function commandTimeoutMs(probe: z.infer<typeof CommandProbeSchema>, probeTimeoutMs: number): number {
+  return Math.min(probe.timeoutMs ?? probeTimeoutMs, probeTimeoutMs);
+}
+
+/**
+ * Runs the executable synchronously, without a shell. `worker.terminate()`
+ * cannot interrupt a blocking spawn, so the spawn carries its own timeout and
+ * SIGKILL. Output is read only to test that it is non-empty, and never
+ * returned: a CLI's stdout is usually the secret itself.
+ */
+export function commandProbe(probe: z.infer<typeof CommandProbeSchema>, ctx: ProbeContext): Verdict {
+  const timeout = commandTimeoutMs(probe, ctx.init.probeTimeoutMs);
+  const run = spawnSync(probe.command, probe.args ?? [], {
+    env: ctx.env,
+    timeout,
+    killSignal: 'SIGKILL',
+    stdio: ['ignore', probe.requireStdout ? 'pipe' : 'ignore', 'ignore'],
+    maxBuffer: ctx.init.maxStdoutBytes,
+    windowsHide: true,
+    shell: false,
+  });
+  const detail = { exitCode: run.status, signal: run.signal };
+  if (run.error) {
+    const code = (run.error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return absent('E_COMMAND_NOT_FOUND', probe.command);
+    if (code === 'ETIMEDOUT') return failed('E_PROBE_TIMEOUT', `${probe.command} ran past ${timeout} ms and was killed`, detail);
+    if (code === 'ENOBUFS') return failed('E_COMMAND_FAILED', `${probe.command} printed more than ${ctx.init.maxStdoutBytes} bytes`, detail);
+    return failed('E_COMMAND_FAILED', `${probe.command} could not run (${code ?? 'error'})`, detail);
+  }
+  if (run.signal !== null) return failed('E_COMMAND_FAILED', `${probe.command} was killed by ${run.signal}`, detail);
+  if (run.status !== 0) return absent('E_COMMAND_FAILED', `${probe.command} exited with code ${run.status}`, detail);
+  if (probe.requireStdout && (run.stdout === null || run.stdout.toString('utf8').trim() === '')) {
+    return absent('E_COMMAND_NO_OUTPUT', probe.command, detail);
+  }
+  return present(detail);
+}

@@ -1,0 +1,12 @@
+import type { CompiledConfig } from '../config.js';
+import type { WorkerInit } from '../schema.js';
+
+/** Everything a probe may consult; built by the worker per provider. */
+export interface ProbeContext {
+  readonly provider: string;
+  readonly modelApi: string | undefined;
+  readonly scope: { readonly agentDir?: string; readonly workspaceDir?: string; readonly agentId?: string };
+  readonly env: Readonly<Record<string, string>>;
+  readonly init: WorkerInit;
+  readonly config: CompiledConfig;
+}

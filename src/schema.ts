@@ -1,0 +1,170 @@
+/**
+ * The contract between the gateway, the main thread and the workers. Every
+ * type here is inferred from its zod schema, so the two never drift. This
+ * module is imported by the worker entry too: keep it free of main-thread
+ * state.
+ */
+import { z } from 'zod';
+import { ERROR_CODES, type ErrorCode } from './errors.js';
+
+const noNul = (s: string) => !s.includes('\0');
+
+/** A path that may use `{agentDir}`, `{workspaceDir}`, `{provider}`, a leading `~`, and `$VAR` / `${VAR}`. */
+export const PathTemplateSchema = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine(noNul, { message: 'must not contain a NUL byte' });
+
+const EnvVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+
+const ProbeCommon = {
+  /** A name shown in `explain()` reports. */
+  label: z.string().min(1).max(200).optional(),
+  /** Run only on these `process.platform` values (e.g. `["darwin"]` for keychain lookups). */
+  platforms: z.array(z.string().min(1).max(32)).min(1).optional(),
+};
+
+/** Any of the named variables is non-empty in the scope's env. */
+export const EnvProbeSchema = z.strictObject({
+  kind: z.literal('env'),
+  vars: z.array(EnvVarName).min(1).max(64),
+  ...ProbeCommon,
+});
+
+/** An `auth-profiles.json` store: true when a profile's provider matches after normalisation. */
+export const AuthProfilesProbeSchema = z.strictObject({
+  kind: z.literal('authProfiles'),
+  path: PathTemplateSchema,
+  ...ProbeCommon,
+});
+
+/** A JSON credential file: true when the field at the JSON pointer is a non-empty string. */
+export const CredentialFileProbeSchema = z.strictObject({
+  kind: z.literal('credentialFile'),
+  path: PathTemplateSchema,
+  pointer: z
+    .string()
+    .max(1024)
+    .regex(/^(\/[^/]*)+$/, 'must be a JSON pointer such as /tokens/access_token'),
+  ...ProbeCommon,
+});
+
+/** An executable run without a shell; true on exit code 0 (and non-empty stdout when `requireStdout`). */
+export const CommandProbeSchema = z.strictObject({
+  kind: z.literal('command'),
+  command: z.string().min(1).max(4096).refine(noNul, { message: 'must not contain a NUL byte' }),
+  args: z.array(z.string().max(4096).refine(noNul, { message: 'must not contain a NUL byte' })).max(64).optional(),
+  /** Milliseconds before the command is killed with SIGKILL; capped by the pool's `probeTimeoutMs`. */
+  timeoutMs: z.number().int().positive().max(600_000).optional(),
+  requireStdout: z.boolean().optional(),
+  ...ProbeCommon,
+});
+
+/** A module whose export (default `default`) runs inside the worker and returns a boolean. */
+export const ModuleProbeSchema = z.strictObject({
+  kind: z.literal('module'),
+  module: z.string().min(1).max(4096).refine(noNul, { message: 'must not contain a NUL byte' }),
+  export: z.string().min(1).max(200).optional(),
+  ...ProbeCommon,
+});
+
+export const ProbeSchema = z.discriminatedUnion('kind', [
+  EnvProbeSchema,
+  AuthProfilesProbeSchema,
+  CredentialFileProbeSchema,
+  CommandProbeSchema,
+  ModuleProbeSchema,
+]);
+
+/** A provider id as written in a configuration: normalised before use. */
+const ConfigProviderId = z.string().min(1).max(128);
+
+/**
+ * The probe configuration: JSON-serialisable, so it can live in a file.
+ * A provider has auth when any of its probes, or of `defaults`, is true.
+ */
+export const ProbeConfigSchema = z.strictObject({
+  providers: z.record(ConfigProviderId, z.array(ProbeSchema).max(64)),
+  defaults: z.array(ProbeSchema).max(64).optional(),
+  aliases: z.record(ConfigProviderId, ConfigProviderId).optional(),
+});
+
+/** What a gateway passes per check today: where the agent lives and which env to probe. */
+export const ScopeSchema = z.strictObject({
+  agentDir: z.string().min(1).max(4096).refine(noNul, { message: 'must not contain a NUL byte' }).optional(),
+  workspaceDir: z.string().min(1).max(4096).refine(noNul, { message: 'must not contain a NUL byte' }).optional(),
+  agentId: z.string().min(1).max(256).refine(noNul, { message: 'must not contain a NUL byte' }).optional(),
+  env: z.record(z.string(), z.string().optional()).optional(),
+});
+
+export type Probe = z.infer<typeof ProbeSchema>;
+export type ProbeKind = Probe['kind'];
+export type ProbeConfig = z.infer<typeof ProbeConfigSchema>;
+export type ProbeConfigInput = z.input<typeof ProbeConfigSchema>;
+export type Scope = z.infer<typeof ScopeSchema>;
+
+const ErrorCodeSchema = z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]);
+
+const ErrorDataSchema = z.strictObject({ code: ErrorCodeSchema, message: z.string().max(1000) });
+
+/** One probe's outcome as a worker reports it: presence and metadata, never a value. */
+export const ProbeOutcomeSchema = z.strictObject({
+  index: z.number().int().nonnegative(),
+  source: z.enum(['provider', 'defaults']),
+  kind: z.enum(['env', 'authProfiles', 'credentialFile', 'command', 'module']),
+  label: z.string().optional(),
+  outcome: z.enum(['present', 'absent', 'error']),
+  durationMs: z.number().nonnegative(),
+  error: ErrorDataSchema.optional(),
+  detail: z
+    .strictObject({
+      path: z.string().max(4096).optional(),
+      profileId: z.string().max(512).optional(),
+      variable: z.string().max(256).optional(),
+      exitCode: z.number().int().nullable().optional(),
+      signal: z.string().max(32).nullable().optional(),
+    })
+    .optional(),
+});
+
+/** A worker's answer for one provider. */
+export const ProviderResultSchema = z.strictObject({
+  provider: z.string(),
+  auth: z.boolean(),
+  /** Position in `probes` of the probe that found auth, or null. */
+  decidedBy: z.number().int().nonnegative().nullable(),
+  probes: z.array(ProbeOutcomeSchema),
+  durationMs: z.number().nonnegative(),
+  /** Set when the provider could not be probed at all (deadline passed, worker died). */
+  error: ErrorDataSchema.optional(),
+});
+
+export const TaskResultSchema = z.strictObject({
+  results: z.array(ProviderResultSchema),
+});
+
+export type ProbeOutcome = z.infer<typeof ProbeOutcomeSchema>;
+export type ProviderResult = z.infer<typeof ProviderResultSchema>;
+export type TaskResult = z.infer<typeof TaskResultSchema>;
+
+/** What the main thread sends a worker. Built by our own code, so not re-validated there. */
+export interface ProbeTask {
+  readonly providers: readonly string[];
+  readonly modelApi?: string;
+  readonly scope: { readonly agentDir?: string; readonly workspaceDir?: string; readonly agentId?: string };
+  readonly env: Readonly<Record<string, string>>;
+  /** `first` stops at the first probe that finds auth; `all` runs every probe (for `explain()`). */
+  readonly mode: 'first' | 'all';
+  /** Watchdog cells shared with the main thread; see `src/watchdog.ts`. */
+  readonly control: SharedArrayBuffer;
+}
+
+/** What every worker receives once, at start. */
+export interface WorkerInit {
+  readonly config: ProbeConfig;
+  readonly configDir: string;
+  readonly probeTimeoutMs: number;
+  readonly maxFileBytes: number;
+  readonly maxStdoutBytes: number;
+}

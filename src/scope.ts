@@ -1,0 +1,69 @@
+/**
+ * Scopes: what a gateway passes per check (`agentDir`, `workspaceDir`,
+ * `agentId`, `env`). Each distinct scope gets a stable key, so answers for
+ * one agent never serve another. Parsing is remembered per scope object.
+ */
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import { AuthProbeError } from './errors.js';
+import { ScopeSchema, type Scope } from './schema.js';
+import { formatZodError } from './zod-errors.js';
+
+export interface ResolvedScope {
+  /** Identifies the scope in caches; holds a hash of the env, never its values. */
+  readonly key: string;
+  readonly agentDir?: string;
+  readonly workspaceDir?: string;
+  readonly agentId?: string;
+  /** Variables laid over the pool's env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+export const DEFAULT_SCOPE: ResolvedScope = Object.freeze({ key: '' });
+
+const parsedScopes = new WeakMap<object, ResolvedScope>();
+
+export function resolveScope(input: unknown): ResolvedScope {
+  if (input === undefined) return DEFAULT_SCOPE;
+  if (typeof input === 'object' && input !== null) {
+    const known = parsedScopes.get(input);
+    if (known) return known;
+  }
+  const parsed = ScopeSchema.safeParse(input);
+  if (!parsed.success) throw new AuthProbeError('E_BAD_SCOPE', formatZodError(parsed.error));
+  const scope = build(parsed.data);
+  parsedScopes.set(input as object, scope);
+  return scope;
+}
+
+function build(s: Scope): ResolvedScope {
+  const agentDir = s.agentDir === undefined ? undefined : resolve(s.agentDir);
+  const workspaceDir = s.workspaceDir === undefined ? undefined : resolve(s.workspaceDir);
+  let envHash = '';
+  if (s.env) {
+    const hash = createHash('sha256');
+    for (const name of Object.keys(s.env).sort()) hash.update(`${name}\0${s.env[name] ?? '\u0001'}\0`);
+    envHash = hash.digest('base64url').slice(0, 22);
+  }
+  const key = JSON.stringify([agentDir ?? null, workspaceDir ?? null, s.agentId ?? null, envHash]);
+  return Object.freeze({
+    key,
+    ...(agentDir !== undefined ? { agentDir } : {}),
+    ...(workspaceDir !== undefined ? { workspaceDir } : {}),
+    ...(s.agentId !== undefined ? { agentId: s.agentId } : {}),
+    ...(s.env !== undefined ? { env: s.env } : {}),
+  });
+}
+
+/** The env a probe sees: the pool's, with the scope's laid over it (an `undefined` there unsets). */
+export function mergeEnv(base: Readonly<Record<string, string | undefined>>, scope: ResolvedScope): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(base)) if (value !== undefined) out[name] = value;
+  if (scope.env) {
+    for (const [name, value] of Object.entries(scope.env)) {
+      if (value === undefined) delete out[name];
+      else out[name] = value;
+    }
+  }
+  return out;
+}

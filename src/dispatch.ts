@@ -36,6 +36,7 @@ export class Dispatcher {
   readonly counters: DispatchCounters = { tasks: 0, providersProbed: 0, probesRun: 0, timeouts: 0, crashes: 0 };
   #piscina: Piscina | undefined;
   #closed = false;
+  readonly #running = new Set<Promise<ProviderResult[]>>();
   readonly #options: ResolvedOptions;
 
   constructor(options: ResolvedOptions) {
@@ -80,8 +81,20 @@ export class Dispatcher {
   }
 
   /** Runs the providers' probes in one task. Rejects only with `E_POOL_CLOSED` or `E_QUEUE_FULL`. */
-  async run(providers: readonly string[], req: DispatchRequest): Promise<ProviderResult[]> {
-    const pool = this.#pool();
+  run(providers: readonly string[], req: DispatchRequest): Promise<ProviderResult[]> {
+    let running: Promise<ProviderResult[]>;
+    try {
+      running = this.#run(this.#pool(), providers, req);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.#running.add(running);
+    const forget = () => this.#running.delete(running);
+    running.then(forget, forget);
+    return running;
+  }
+
+  async #run(pool: Piscina, providers: readonly string[], req: DispatchRequest): Promise<ProviderResult[]> {
     const control = createControl();
     const abort = new AbortController();
     let overdue = false;
@@ -153,14 +166,22 @@ export class Dispatcher {
     logger.debug({ providers: results.length, probes, durationMs: Math.round(durationMs * 100) / 100 }, 'dispatch');
   }
 
-  /** Stops taking work; `force` aborts queued and running tasks instead of draining them. */
+  /**
+   * Ends every worker. Without `force`, tasks already dispatched (and their
+   * re-runs) finish first: Piscina's own close would drop tasks still queued.
+   * With `force`, queued and running tasks are aborted and reject with
+   * `E_POOL_CLOSED`. Either way no task outlives this promise.
+   */
   async close(force: boolean): Promise<void> {
     if (this.#closed) return;
+    if (!force) {
+      // Let checks made before close() reach dispatch (their batch flushes on a microtask).
+      await new Promise((resolve) => setImmediate(resolve));
+      while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+    }
     this.#closed = true;
     const pool = this.#piscina;
-    if (!pool) return;
-    if (force) await pool.destroy();
-    else await pool.close();
+    if (pool) await pool.destroy();
   }
 }
 

@@ -22,8 +22,12 @@ export const PoolOptionsSchema = z.strictObject({
   configDir: z.string().min(1).optional(),
   threads: z
     .strictObject({
-      /** Threads kept alive while idle (unref'd, they never hold the process open). Default 1. */
-      min: z.number().int().nonnegative().max(64).optional(),
+      /**
+       * Threads kept alive while idle (unref'd, they never hold the process open). Default 1, and at
+       * least 1: Piscina replaces a terminated worker only up to this number, so with 0 the tasks
+       * queued behind a probe killed at its deadline would wait for the next dispatch.
+       */
+      min: z.number().int().min(1).max(64).optional(),
       /** Upper bound on worker threads. Default: the machine's available parallelism, at most 4. */
       max: z.number().int().positive().max(64).optional(),
     })

@@ -1,0 +1,101 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { capturingLogger, poolFactory } from './helpers/pools.js';
+import { tempDir } from './helpers/temp.js';
+
+describe('probes that hang or kill their worker', () => {
+  const dir = tempDir();
+  const pools = poolFactory();
+  afterAll(async () => {
+    await pools.closeAll();
+    dir.cleanup();
+  });
+  dir.write('probes/bad.mjs', `
+    export function spin() { for (;;) {} }
+    export function exit() { process.exit(3); }
+    export function ok() { return true; }
+  `);
+  const probes = {
+    providers: {
+      spinner: [{ kind: 'module' as const, module: './probes/bad.mjs', export: 'spin' }],
+      exiter: [{ kind: 'module' as const, module: './probes/bad.mjs', export: 'exit' }],
+      fine: [{ kind: 'module' as const, module: './probes/bad.mjs', export: 'ok' }],
+      envy: [{ kind: 'env' as const, vars: ['HOME'] }],
+    },
+  };
+
+  it('ends a probe stuck in a loop at its deadline: false, E_PROBE_TIMEOUT, not cached, worker replaced', async () => {
+    const { logger, lines } = capturingLogger();
+    const pool = pools.create({ probes, configDir: dir.root, probeTimeoutMs: 300, threads: { min: 1, max: 1 }, logger });
+    const check = pool.createChecker();
+    // The batch of this tick holds the spinner and healthy providers: they still get answers.
+    const [spinner, fine, envy] = await Promise.all([check('spinner'), check('fine'), check('envy')]);
+    expect([spinner, fine, envy]).toEqual([false, true, true]);
+    expect(pool.stats().timeouts).toBe(1);
+    const report = await pool.explain('spinner');
+    expect(report.auth).toBe(false);
+    expect(report.error?.code).toBe('E_PROBE_TIMEOUT');
+    // Not cached: the next check dispatches again, and the replaced worker still serves.
+    const dispatches = pool.stats().dispatches;
+    expect(await check('spinner')).toBe(false);
+    expect(pool.stats().dispatches).toBeGreaterThan(dispatches);
+    expect(await pool.hasAuth('fine')).toBe(true);
+    expect(lines.some((l) => l['level'] === 50 && l['code'] === 'E_PROBE_TIMEOUT')).toBe(true);
+  });
+
+  it('survives a probe that calls process.exit(): false with E_WORKER_CRASHED, others unaffected', async () => {
+    const pool = pools.create({ probes, configDir: dir.root, threads: { min: 1, max: 1 } });
+    const check = pool.createChecker();
+    const [exiter, fine] = await Promise.all([check('exiter'), check('fine')]);
+    expect([exiter, fine]).toEqual([false, true]);
+    expect(pool.stats().crashes).toBeGreaterThanOrEqual(1);
+    expect((await pool.explain('exiter')).error?.code).toBe('E_WORKER_CRASHED');
+    expect(await pool.hasAuth('envy')).toBe(true);
+  });
+});
+
+describe('secrets', () => {
+  const dir = tempDir();
+  const pools = poolFactory();
+  afterAll(async () => {
+    await pools.closeAll();
+    dir.cleanup();
+  });
+
+  it('never appear in answers, explain() reports, stats or logs at any level', async () => {
+    const secrets = Array.from({ length: 6 }, (_, i) => `sk-planted-${i}-${Math.random().toString(36).slice(2)}`);
+    dir.write('home/.codex/auth.json', { tokens: { access_token: secrets[0] } });
+    dir.write('home/.claude/.credentials.json', `{"claudeAiOauth": {"accessToken": "${secrets[1]}"`); // truncated JSON
+    dir.write('agent/auth-profiles.json', { profiles: { 'openai:default': { type: 'api_key', provider: 'openai', key: secrets[2] } } });
+    dir.write('bin/cli', `#!${process.execPath}\nprocess.stdout.write(${JSON.stringify(secrets[3])}); process.stderr.write(${JSON.stringify(secrets[3])});\n`, 0o755);
+    dir.write('probes/p.mjs', `export default (ctx) => { throw new Error('bad ' + ctx.env.MODULE_SECRET); }`);
+    const { logger, text } = capturingLogger();
+    const pool = pools.create({
+      logger,
+      slowProbeMs: 0,
+      configDir: dir.root,
+      env: { HOME: dir.path('home'), OPENAI_API_KEY: secrets[4], MODULE_SECRET: secrets[5] },
+      probes: {
+        providers: {
+          openai: [
+            { kind: 'env', vars: ['OPENAI_API_KEY'] },
+            { kind: 'authProfiles', path: '{agentDir}/auth-profiles.json' },
+            { kind: 'credentialFile', path: '~/.codex/auth.json', pointer: '/tokens/access_token' },
+            { kind: 'credentialFile', path: '~/.claude/.credentials.json', pointer: '/claudeAiOauth/accessToken' },
+            { kind: 'command', command: dir.path('bin/cli'), requireStdout: true },
+            { kind: 'module', module: './probes/p.mjs' },
+          ],
+        },
+      },
+    });
+    const scope = { agentDir: dir.path('agent') };
+    const emitted: unknown[] = [];
+    emitted.push(await pool.hasAuth('openai', scope));
+    emitted.push(await pool.explain('openai', scope));
+    emitted.push(await pool.warm(['openai'], scope));
+    emitted.push(pool.stats());
+    const all = JSON.stringify(emitted) + text();
+    const report = emitted[1] as { probes: { outcome: string }[] };
+    expect(report.probes.map((p) => p.outcome)).toEqual(['present', 'present', 'present', 'error', 'present', 'error']);
+    for (const secret of secrets) expect(all).not.toContain(secret);
+  });
+});

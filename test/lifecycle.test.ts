@@ -1,0 +1,130 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AuthProbeError, createAuthProbePool } from 'auth-probe-pool';
+import { capturingLogger, poolFactory } from './helpers/pools.js';
+import { fakeCli, tempDir } from './helpers/temp.js';
+
+const DIST = fileURLToPath(new URL('../dist/src/index.js', import.meta.url));
+
+/** Runs an ESM snippet in a fresh Node process; `lib` is the built package. */
+function runNode(code: string) {
+  return spawnSync(process.execPath, ['--input-type=module', '-e', `const lib = await import(${JSON.stringify(DIST)});\n${code}`], {
+    encoding: 'utf8',
+    timeout: 20_000,
+    killSignal: 'SIGKILL',
+  });
+}
+
+describe('pool lifecycle', () => {
+  const dir = tempDir();
+  const pools = poolFactory();
+  afterAll(async () => {
+    await pools.closeAll();
+    dir.cleanup();
+  });
+  const slow = fakeCli(dir, 'slow', `setTimeout(() => process.exit(0), 400);`);
+
+  it('starts no thread until a check needs one', async () => {
+    const pool = pools.create({ probes: { providers: { a: [{ kind: 'env', vars: ['A'] }] } }, threads: { min: 2, max: 2 } });
+    expect(pool.stats().threads).toBe(0);
+    pool.createChecker();
+    expect(pool.stats().threads).toBe(0);
+    await pool.hasAuth('a');
+    expect(pool.stats().threads).toBeGreaterThan(0);
+  });
+
+  it('never keeps the process alive when idle, even unclosed with min threads', () => {
+    const run = runNode(`
+      const pool = lib.createAuthProbePool({ probes: { providers: { a: [{ kind: 'env', vars: ['HOME'] }] } }, threads: { min: 2, max: 2 } });
+      console.log(await pool.hasAuth('a'), pool.stats().threads);
+    `);
+    expect(run.error).toBeUndefined();
+    expect(run.signal).toBeNull();
+    expect(run.status).toBe(0);
+    expect(run.stdout.trim()).toBe('true 2');
+  });
+
+  it('importing the package and creating a pool start no thread (counted in /proc/self/task)', () => {
+    const run = runNode(`
+      const { readdirSync } = await import('node:fs');
+      const threads = () => readdirSync('/proc/self/task').length;
+      const atImport = threads();
+      const pool = lib.createAuthProbePool({ probes: { providers: { a: [{ kind: 'env', vars: ['HOME'] }] } }, threads: { min: 1, max: 1 } });
+      pool.createChecker();
+      const afterCreate = threads();
+      await pool.hasAuth('a');
+      console.log(JSON.stringify({ atImport, afterCreate, afterCheck: threads() }));
+      await pool.close();
+    `);
+    expect(run.status).toBe(0);
+    const counts = JSON.parse(run.stdout) as { atImport: number; afterCreate: number; afterCheck: number };
+    expect(counts.afterCreate).toBe(counts.atImport);
+    expect(counts.afterCheck).toBeGreaterThan(counts.atImport);
+  });
+
+  it('drains in-flight checks on close(); later checks reject with E_POOL_CLOSED', async () => {
+    const pool = createAuthProbePool({ probes: { providers: { slow: [{ kind: 'command', command: slow }] } }, threads: { min: 1, max: 1 } });
+    const inFlight = Array.from({ length: 5 }, () => pool.hasAuth('slow'));
+    await new Promise((r) => setTimeout(r, 20));
+    await pool.close();
+    expect(await Promise.all(inFlight)).toEqual([true, true, true, true, true]);
+    await expect(pool.hasAuth('slow')).rejects.toMatchObject({ code: 'E_POOL_CLOSED' });
+    expect(() => pool.createChecker()).toThrow(AuthProbeError);
+    await pool.close(); // idempotent
+  });
+
+  it('settles every in-flight check on close({ force: true }), none hangs', async () => {
+    const providers = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`s${i}`, [{ kind: 'command' as const, command: slow }]]));
+    const pool = createAuthProbePool({ probes: { providers }, threads: { min: 1, max: 2 }, batchSize: 1 });
+    const check = pool.createChecker();
+    const inFlight = Object.keys(providers).map((p) => check(p).then((v) => `ok:${v}`, (e: AuthProbeError) => e.code));
+    await new Promise((r) => setTimeout(r, 50));
+    await pool.close({ force: true });
+    const outcomes = await Promise.all(inFlight);
+    expect(outcomes).toHaveLength(200);
+    expect(outcomes.filter((o) => o === 'E_POOL_CLOSED').length).toBeGreaterThan(150);
+    expect(outcomes.every((o) => o === 'E_POOL_CLOSED' || o === 'ok:true')).toBe(true);
+  });
+
+  it('validates options once, naming the field', () => {
+    const bad = (options: unknown) => {
+      try {
+        createAuthProbePool(options as never);
+      } catch (err) {
+        return err as AuthProbeError;
+      }
+      throw new Error('expected a throw');
+    };
+    expect(bad({ probes: { providers: { a: [{ kind: 'env', vars: ['1BAD'] }] } } })).toMatchObject({ code: 'E_BAD_CONFIG', message: expect.stringContaining('providers.a[0].vars[0]') });
+    expect(bad({ probes: { providers: { a: [{ kind: 'telepathy' }] } } })).toMatchObject({ code: 'E_BAD_CONFIG', message: expect.stringContaining('providers.a[0]') });
+    expect(bad({ probes: { providers: {} }, probeTimeoutMs: -1 })).toMatchObject({ code: 'E_BAD_OPTIONS', message: expect.stringContaining('probeTimeoutMs') });
+    expect(bad({ probes: { providers: {} }, threads: { min: 0 } })).toMatchObject({ code: 'E_BAD_OPTIONS', message: expect.stringContaining('threads.min') });
+    expect(bad({ probes: { providers: {} }, threads: { min: 3, max: 2 } })).toMatchObject({ code: 'E_BAD_OPTIONS', message: expect.stringContaining('threads.min') });
+    expect(bad({ probes: { providers: {} }, logger: {} })).toMatchObject({ code: 'E_BAD_OPTIONS', message: expect.stringContaining('logger') });
+    expect(bad(undefined)).toMatchObject({ code: 'E_BAD_OPTIONS' });
+  });
+
+  it('logs each dispatch with its duration, and slow probes at warn', async () => {
+    const { logger, lines } = capturingLogger();
+    const pool = pools.create({ probes: { providers: { slow: [{ kind: 'command', command: slow }] } }, logger, slowProbeMs: 100 });
+    expect(await pool.hasAuth('slow')).toBe(true);
+    const dispatch = lines.find((l) => l['msg'] === 'dispatch');
+    expect(dispatch).toMatchObject({ level: 20, lib: 'auth-probe-pool', providers: 1, probes: 1 });
+    expect(typeof dispatch?.['durationMs']).toBe('number');
+    expect(lines.find((l) => l['msg'] === 'slow auth probe')).toMatchObject({ level: 40, provider: 'slow', probe: 'command' });
+  });
+
+  it('reports stats: dispatches, hits, coalesced, in-flight, queue and durations', async () => {
+    const pool = pools.create({ probes: { providers: { slow: [{ kind: 'command', command: slow }] } } });
+    const check = pool.createChecker();
+    const pending = [check('slow'), check('slow')];
+    expect(pool.stats().inFlight).toBe(1);
+    await Promise.all(pending);
+    await check('slow');
+    const stats = pool.stats();
+    expect(stats).toMatchObject({ dispatches: 1, coalesced: 1, cacheHits: 1, inFlight: 0, queueSize: 0, providersProbed: 1, probesRun: 1 });
+    expect(stats.runTime.count).toBe(1);
+    expect(stats.runTime.max).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,44 @@
+import { execFileSync } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { poolFactory } from './helpers/pools.js';
+import { fakeCli, tempDir } from './helpers/temp.js';
+
+/** Records the order in which a 50 ms timer and a 2 s probe finish. */
+function race(probe: () => Promise<unknown> | unknown): Promise<string[]> {
+  const order: string[] = [];
+  const timer = new Promise<void>((resolve) =>
+    setTimeout(() => {
+      order.push('timer');
+      resolve();
+    }, 50),
+  );
+  const done = Promise.resolve()
+    .then(probe)
+    .then(() => order.push('probe'));
+  return Promise.all([timer, done]).then(() => order);
+}
+
+describe("the gateway's event loop", () => {
+  const dir = tempDir();
+  const pools = poolFactory();
+  afterAll(async () => {
+    await pools.closeAll();
+    dir.cleanup();
+  });
+  const keychain = fakeCli(dir, 'slow-keychain', `setTimeout(() => { process.stdout.write('token'); process.exit(0); }, 2000);`);
+
+  it('stays free while a 2 s CLI probe runs in the pool: a 50 ms timer fires first', async () => {
+    const pool = pools.create({ probes: { providers: { anthropic: [{ kind: 'command', command: keychain, requireStdout: true }] } } });
+    let answer: boolean | undefined;
+    const order = await race(async () => {
+      answer = await pool.hasAuth('anthropic');
+    });
+    expect(answer).toBe(true);
+    expect(order).toEqual(['timer', 'probe']);
+  });
+
+  it('is blocked when the same probe runs the old synchronous way: the timer cannot fire first', async () => {
+    const order = await race(() => execFileSync(keychain, [], { timeout: 5000, killSignal: 'SIGKILL' }));
+    expect(order).toEqual(['probe', 'timer']);
+  });
+});

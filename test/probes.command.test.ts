@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { poolFactory } from './helpers/pools.js';
+import { fakeCli, tempDir } from './helpers/temp.js';
+
+const SECRET = 'sk-cli-secret-91bd';
+
+describe('command probe', () => {
+  const dir = tempDir();
+  const pools = poolFactory();
+  afterAll(async () => {
+    await pools.closeAll();
+    dir.cleanup();
+  });
+  const count = dir.path('count.txt');
+  // Each fake CLI appends a mark to a file, so tests can count real executions.
+  const mark = `require('fs').appendFileSync(${JSON.stringify(count)}, process.argv[2] + '\\n');`;
+  const keychain = fakeCli(dir, 'security', `${mark} if (process.argv[3] === 'known') { process.stdout.write(${JSON.stringify(SECRET)}); process.exit(0); } process.exit(44);`);
+  const silent = fakeCli(dir, 'silent-ok', `${mark} process.exit(0);`);
+  const slow = fakeCli(dir, 'slow', `${mark} setTimeout(() => process.exit(0), 60000);`);
+  const probes = {
+    providers: {
+      known: [{ kind: 'command' as const, command: keychain, args: ['known', 'known'], requireStdout: true }],
+      unknown: [{ kind: 'command' as const, command: keychain, args: ['unknown', 'unknown'] }],
+      quiet: [{ kind: 'command' as const, command: silent, args: ['quiet'], requireStdout: true }],
+      exitzero: [{ kind: 'command' as const, command: silent, args: ['exitzero'] }],
+      absent: [{ kind: 'command' as const, command: dir.path('bin/does-not-exist') }],
+      onpath: [{ kind: 'command' as const, command: 'silent-ok', args: ['onpath'] }],
+      hung: [{ kind: 'command' as const, command: slow, args: ['hung'], timeoutMs: 300 }],
+    },
+  };
+  const runs = (tag: string) => readFileSync(count, 'utf8').split('\n').filter((l) => l === tag).length;
+
+  it('is true on exit code 0, and with requireStdout only when stdout is non-empty', async () => {
+    const pool = pools.create({ probes });
+    expect(await pool.hasAuth('known')).toBe(true);
+    expect(await pool.hasAuth('exitzero')).toBe(true);
+    expect(await pool.hasAuth('quiet')).toBe(false);
+    expect((await pool.explain('quiet')).probes[0]?.error?.code).toBe('E_COMMAND_NO_OUTPUT');
+  });
+
+  it('is false on a non-zero exit, reporting the exit code', async () => {
+    const pool = pools.create({ probes });
+    expect(await pool.hasAuth('unknown')).toBe(false);
+    const report = await pool.explain('unknown');
+    expect(report.probes[0]).toMatchObject({ outcome: 'absent', error: { code: 'E_COMMAND_FAILED' }, detail: { exitCode: 44 } });
+  });
+
+  it('is false, with E_COMMAND_NOT_FOUND, when the executable does not exist', async () => {
+    const pool = pools.create({ probes });
+    expect(await pool.hasAuth('absent')).toBe(false);
+    expect((await pool.explain('absent')).probes[0]?.error?.code).toBe('E_COMMAND_NOT_FOUND');
+  });
+
+  it("resolves a bare command on the scope env's PATH", async () => {
+    const pool = pools.create({ probes, env: { PATH: '/usr/bin:/bin' } });
+    expect(await pool.hasAuth('onpath')).toBe(false);
+    expect(await pool.hasAuth('onpath', { env: { PATH: `${dir.path('bin')}:/usr/bin:/bin` } })).toBe(true);
+  });
+
+  it('kills a command at its timeout: false with E_PROBE_TIMEOUT, and not cached as a lasting no', async () => {
+    const pool = pools.create({ probes });
+    const check = pool.createChecker();
+    const before = runs('hung');
+    expect(await check('hung')).toBe(false);
+    const report = await pool.explain('hung');
+    expect(report.probes[0]).toMatchObject({ outcome: 'error', error: { code: 'E_PROBE_TIMEOUT' }, detail: { signal: 'SIGKILL' } });
+    // A timeout is not remembered: the next check runs the command again.
+    expect(await check('hung')).toBe(false);
+    expect(runs('hung') - before).toBe(3);
+  });
+
+  it('never lets the CLI output reach a report', async () => {
+    const pool = pools.create({ probes });
+    const report = await pool.explain('known');
+    expect(report.auth).toBe(true);
+    expect(JSON.stringify(report)).not.toContain(SECRET);
+  });
+});

@@ -1,0 +1,88 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { poolFactory } from './helpers/pools.js';
+import { fakeCli, tempDir } from './helpers/temp.js';
+
+describe('warm, the prepared snapshot, and invalidate', () => {
+  const dir = tempDir();
+  const pools = poolFactory();
+  afterAll(async () => {
+    await pools.closeAll();
+    dir.cleanup();
+  });
+  const slow = fakeCli(dir, 'slow-ok', `setTimeout(() => process.exit(0), 300);`);
+  const profiles: Record<string, object> = {};
+  for (let i = 0; i < 300; i++) if (i % 3 === 0) profiles[`p${i}:default`] = { type: 'api_key', provider: `p${i}`, key: 'sk-store' };
+  dir.write('agent/auth-profiles.json', { version: 1, profiles });
+  const providers = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`p${i}`, [{ kind: 'authProfiles' as const, path: '{agentDir}/auth-profiles.json' }]]));
+  const scope = { agentDir: dir.path('agent') };
+
+  it('sweeps 300 providers in a few tasks; later checks answer from the snapshot with zero dispatches', async () => {
+    const pool = pools.create({ probes: { providers } });
+    const report = await pool.warm(Object.keys(providers), scope);
+    expect(report.published).toBe(true);
+    expect(Object.keys(report.answers)).toHaveLength(300);
+    expect(Object.values(report.answers).filter(Boolean)).toHaveLength(100);
+    expect(report.dispatches).toBeLessThanOrEqual(Math.ceil(300 / 32) + 2);
+    const dispatches = pool.stats().dispatches;
+    const check = pool.createChecker(scope);
+    const answers = await Promise.all(Object.keys(providers).map((p) => check(p)));
+    expect(answers.filter(Boolean)).toHaveLength(100);
+    expect(pool.stats().dispatches).toBe(dispatches);
+    expect(pool.stats().snapshotHits).toBe(300);
+  });
+
+  it('recomputes after invalidate()', async () => {
+    const pool = pools.create({ probes: { providers } });
+    await pool.warm(['p0', 'p1'], scope);
+    const check = pool.createChecker(scope);
+    expect(await check('p0')).toBe(true);
+    const dispatches = pool.stats().dispatches;
+    pool.invalidate();
+    expect(await check('p0')).toBe(true);
+    expect(pool.stats().dispatches).toBe(dispatches + 1);
+  });
+
+  it('does not publish a warm overtaken by invalidate()', async () => {
+    const pool = pools.create({ probes: { providers: { slow: [{ kind: 'command', command: slow }] } } });
+    const warming = pool.warm(['slow']);
+    await new Promise((r) => setTimeout(r, 50));
+    pool.invalidate();
+    const report = await warming;
+    expect(report.published).toBe(false);
+    expect(report.answers).toEqual({ slow: true });
+    const dispatches = pool.stats().dispatches;
+    expect(await pool.hasAuth('slow')).toBe(true);
+    expect(pool.stats().dispatches).toBe(dispatches + 1); // not from a snapshot
+  });
+
+  it('does not publish a warm overtaken by a newer warm', async () => {
+    const pool = pools.create({ probes: { providers: { slow: [{ kind: 'command', command: slow }], fast: [{ kind: 'env', vars: ['X'] }] } }, env: {} });
+    const older = pool.warm(['slow']);
+    const newer = pool.warm(['fast']);
+    const [a, b] = await Promise.all([older, newer]);
+    expect(a.published).toBe(false);
+    expect(b.published).toBe(true);
+    const dispatches = pool.stats().dispatches;
+    expect(await pool.hasAuth('fast')).toBe(false); // from the newer snapshot
+    expect(pool.stats().dispatches).toBe(dispatches);
+    expect(await pool.hasAuth('slow')).toBe(true); // the older warm's answer was not published
+    expect(pool.stats().dispatches).toBe(dispatches + 1);
+  });
+
+  it('rejects the whole warm on a bad id, before probing anything', async () => {
+    const pool = pools.create({ probes: { providers } });
+    await expect(pool.warm(['p1', '../etc'], scope)).rejects.toMatchObject({ code: 'E_BAD_PROVIDER_ID' });
+    expect(pool.stats().dispatches).toBe(0);
+  });
+
+  it("lets a published warm supersede checkers' older cached answers", async () => {
+    const env: Record<string, string> = {};
+    const pool = pools.create({ probes: { providers: { k: [{ kind: 'env', vars: ['K'] }] } }, env });
+    const check = pool.createChecker();
+    expect(await check('k')).toBe(false); // cached as a lasting no for the negative TTL
+    env['K'] = 'now-set';
+    expect(await check('k')).toBe(false); // still the cached answer
+    expect((await pool.warm(['k'])).answers).toEqual({ k: true });
+    expect(await check('k')).toBe(true);
+  });
+});

@@ -25,3 +25,4 @@ export type { Probe, ProbeKind, ProbeConfig, ProbeConfigInput, Scope, ProbeOutco
 export { AuthProbeError, ERROR_CODES } from './errors.js';
 export type { ErrorCode, ErrorData } from './errors.js';
 export type { ModuleProbeContext, ModuleProbeFunction } from './probes/module.js';
+export { startLivenessMonitor, type LivenessOptions, type LivenessSample } from './liveness.js';

@@ -4,6 +4,7 @@
  * into a few worker tasks instead of one task per provider.
  */
 import { decide, Snapshot, type Decision } from './cache.js';
+import { AuthProbeError } from './errors.js';
 import type { Dispatcher, DispatchRequest } from './dispatch.js';
 import type { ResolvedOptions } from './options.js';
 import type { ProviderResult } from './schema.js';
@@ -75,6 +76,9 @@ export function dispatchRequest(options: ResolvedOptions, scope: ResolvedScope, 
 }
 
 export class Coalescer {
+  /** Distinct keys waiting or running, over all scopes: bounded by `maxQueue`. */
+  #waiting = 0;
+
   constructor(
     private readonly dispatcher: Dispatcher,
     private readonly options: ResolvedOptions,
@@ -89,6 +93,9 @@ export class Coalescer {
       this.counters.coalesced++;
       return running;
     }
+    if (this.#waiting >= this.options.maxQueue) {
+      return Promise.reject(new AuthProbeError('E_QUEUE_FULL', `${this.#waiting} distinct checks waiting, limit ${this.options.maxQueue}`));
+    }
     const batchKey = modelApi ?? '';
     let batch = state.pending.get(batchKey);
     if (!batch) {
@@ -97,8 +104,12 @@ export class Coalescer {
     }
     const d = deferred();
     batch.set(id, d);
-    const promise = d.promise.finally(() => state.inflight.delete(key));
+    const promise = d.promise.finally(() => {
+      state.inflight.delete(key);
+      this.#waiting--;
+    });
     state.inflight.set(key, promise);
+    this.#waiting++;
     return promise;
   }
 

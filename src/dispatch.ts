@@ -61,6 +61,7 @@ export class Dispatcher {
       probeTimeoutMs: o.probeTimeoutMs,
       maxFileBytes: o.maxFileBytes,
       maxStdoutBytes: o.maxStdoutBytes,
+      allowedRoots: o.allowedRoots,
     };
     const pool = new Piscina({
       filename: WORKER_FILE,
@@ -69,8 +70,8 @@ export class Dispatcher {
       idleTimeout: o.idleTimeoutMs,
       maxQueue: o.maxQueue,
       niceIncrement: o.niceIncrement,
+      resourceLimits: { maxOldGenerationSizeMb: o.maxWorkerMemoryMb },
       workerData,
-      // Probes read the env each task carries; workers need no copy of the process env to mutate.
       recordTiming: true,
     });
     pool.on('error', (err: unknown) => {

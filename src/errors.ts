@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   E_BAD_WORKER_RESULT: 'the worker returned a malformed result',
   E_ENV_UNSET: 'none of the variables is set',
   E_TEMPLATE_UNRESOLVED: 'the path template could not be resolved',
+  E_PATH_REFUSED: 'the path is outside the allowed roots or its template value is unsafe',
   E_FILE_NOT_FOUND: 'the file does not exist',
   E_FILE_NOT_REGULAR: 'the path is not a regular file',
   E_FILE_TOO_LARGE: 'the file is larger than the limit',

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
 import { AuthProbeError } from './errors.js';
-import { ProbeConfigSchema, type ProbeConfig } from './schema.js';
+import { PathTemplateSchema, ProbeConfigSchema, type ProbeConfig } from './schema.js';
 import { formatZodError } from './zod-errors.js';
 
 const isLogger = (v: unknown): v is Logger =>
@@ -44,8 +44,15 @@ export const PoolOptionsSchema = z.strictObject({
     .optional(),
   /** Milliseconds an idle worker above `threads.min` lives. Default 30000 (Piscina's 0 would churn threads on bursty load). */
   idleTimeoutMs: ms(86_400_000).optional(),
-  /** Tasks that may wait for a worker before checks are rejected with `E_QUEUE_FULL`. Default 4096. */
+  /** Distinct checks (provider, modelApi, scope) waiting or running at once; beyond it a check rejects with `E_QUEUE_FULL`. Default 10000. */
   maxQueue: z.number().int().positive().max(1_000_000).optional(),
+  /** Heap limit of each worker, in MiB; a probe that exceeds it ends its worker, not the process. Default 512. */
+  maxWorkerMemoryMb: z.number().int().min(16).max(65_536).optional(),
+  /**
+   * Directories (templates allowed: `~`, `{agentDir}`, `$VAR`) that file paths must stay within once
+   * resolved; a path outside all of them is refused with `E_PATH_REFUSED`. Default: no restriction.
+   */
+  allowedRoots: z.array(PathTemplateSchema).min(1).max(64).optional(),
   /** Providers per worker task during `warm()`, at most. Default 32. */
   batchSize: z.number().int().positive().max(1024).optional(),
   /** Probes slower than this many milliseconds are logged at warn. Default 1000. */
@@ -62,6 +69,8 @@ export const PoolOptionsSchema = z.strictObject({
   env: z.record(z.string(), z.string().optional()).optional(),
 });
 
+const REDACT_PATHS = ['env', '*.env', 'token', '*.token', 'key', '*.key', 'secret', '*.secret', 'password', '*.password', 'stdout', '*.stdout', 'stderr', '*.stderr', 'accessToken', '*.accessToken', 'access_token', '*.access_token'];
+
 export type AuthProbePoolOptions = z.input<typeof PoolOptionsSchema>;
 
 export interface ResolvedOptions {
@@ -74,6 +83,8 @@ export interface ResolvedOptions {
   readonly negativeTtlMs: number;
   readonly idleTimeoutMs: number;
   readonly maxQueue: number;
+  readonly maxWorkerMemoryMb: number;
+  readonly allowedRoots: readonly string[] | undefined;
   readonly batchSize: number;
   readonly slowProbeMs: number;
   readonly maxFileBytes: number;
@@ -104,13 +115,16 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     positiveTtlMs: o.cacheTtlMs?.positive ?? 300_000,
     negativeTtlMs: o.cacheTtlMs?.negative ?? 30_000,
     idleTimeoutMs: o.idleTimeoutMs ?? 30_000,
-    maxQueue: o.maxQueue ?? 4096,
+    maxQueue: o.maxQueue ?? 10_000,
+    maxWorkerMemoryMb: o.maxWorkerMemoryMb ?? 512,
+    allowedRoots: o.allowedRoots,
     batchSize: o.batchSize ?? 32,
     slowProbeMs: o.slowProbeMs ?? 1000,
     maxFileBytes: o.maxFileBytes ?? 32 * 1024 * 1024,
     maxStdoutBytes: o.maxStdoutBytes ?? 1024 * 1024,
     niceIncrement: o.niceIncrement ?? 0,
-    logger: (o.logger ?? pino({ level: 'silent' })).child({ lib: 'auth-probe-pool' }),
+    // Redaction is the second line of defence: nothing we log carries a value in the first place.
+    logger: (o.logger ?? pino({ level: 'silent' })).child({ lib: 'auth-probe-pool' }, { redact: { paths: REDACT_PATHS, censor: '[redacted]' } }),
     // Keep the caller's object itself (zod returns a copy) so later changes to it are seen.
     env: o.env === undefined ? process.env : (input as { env: Record<string, string | undefined> }).env,
   });

@@ -167,4 +167,5 @@ export interface WorkerInit {
   readonly probeTimeoutMs: number;
   readonly maxFileBytes: number;
   readonly maxStdoutBytes: number;
+  readonly allowedRoots: readonly string[] | undefined;
 }

@@ -1,9 +1,14 @@
 /**
  * Path templates: `{agentDir}`, `{workspaceDir}`, `{provider}`, a leading `~`,
  * and `$VAR` / `${VAR}`, resolved against the scope inside the worker.
+ *
+ * A value substituted into a template (from the scope or the env) may not
+ * climb out of where the template puts it: a `..` segment or a NUL byte in a
+ * value refuses the path. With `allowedRoots`, the resolved path must also lie
+ * within one of the roots.
  */
 import { homedir } from 'node:os';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { errorData, type ErrorData } from './errors.js';
 
 export interface TemplateContext {
@@ -18,23 +23,56 @@ export interface TemplateContext {
 export type Resolved = { readonly ok: true; readonly path: string } | { readonly ok: false; readonly error: ErrorData };
 
 const PLACEHOLDER = /\{([A-Za-z]+)\}|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
+const CLIMBS = /(^|[\\/])\.\.([\\/]|$)/;
 
 export function resolvePathTemplate(template: string, ctx: TemplateContext): Resolved {
   let missing: string | undefined;
+  let unsafe: string | undefined;
   let out = template.replace(PLACEHOLDER, (whole, name?: string, braced?: string, bare?: string) => {
     const value = name !== undefined ? placeholder(name, ctx) : ctx.env[(braced ?? bare) as string];
     if (value === undefined || value === '') {
       missing ??= whole;
       return '';
     }
+    if (value.includes('\0') || CLIMBS.test(value)) unsafe ??= whole;
     return value;
   });
   if (missing !== undefined) return { ok: false, error: errorData('E_TEMPLATE_UNRESOLVED', `${missing} in ${template}`) };
+  if (unsafe !== undefined) return { ok: false, error: errorData('E_PATH_REFUSED', `the value of ${unsafe} in ${template} contains ".." or NUL`) };
   if (out === '~' || out.startsWith('~/')) {
     const home = ctx.env['HOME'] || homedir();
+    if (CLIMBS.test(home)) return { ok: false, error: errorData('E_PATH_REFUSED', `HOME contains ".." in ${template}`) };
     out = home + out.slice(1);
   }
   return { ok: true, path: isAbsolute(out) ? resolve(out) : resolve(ctx.baseDir, out) };
+}
+
+/** Whether `path` lies within one of the roots, each resolved like a template; an unresolvable root is skipped. */
+export function withinRoots(path: string, roots: readonly string[], ctx: TemplateContext): boolean {
+  return roots.some((template) => {
+    const root = resolvePathTemplate(template, ctx);
+    if (!root.ok) return false;
+    const rel = relative(root.path, path);
+    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  });
+}
+
+/** The probe-facing entry: resolves a probe's `path` in its scope and enforces `allowedRoots`. */
+export function resolveProbePath(
+  template: string,
+  probe: {
+    readonly provider: string;
+    readonly scope: { readonly agentDir?: string; readonly workspaceDir?: string };
+    readonly env: Readonly<Record<string, string>>;
+    readonly init: { readonly configDir: string; readonly allowedRoots: readonly string[] | undefined };
+  },
+): Resolved {
+  const ctx: TemplateContext = { ...probe.scope, provider: probe.provider, env: probe.env, baseDir: probe.init.configDir };
+  const resolved = resolvePathTemplate(template, ctx);
+  if (resolved.ok && probe.init.allowedRoots && !withinRoots(resolved.path, probe.init.allowedRoots, ctx)) {
+    return { ok: false, error: errorData('E_PATH_REFUSED', `${resolved.path} is outside the allowed roots`) };
+  }
+  return resolved;
 }
 
 function placeholder(name: string, ctx: TemplateContext): string | undefined {

@@ -1,13 +1,16 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { loopMonitor } from './helpers/loop-monitor.js';
 import { capturingLogger, poolFactory } from './helpers/pools.js';
 import { tempDir } from './helpers/temp.js';
 
 describe('probes that hang or kill their worker', () => {
   const dir = tempDir();
   const pools = poolFactory();
+  const monitor = loopMonitor('faults.modules');
   afterAll(async () => {
     await pools.closeAll();
     dir.cleanup();
+    monitor.stop();
   });
   dir.write('probes/bad.mjs', `
     export function spin() { for (;;) {} }
@@ -50,6 +53,41 @@ describe('probes that hang or kill their worker', () => {
     expect(pool.stats().crashes).toBeGreaterThanOrEqual(1);
     expect((await pool.explain('exiter')).error?.code).toBe('E_WORKER_CRASHED');
     expect(await pool.hasAuth('envy')).toBe(true);
+  });
+});
+
+describe('probes that exhaust memory', () => {
+  const dir = tempDir();
+  const pools = poolFactory();
+  afterAll(async () => {
+    await pools.closeAll();
+    dir.cleanup();
+  });
+  dir.write('probes/bad.mjs', `
+    export function hog() { const keep = []; for (;;) keep.push(new Array(1e6).fill(Math.random())); }
+    export function ok() { return true; }
+    export function undef() { return undefined; }
+  `);
+
+  it('ends a worker that allocates past maxWorkerMemoryMb, not the process; other checks still answer', async () => {
+    const pool = pools.create({
+      configDir: dir.root,
+      maxWorkerMemoryMb: 64,
+      probeTimeoutMs: 20_000,
+      threads: { min: 1, max: 1 },
+      probes: {
+        providers: {
+          hog: [{ kind: 'module', module: './probes/bad.mjs', export: 'hog' }],
+          fine: [{ kind: 'module', module: './probes/bad.mjs', export: 'ok' }],
+          undef: [{ kind: 'module', module: './probes/bad.mjs', export: 'undef' }],
+        },
+      },
+    });
+    const check = pool.createChecker();
+    expect(await Promise.all([check('hog'), check('fine')])).toEqual([false, true]);
+    expect(pool.stats().crashes).toBe(1);
+    expect((await pool.explain('undef')).probes[0]?.error?.code).toBe('E_MODULE_BAD_RESULT');
+    expect(await pool.hasAuth('fine')).toBe(true);
   });
 });
 

@@ -2,10 +2,10 @@ import { z } from 'zod';
 import type { AuthProfilesProbeSchema } from '../schema.js';
 import { errorData } from '../errors.js';
 import { normalizeProviderId } from '../provider-id.js';
-import { resolvePathTemplate } from '../templates.js';
+import { resolveProbePath } from '../templates.js';
 import type { ProbeContext } from './context.js';
 import { deriveFromJsonFile, type FileRead } from './files.js';
-import { absent, failed, present, type Verdict } from './verdict.js';
+import { absent, failed, present, unresolved, type Verdict } from './verdict.js';
 
 /** The store's outer shape; profiles are checked one by one so one odd entry does not hide the rest. */
 const StoreSchema = z.looseObject({ profiles: z.record(z.string(), z.unknown()) });
@@ -35,8 +35,8 @@ function indexStore(json: unknown, path: string, aliases: ReadonlyMap<string, st
 
 /** True when a profile in the store belongs to the checked provider. The store is parsed once per fingerprint. */
 export function authProfilesProbe(probe: z.infer<typeof AuthProfilesProbeSchema>, ctx: ProbeContext): Verdict {
-  const where = resolvePathTemplate(probe.path, { ...ctx.scope, provider: ctx.provider, env: ctx.env, baseDir: ctx.init.configDir });
-  if (!where.ok) return absent(where.error.code, where.error.message);
+  const where = resolveProbePath(probe.path, ctx);
+  if (!where.ok) return unresolved(where.error);
   const path = where.path;
   const read = deriveFromJsonFile(path, 'authProfiles', ctx.init.maxFileBytes, (json) => indexStore(json, path, ctx.config.aliases));
   if (!read.ok) return read.missing ? absent(read.error.code, path, { path }) : failed(read.error.code, read.error.message, { path });

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncOptionsWithBufferEncoding } from 'node:child_process';
 import type { z } from 'zod';
 import type { CommandProbeSchema } from '../schema.js';
 import type { ProbeContext } from './context.js';
@@ -25,9 +25,15 @@ export function commandProbe(probe: z.infer<typeof CommandProbeSchema>, ctx: Pro
     maxBuffer: ctx.init.maxStdoutBytes,
     windowsHide: true,
     shell: false,
-  });
+    // Its own process group, so that whatever it forked can be killed with it.
+    detached: process.platform !== 'win32',
+  } as SpawnSyncOptionsWithBufferEncoding);
+  killGroup(run.pid);
   const detail = { exitCode: run.status, signal: run.signal };
-  if (run.error) {
+  // The command exited 0 by itself, but a process it forked kept stdout open until the timeout:
+  // the command's own answer stands.
+  const exitedOnItsOwn = run.status === 0 && run.signal === null;
+  if (run.error && !((run.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' && exitedOnItsOwn)) {
     const code = (run.error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return absent('E_COMMAND_NOT_FOUND', probe.command);
     if (code === 'ETIMEDOUT') return failed('E_PROBE_TIMEOUT', `${probe.command} ran past ${timeout} ms and was killed`, detail);
@@ -40,4 +46,18 @@ export function commandProbe(probe: z.infer<typeof CommandProbeSchema>, ctx: Pro
     return absent('E_COMMAND_NO_OUTPUT', probe.command, detail);
   }
   return present(detail);
+}
+
+/**
+ * Kills what is left of the command's process group: a grandchild that
+ * outlived it (still holding a pipe, or just lingering). Processes that
+ * daemonised into a session of their own are out of reach, as intended.
+ */
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined || pid <= 0 || process.platform === 'win32') return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // ESRCH: the group is already gone, the usual case.
+  }
 }

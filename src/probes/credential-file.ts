@@ -1,9 +1,9 @@
 import type { z } from 'zod';
 import type { CredentialFileProbeSchema } from '../schema.js';
-import { resolvePathTemplate } from '../templates.js';
+import { resolveProbePath } from '../templates.js';
 import type { ProbeContext } from './context.js';
 import { deriveFromJsonFile } from './files.js';
-import { absent, failed, present, type Verdict } from './verdict.js';
+import { absent, failed, present, unresolved, type Verdict } from './verdict.js';
 
 /** RFC 6901: `/a/b~1c` names `json.a["b/c"]`. Own properties only. */
 export function atPointer(json: unknown, pointer: string): unknown {
@@ -18,8 +18,8 @@ export function atPointer(json: unknown, pointer: string): unknown {
 
 /** True when the file parses and the field at the pointer is a non-empty string. Only that boolean leaves this function. */
 export function credentialFileProbe(probe: z.infer<typeof CredentialFileProbeSchema>, ctx: ProbeContext): Verdict {
-  const where = resolvePathTemplate(probe.path, { ...ctx.scope, provider: ctx.provider, env: ctx.env, baseDir: ctx.init.configDir });
-  if (!where.ok) return absent(where.error.code, where.error.message);
+  const where = resolveProbePath(probe.path, ctx);
+  if (!where.ok) return unresolved(where.error);
   const path = where.path;
   const read = deriveFromJsonFile(path, `pointer:${probe.pointer}`, ctx.init.maxFileBytes, (json) => {
     const value = atPointer(json, probe.pointer);

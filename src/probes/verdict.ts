@@ -1,4 +1,4 @@
-import { errorData, type ErrorCode } from '../errors.js';
+import { errorData, type ErrorCode, type ErrorData } from '../errors.js';
 import type { ProbeOutcome } from '../schema.js';
 
 /** What one probe found: presence and metadata only, never a value. */
@@ -25,3 +25,7 @@ export const failed = (code: ErrorCode, message?: string, detail?: Detail): Verd
   error: errorData(code, message),
   ...(detail ? { detail } : {}),
 });
+
+/** A path that could not be resolved is an absence; one refused as unsafe is a failure worth seeing. */
+export const unresolved = (error: ErrorData): Verdict =>
+  error.code === 'E_TEMPLATE_UNRESOLVED' ? { outcome: 'absent', error } : { outcome: 'error', error };

@@ -1,0 +1,76 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { loopMonitor } from './helpers/loop-monitor.js';
+import { poolFactory } from './helpers/pools.js';
+import { eventually, processesWith } from './helpers/processes.js';
+import { fakeCli, tempDir } from './helpers/temp.js';
+
+const SECRET = 'sk-hostile-cli-0a1b';
+
+describe('hostile CLIs', () => {
+  const dir = tempDir('app-cli-faults-');
+  const pools = poolFactory();
+  const monitor = loopMonitor('faults.commands');
+  afterAll(async () => {
+    await pools.closeAll();
+    dir.cleanup();
+    monitor.stop();
+  });
+  // Every process a fake CLI starts carries the temp dir in its command line, so the process table can be searched.
+  const marker = dir.root;
+  const grandchild = `require('child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', ${JSON.stringify(marker)}], { stdio: ['ignore', 'inherit', 'ignore'] });`;
+  const cli = {
+    hang: fakeCli(dir, 'hang', `setInterval(() => {}, 1000);`),
+    stubborn: fakeCli(dir, 'stubborn', `process.on('SIGTERM', () => {}); process.on('SIGINT', () => {}); setInterval(() => {}, 1000);`),
+    forker: fakeCli(dir, 'forker', `${grandchild} process.exit(0);`),
+    forkerOut: fakeCli(dir, 'forker-out', `${grandchild} process.stdout.write(${JSON.stringify(SECRET)}); process.exit(0);`),
+    flood: fakeCli(dir, 'flood', `const chunk = Buffer.alloc(1 << 20, 65); let n = 0; const go = () => { while (n++ < 400) { if (!process.stdout.write(chunk)) return process.stdout.once('drain', go); } process.exit(0); }; go();`),
+  };
+  const cmd = (command: string, extra: object = {}) => [{ kind: 'command' as const, command, args: [marker], ...extra }];
+  const probes = {
+    providers: {
+      hang: cmd(cli.hang, { timeoutMs: 400 }),
+      stubborn: cmd(cli.stubborn, { timeoutMs: 400 }),
+      forker: cmd(cli.forker),
+      'forker-out': cmd(cli.forkerOut, { requireStdout: true, timeoutMs: 800 }),
+      flood: cmd(cli.flood, { requireStdout: true }),
+      'flood-ignored': cmd(cli.flood, { timeoutMs: 4000 }),
+    },
+  };
+
+  it('ends a CLI that hangs, and one that ignores SIGTERM, at its timeout; no process of them survives', async () => {
+    const pool = pools.create({ probes });
+    const report = { hang: await pool.explain('hang'), stubborn: await pool.explain('stubborn') };
+    for (const r of Object.values(report)) {
+      expect(r.auth).toBe(false);
+      expect(r.probes[0]).toMatchObject({ outcome: 'error', error: { code: 'E_PROBE_TIMEOUT' } });
+    }
+    expect(await eventually(() => processesWith(marker).length === 0)).toBe(true);
+    // The worker is still usable.
+    expect(await pool.hasAuth('forker')).toBe(true);
+  });
+
+  it('kills the grandchild a CLI forked and left behind', async () => {
+    const pool = pools.create({ probes });
+    expect(await pool.hasAuth('forker')).toBe(true);
+    expect(await eventually(() => processesWith(marker).length === 0)).toBe(true);
+  });
+
+  it("keeps a CLI's own answer when a grandchild holds its stdout open, and kills the grandchild", async () => {
+    const pool = pools.create({ probes });
+    const report = await pool.explain('forker-out');
+    expect(report.auth).toBe(true);
+    expect(JSON.stringify(report)).not.toContain(SECRET);
+    expect(await eventually(() => processesWith(marker).length === 0)).toBe(true);
+  });
+
+  it('cuts off a CLI that prints hundreds of MB: false with E_COMMAND_FAILED, memory bounded by maxStdoutBytes', async () => {
+    const pool = pools.create({ probes, maxStdoutBytes: 64 * 1024 });
+    const report = await pool.explain('flood');
+    expect(report.auth).toBe(false);
+    expect(report.probes[0]).toMatchObject({ outcome: 'error', error: { code: 'E_COMMAND_FAILED' } });
+    expect(report.probes[0]?.error?.message).toContain('more than 65536 bytes');
+    // Output nobody reads goes nowhere: the same CLI without requireStdout just succeeds.
+    expect(await pool.hasAuth('flood-ignored')).toBe(true);
+    expect(await eventually(() => processesWith(marker).length === 0)).toBe(true);
+  });
+});

@@ -1,0 +1,120 @@
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, renameSync, symlinkSync, unlinkSync, writeFileSync, ftruncateSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loopMonitor } from './helpers/loop-monitor.js';
+import { poolFactory } from './helpers/pools.js';
+import { tempDir } from './helpers/temp.js';
+
+const SECRET = 'sk-hostile-file-5e77';
+const isRoot = process.getuid?.() === 0;
+
+describe('hostile credential files', () => {
+  const dir = tempDir();
+  const pools = poolFactory();
+  const monitor = loopMonitor('faults.files');
+  afterAll(async () => {
+    await pools.closeAll();
+    dir.cleanup();
+    monitor.stop();
+  });
+
+  /** One provider per hostile file, each a credentialFile probe at {workspaceDir}/<name>. */
+  const names = ['fifo', 'zero', 'directory', 'dangling', 'loop', 'huge', 'garbage', 'truncated', 'deep', 'unreadable', 'good'];
+  const probes = {
+    providers: Object.fromEntries(names.map((n) => [n, [{ kind: 'credentialFile' as const, path: `{workspaceDir}/${n}.json`, pointer: '/token' }]])),
+  };
+  const ws = dir.path('ws');
+  mkdirSync(ws, { recursive: true });
+  execFileSync('mkfifo', [`${ws}/fifo.json`]);
+  symlinkSync('/dev/zero', `${ws}/zero.json`);
+  mkdirSync(`${ws}/directory.json`);
+  symlinkSync(`${ws}/nowhere`, `${ws}/dangling.json`);
+  symlinkSync(`${ws}/loop.json`, `${ws}/loop.json.tmp`);
+  renameSync(`${ws}/loop.json.tmp`, `${ws}/loop.json`); // a link to itself
+  const huge = openSync(`${ws}/huge.json`, 'w');
+  ftruncateSync(huge, 300 * 1024 * 1024); // a sparse 300 MB file
+  closeSync(huge);
+  writeFileSync(`${ws}/garbage.json`, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 131 + 7) % 256)));
+  writeFileSync(`${ws}/truncated.json`, `{"token": "${SECRET}`);
+  writeFileSync(`${ws}/deep.json`, '{"token":'.repeat(10_000) + `"${SECRET}"` + '}'.repeat(10_000));
+  writeFileSync(`${ws}/unreadable.json`, JSON.stringify({ token: SECRET }), { mode: 0o000 });
+  writeFileSync(`${ws}/good.json`, JSON.stringify({ token: SECRET }));
+
+  const expected: Record<string, string> = {
+    fifo: 'E_FILE_NOT_REGULAR',
+    zero: 'E_FILE_NOT_REGULAR',
+    directory: 'E_FILE_NOT_REGULAR',
+    dangling: 'E_FILE_NOT_FOUND',
+    loop: 'E_FILE_UNREADABLE',
+    huge: 'E_FILE_TOO_LARGE',
+    garbage: 'E_JSON_INVALID',
+    truncated: 'E_JSON_INVALID',
+    deep: 'E_POINTER_MISSING',
+  };
+
+  it('refuses each without blocking a worker: false with a clear code, never the secret', async () => {
+    const pool = pools.create({ probes, probeTimeoutMs: 2000 });
+    const scope = { workspaceDir: ws };
+    const check = pool.createChecker(scope);
+    const answers = await Promise.all(names.map((n) => check(n)));
+    expect(Object.fromEntries(names.map((n, i) => [n, answers[i]]))).toEqual({ ...Object.fromEntries(names.map((n) => [n, false])), good: true, unreadable: isRoot });
+    let worstMs = 0;
+    for (const [name, code] of Object.entries(expected)) {
+      const report = await pool.explain(name, scope);
+      expect({ name, code: report.probes[0]?.error?.code }).toEqual({ name, code });
+      expect(JSON.stringify(report)).not.toContain(SECRET);
+      worstMs = Math.max(worstMs, report.durationMs);
+    }
+    // No bad file was cut off by the deadline: each was refused on its own.
+    expect(pool.stats().timeouts).toBe(0);
+    console.log(`[faults.files] worst time a bad file held a worker: ${worstMs.toFixed(2)} ms`);
+  });
+
+  it.skipIf(isRoot)('reports an unreadable (mode 000) file as E_FILE_UNREADABLE', async () => {
+    const pool = pools.create({ probes });
+    const report = await pool.explain('unreadable', { workspaceDir: ws });
+    expect(report.probes[0]?.error?.code).toBe('E_FILE_UNREADABLE');
+  });
+
+  it('never answers a wrong true while the store is rewritten, replaced and deleted mid-sweep', async () => {
+    const store = dir.path('agent/auth-profiles.json');
+    mkdirSync(dir.path('agent'), { recursive: true });
+    // Even providers come and go; odd providers are never in any version of the store.
+    const version = (n: number) => {
+      const profiles: Record<string, object> = {};
+      for (let i = 0; i < 300; i += 2) if ((i + n) % 4 === 0) profiles[`p${i}:x`] = { type: 'api_key', provider: `p${i}`, key: SECRET };
+      return JSON.stringify({ version: n, profiles, pad: 'x'.repeat(64 * 1024) });
+    };
+    writeFileSync(store, version(0));
+    const providers = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`p${i}`, [{ kind: 'authProfiles' as const, path: '{agentDir}/auth-profiles.json' }]]));
+    const pool = pools.create({ probes: { providers }, batchSize: 8 });
+    let n = 0;
+    let writing = true;
+    const writer = (async () => {
+      while (writing) {
+        n++;
+        if (n % 3 === 0) writeFileSync(store, version(n)); // in place
+        else if (n % 3 === 1) {
+          writeFileSync(`${store}.tmp`, version(n));
+          renameSync(`${store}.tmp`, store); // by rename, as editors and CLIs do
+        } else {
+          try {
+            unlinkSync(store);
+          } catch {}
+          await new Promise((r) => setImmediate(r));
+          writeFileSync(store, version(n));
+        }
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    })();
+    for (let round = 0; round < 5; round++) {
+      pool.invalidate();
+      const report = await pool.warm(Object.keys(providers), { agentDir: dir.path('agent') });
+      const wrong = Object.entries(report.answers).filter(([id, auth]) => auth && Number(id.slice(1)) % 2 === 1);
+      expect(wrong).toEqual([]);
+    }
+    writing = false;
+    await writer;
+    expect(n).toBeGreaterThan(3);
+  });
+});

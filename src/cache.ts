@@ -1,6 +1,10 @@
 /**
- * Answers kept on the main thread. A cached check is a Map lookup and an
- * already-resolved promise: nothing is allocated, logged or parsed on a hit.
+ * Answers kept on the main thread. An answer is a record shared by every
+ * checker of its scope; each checker keeps its own memo from the caller's raw
+ * strings to records, so a cached check is a Map lookup, two field reads and
+ * an already-resolved promise: nothing is allocated, logged or parsed on a hit.
+ * A record is never mutated except to mark it superseded (by a newer answer,
+ * a file change, or `invalidate()`), which turns every memo's hit into a miss.
  */
 import { performance } from 'node:perf_hooks';
 import type { ProviderResult } from './schema.js';
@@ -8,11 +12,13 @@ import type { ProviderResult } from './schema.js';
 const TRUE = Promise.resolve(true);
 const FALSE = Promise.resolve(false);
 
-/** A settled answer and how long it may be reused. */
-export interface Decision {
+/** What a dispatch found for one key, and how long it may be reused. */
+export interface Outcome {
   readonly auth: boolean;
-  /** Milliseconds the answer stays good; 0 when it must not be cached (a probe failed). */
+  /** Milliseconds the answer stays good; 0 when it must not be kept (a probe failed). */
   readonly ttlMs: number;
+  /** Paths the answer depends on, with their fingerprints when probed. */
+  readonly deps: ReadonlyMap<string, string>;
 }
 
 /**
@@ -20,25 +26,54 @@ export interface Decision {
  * `false` for the negative TTL only when every probe found a lasting absence.
  * A timeout, crash or unreadable file answers `false` now and is not kept.
  */
-export function decide(result: ProviderResult, ttl: { positiveTtlMs: number; negativeTtlMs: number }): Decision {
-  if (result.auth) return { auth: true, ttlMs: ttl.positiveTtlMs };
+export function decide(result: ProviderResult, ttl: { positiveTtlMs: number; negativeTtlMs: number }): Outcome {
+  const deps = new Map(result.deps ?? []);
+  if (result.auth) return { auth: true, ttlMs: ttl.positiveTtlMs, deps };
   const lasting = result.error === undefined && result.probes.every((p) => p.outcome === 'absent');
-  return { auth: false, ttlMs: lasting ? ttl.negativeTtlMs : 0 };
+  return { auth: false, ttlMs: lasting ? ttl.negativeTtlMs : 0, deps };
 }
 
-interface Entry {
+/** One kept answer for one key of one scope. */
+export class AnswerRecord {
   readonly promise: Promise<boolean>;
+  /** Until then (performance.now() ms) the answer is served as fresh. */
   readonly expiresAt: number;
-  readonly epoch: number;
+  /** Until then an expired answer is still served while a refresh runs in the background. */
+  readonly staleUntil: number;
+  /** Set when a newer answer, a file change or `invalidate()` replaced it. */
+  superseded = false;
+  /** A background refresh of this record is under way. */
+  refreshing = false;
+
+  constructor(
+    /** Opaque owner (the scope's state); lets a change find where to refresh. */
+    readonly owner: object,
+    readonly key: string,
+    readonly id: string,
+    readonly modelApi: string | undefined,
+    readonly auth: boolean,
+    readonly deps: ReadonlyMap<string, string>,
+    /** The scope's change sequence when the probe started: an older answer never replaces a newer one. */
+    readonly seq: number,
+    readonly epoch: number,
+    ttlMs: number,
+    staleMs: number,
+  ) {
+    this.promise = auth ? TRUE : FALSE;
+    const now = performance.now();
+    this.expiresAt = now + ttlMs;
+    this.staleUntil = this.expiresAt + staleMs;
+  }
 }
 
 /**
- * Keyed by the caller's raw provider string (and modelApi), so a hit needs no
- * normalisation. Holds at most `maxEntries`; the oldest go first.
+ * A checker's memo: the caller's raw provider string (and modelApi) → record.
+ * Holds at most `maxEntries`; beyond that it starts over (records stay in
+ * their scope, so the next check is a cheap miss).
  */
-export class AnswerCache {
-  readonly #plain = new Map<string, Entry>();
-  readonly #byModelApi = new Map<string, Map<string, Entry>>();
+export class RecordMemo {
+  readonly #plain = new Map<string, AnswerRecord>();
+  readonly #byModelApi = new Map<string, Map<string, AnswerRecord>>();
   readonly #maxEntries: number;
   #size = 0;
 
@@ -46,57 +81,26 @@ export class AnswerCache {
     this.#maxEntries = maxEntries;
   }
 
-  /** The cached promise, if one is still good for this epoch. */
-  get(provider: string, modelApi: string | undefined, epoch: number): Promise<boolean> | undefined {
-    const entry = modelApi === undefined ? this.#plain.get(provider) : this.#byModelApi.get(provider)?.get(modelApi);
-    if (entry === undefined || entry.epoch !== epoch || entry.expiresAt <= performance.now()) return undefined;
-    return entry.promise;
+  get(provider: string, modelApi: string | undefined): AnswerRecord | undefined {
+    return modelApi === undefined ? this.#plain.get(provider) : this.#byModelApi.get(provider)?.get(modelApi);
   }
 
-  set(provider: string, modelApi: string | undefined, decision: Decision, epoch: number): void {
-    if (decision.ttlMs <= 0) return;
+  set(provider: string, modelApi: string | undefined, record: AnswerRecord): void {
     if (this.#size >= this.#maxEntries) this.clear();
-    const entry: Entry = { promise: decision.auth ? TRUE : FALSE, expiresAt: performance.now() + decision.ttlMs, epoch };
     if (modelApi === undefined) {
       if (!this.#plain.has(provider)) this.#size++;
-      this.#plain.set(provider, entry);
+      this.#plain.set(provider, record);
       return;
     }
     let inner = this.#byModelApi.get(provider);
     if (!inner) this.#byModelApi.set(provider, (inner = new Map()));
     if (!inner.has(modelApi)) this.#size++;
-    inner.set(modelApi, entry);
+    inner.set(modelApi, record);
   }
 
   clear(): void {
     this.#plain.clear();
     this.#byModelApi.clear();
     this.#size = 0;
-  }
-}
-
-/** Prepared answers published by `warm()`, by normalised provider id. */
-export class Snapshot {
-  readonly #answers = new Map<string, { readonly auth: boolean; readonly expiresAt: number }>();
-
-  get(id: string): boolean | undefined {
-    const a = this.#answers.get(id);
-    return a !== undefined && a.expiresAt > performance.now() ? a.auth : undefined;
-  }
-
-  publish(answers: ReadonlyMap<string, Decision>): void {
-    const now = performance.now();
-    for (const [id, d] of answers) {
-      if (d.ttlMs > 0) this.#answers.set(id, { auth: d.auth, expiresAt: now + d.ttlMs });
-      else this.#answers.delete(id);
-    }
-  }
-
-  get size(): number {
-    return this.#answers.size;
-  }
-
-  clear(): void {
-    this.#answers.clear();
   }
 }

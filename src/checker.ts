@@ -1,10 +1,11 @@
 /**
  * The drop-in checker: `(provider, modelApi?) => Promise<boolean>`. The hit
  * path is a Map lookup returning an already-resolved promise; everything
- * else (validation, the prepared snapshot, single flight, dispatch) happens
- * on a miss.
+ * else (validation, the scope's shared answers, single flight, dispatch)
+ * happens on a miss.
  */
-import { AnswerCache, type Decision } from './cache.js';
+import { performance } from 'node:perf_hooks';
+import { RecordMemo, type AnswerRecord } from './cache.js';
 import type { ScopeState } from './coalesce.js';
 import { AuthProbeError } from './errors.js';
 
@@ -13,15 +14,13 @@ export type AuthChecker = (provider: string, modelApi?: string) => Promise<boole
 
 /** The parts of the pool a checker needs. */
 export interface CheckerHost {
-  /** Bumped when cached answers stop being good (invalidate, a published warm). */
+  /** Bumped by `invalidate()`: every record of an older epoch is a miss. */
   readonly epoch: number;
-  /** Bumped by `invalidate()`; an answer computed across a bump is not cached. */
-  readonly invalidations: number;
-  readonly counters: { cacheHits: number; misses: number; snapshotHits: number };
-  /** Validates and normalises; throws `E_BAD_PROVIDER_ID`. */
-  normalize(provider: unknown): string;
-  /** Resolves on a miss: the snapshot, then single flight and dispatch. Throws `E_POOL_CLOSED`. */
-  resolve(state: ScopeState, id: string, modelApi: string | undefined): Promise<Decision>;
+  readonly counters: { cacheHits: number; staleHits: number; snapshotHits: number };
+  /** The miss path: a record (kept answer), or a bare answer that must not be kept. */
+  lookup(state: ScopeState, provider: unknown, modelApi: unknown): Promise<AnswerRecord | boolean>;
+  /** Starts a background refresh of an expired record still within its stale window. */
+  revalidate(record: AnswerRecord): void;
 }
 
 const MAX_MODEL_API_LENGTH = 256;
@@ -34,31 +33,33 @@ export function validateModelApi(modelApi: unknown): string | undefined {
   return modelApi;
 }
 
+/**
+ * Serves a record if it is current: fresh, or expired but within its stale
+ * window (then a background refresh starts and the caller is not kept
+ * waiting). Returns undefined on a miss.
+ */
+export function serve(host: CheckerHost, record: AnswerRecord | undefined, counter: 'cacheHits' | 'snapshotHits' = 'cacheHits'): Promise<boolean> | undefined {
+  if (record === undefined || record.superseded || record.epoch !== host.epoch) return undefined;
+  const now = performance.now();
+  if (record.expiresAt > now) {
+    host.counters[counter]++;
+    return record.promise;
+  }
+  if (record.staleUntil > now) {
+    host.counters.staleHits++;
+    host.revalidate(record);
+    return record.promise;
+  }
+  return undefined;
+}
+
 export function createCheckerFor(host: CheckerHost, state: ScopeState): AuthChecker {
-  const cache = new AnswerCache();
+  const memo = new RecordMemo();
   const miss = async (provider: string, modelApi: string | undefined): Promise<boolean> => {
-    host.counters.misses++;
-    const id = host.normalize(provider);
-    const api = validateModelApi(modelApi);
-    if (id !== provider) {
-      // Another spelling of an id already answered ("OpenAI" after "openai").
-      const known = cache.get(id, api, host.epoch);
-      if (known !== undefined) return known;
-    }
-    const invalidations = host.invalidations;
-    const decision = await host.resolve(state, id, api);
-    if (host.invalidations === invalidations) {
-      cache.set(provider, api, decision, host.epoch);
-      if (id !== provider) cache.set(id, api, decision, host.epoch);
-    }
-    return decision.auth;
+    const found = await host.lookup(state, provider, modelApi);
+    if (typeof found === 'boolean') return found;
+    memo.set(provider, modelApi, found);
+    return found.auth;
   };
-  return (provider, modelApi) => {
-    const hit = cache.get(provider, modelApi, host.epoch);
-    if (hit !== undefined) {
-      host.counters.cacheHits++;
-      return hit;
-    }
-    return miss(provider, modelApi);
-  };
+  return (provider, modelApi) => serve(host, memo.get(provider, modelApi)) ?? miss(provider, modelApi);
 }

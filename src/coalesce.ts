@@ -3,7 +3,7 @@
  * share one dispatch (single flight), and the misses of one tick are batched
  * into a few worker tasks instead of one task per provider.
  */
-import { decide, Snapshot, type Decision } from './cache.js';
+import { decide, type AnswerRecord, type Outcome } from './cache.js';
 import { AuthProbeError } from './errors.js';
 import type { Dispatcher, DispatchRequest } from './dispatch.js';
 import type { ResolvedOptions } from './options.js';
@@ -12,26 +12,30 @@ import { mergeEnv, type ResolvedScope } from './scope.js';
 
 /** Everything the pool keeps per scope. */
 export class ScopeState {
-  readonly snapshot = new Snapshot();
-  readonly inflight = new Map<string, Promise<Decision>>();
+  /** The scope's kept answers by key, shared by all its checkers; a `warm()` publishes here. */
+  readonly answers = new Map<string, AnswerRecord>();
+  /** Dispatches under way by key, with the change sequence they started at. */
+  readonly inflight = new Map<string, { readonly promise: Promise<Outcome>; readonly seq: number }>();
   /** Misses of the current tick, by modelApi (`''` for none), waiting to be dispatched together. */
   readonly pending = new Map<string, Map<string, Deferred>>();
   /** The newest `warm()` on this scope; an older one must not publish. */
   warmToken = 0;
+  /** Bumped when a file an answer of this scope depends on changes. */
+  changeSeq = 0;
 
   constructor(readonly scope: ResolvedScope) {}
 }
 
 interface Deferred {
-  readonly promise: Promise<Decision>;
-  resolve(d: Decision): void;
+  readonly promise: Promise<Outcome>;
+  resolve(d: Outcome): void;
   reject(err: unknown): void;
 }
 
 function deferred(): Deferred {
-  let resolve!: (d: Decision) => void;
+  let resolve!: (d: Outcome) => void;
   let reject!: (err: unknown) => void;
-  const promise = new Promise<Decision>((res, rej) => {
+  const promise = new Promise<Outcome>((res, rej) => {
     resolve = res;
     reject = rej;
   });
@@ -85,13 +89,17 @@ export class Coalescer {
     private readonly counters: CoalesceCounters,
   ) {}
 
-  /** The decision for a normalised id, joining an in-flight dispatch of the same key if there is one. */
-  resolve(state: ScopeState, id: string, modelApi: string | undefined): Promise<Decision> {
-    const key = modelApi === undefined ? id : `${id}\0${modelApi}`;
+  /**
+   * The outcome for a key (a normalised id, plus modelApi for providers that
+   * answer by it), joining a dispatch of the same key already in flight if it
+   * started at or after change `minSeq`: a refresh after a file change never
+   * reuses a probe that may have read the old file.
+   */
+  resolve(state: ScopeState, key: string, id: string, modelApi: string | undefined, minSeq = 0): Promise<Outcome> {
     const running = state.inflight.get(key);
-    if (running) {
+    if (running && running.seq >= minSeq) {
       this.counters.coalesced++;
-      return running;
+      return running.promise;
     }
     if (this.#waiting >= this.options.maxQueue) {
       return Promise.reject(new AuthProbeError('E_QUEUE_FULL', `${this.#waiting} distinct checks waiting, limit ${this.options.maxQueue}`));
@@ -102,15 +110,21 @@ export class Coalescer {
       state.pending.set(batchKey, (batch = new Map()));
       queueMicrotask(() => this.#flush(state, batchKey, modelApi));
     }
+    // A newer request for an id already in this tick's batch shares its dispatch: it has not started yet.
+    const queued = batch.get(id);
+    if (queued) return queued.promise;
     const d = deferred();
     batch.set(id, d);
-    const promise = d.promise.finally(() => {
-      state.inflight.delete(key);
-      this.#waiting--;
-    });
-    state.inflight.set(key, promise);
+    const entry = {
+      seq: state.changeSeq,
+      promise: d.promise.finally(() => {
+        if (state.inflight.get(key) === entry) state.inflight.delete(key);
+        this.#waiting--;
+      }),
+    };
+    state.inflight.set(key, entry);
     this.#waiting++;
-    return promise;
+    return entry.promise;
   }
 
   #flush(state: ScopeState, batchKey: string, modelApi: string | undefined): void {
@@ -128,7 +142,7 @@ export class Coalescer {
       batch.get(result.provider)?.resolve(decide(result, this.options));
     }).then(
       // A provider the worker did not answer for must not hang its callers.
-      () => batch.forEach((d) => d.resolve({ auth: false, ttlMs: 0 })),
+      () => batch.forEach((d) => d.resolve({ auth: false, ttlMs: 0, deps: new Map() })),
       (err: unknown) => batch.forEach((d) => d.reject(err)),
     );
   }

@@ -40,6 +40,20 @@ export const PoolOptionsSchema = z.strictObject({
       positive: ms(86_400_000).optional(),
       /** How long a lasting `false` is kept, in milliseconds. Default 30000. */
       negative: ms(86_400_000).optional(),
+      /** After expiry, how long an answer is still served while a background refresh runs, in milliseconds. Default 60000. */
+      staleWhileRevalidate: ms(86_400_000).optional(),
+    })
+    .optional(),
+  watch: z
+    .strictObject({
+      /** Watch the files answers depend on. False: check their fingerprints every `pollMs` instead. Default true. */
+      enabled: z.boolean().optional(),
+      /** Quiet time after a file event before re-checking, in milliseconds. Default 50. */
+      debounceMs: ms(60_000).optional(),
+      /** Fingerprint check interval when watching is off or not possible, in milliseconds. Default 2000. */
+      pollMs: ms(3_600_000).min(10).optional(),
+      /** On a change, re-probe the affected answers at once (and emit `change`), rather than only dropping them. Default true. */
+      refreshOnChange: z.boolean().optional(),
     })
     .optional(),
   /** Milliseconds an idle worker above `threads.min` lives. Default 30000 (Piscina's 0 would churn threads on bursty load). */
@@ -81,6 +95,8 @@ export interface ResolvedOptions {
   readonly probeTimeoutMs: number;
   readonly positiveTtlMs: number;
   readonly negativeTtlMs: number;
+  readonly staleMs: number;
+  readonly watch: { readonly enabled: boolean; readonly debounceMs: number; readonly pollMs: number; readonly refreshOnChange: boolean };
   readonly idleTimeoutMs: number;
   readonly maxQueue: number;
   readonly maxWorkerMemoryMb: number;
@@ -114,6 +130,13 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     probeTimeoutMs: o.probeTimeoutMs ?? 5000,
     positiveTtlMs: o.cacheTtlMs?.positive ?? 300_000,
     negativeTtlMs: o.cacheTtlMs?.negative ?? 30_000,
+    staleMs: o.cacheTtlMs?.staleWhileRevalidate ?? 60_000,
+    watch: Object.freeze({
+      enabled: o.watch?.enabled ?? true,
+      debounceMs: o.watch?.debounceMs ?? 50,
+      pollMs: o.watch?.pollMs ?? 2000,
+      refreshOnChange: o.watch?.refreshOnChange ?? true,
+    }),
     idleTimeoutMs: o.idleTimeoutMs ?? 30_000,
     maxQueue: o.maxQueue ?? 10_000,
     maxWorkerMemoryMb: o.maxWorkerMemoryMb ?? 512,

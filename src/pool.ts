@@ -1,10 +1,12 @@
 /**
  * `createAuthProbePool`: options parsed once, then the pieces wired together:
- * checker → cache → coalesce → dispatch → worker → probe → result.
+ * checker → cache → coalesce → dispatch → worker → probe → result, with the
+ * answers kept per scope and followed by the dependency watcher.
  */
+import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { decide, type Decision } from './cache.js';
-import { createCheckerFor, type AuthChecker, type CheckerHost } from './checker.js';
+import { AnswerRecord, decide, type Outcome } from './cache.js';
+import { createCheckerFor, serve, validateModelApi, type AuthChecker, type CheckerHost } from './checker.js';
 import { Coalescer, dispatchRequest, runBatched, ScopeState } from './coalesce.js';
 import { compileConfig, planProbes, type CompiledConfig } from './config.js';
 import { Dispatcher } from './dispatch.js';
@@ -15,62 +17,44 @@ import { isValidProviderId, normalizeProviderId } from './provider-id.js';
 import type { ProviderResult, Scope } from './schema.js';
 import { resolveScope } from './scope.js';
 import { snapshotStats, type PoolStats } from './stats.js';
+import { DependencyWatcher } from './watch.js';
+import type { AuthChangeEvent, AuthProbePool, WarmReport } from './pool-types.js';
 
 export type { AuthChecker } from './checker.js';
-
-/** What `warm()` did. */
-export interface WarmReport {
-  /** False when `invalidate()` or a newer `warm()` overtook this one: its answers were not published. */
-  readonly published: boolean;
-  /** Normalised provider id → whether it has auth. */
-  readonly answers: Readonly<Record<string, boolean>>;
-  /** Providers whose probes failed (timeout, crash, unreadable file): answered `false`, not kept. */
-  readonly failed: readonly string[];
-  /** Worker tasks used. */
-  readonly dispatches: number;
-  readonly durationMs: number;
-}
-
-export interface AuthProbePool {
-  /** A checker with its own cache, for one scope (an agent, a workspace, an env). */
-  createChecker(scope?: Scope): AuthChecker;
-  /** One answer, through a cache shared by all calls with an equal scope. */
-  hasAuth(provider: string, scope?: Scope): Promise<boolean>;
-  /** Runs every probe of the provider and reports each outcome. Never contains a secret. */
-  explain(provider: string, scope?: Scope): Promise<ExplainReport>;
-  /** Probes many providers in few tasks and publishes the answers as a prepared snapshot. */
-  warm(providers: Iterable<string>, scope?: Scope): Promise<WarmReport>;
-  /** Drops every cached and prepared answer; a warm in progress will not publish. */
-  invalidate(): void;
-  stats(): PoolStats;
-  /** Drains in-flight work (or, with `force`, aborts it) and ends every worker. */
-  close(options?: { force?: boolean }): Promise<void>;
-}
+export type { AuthChangeEvent, AuthProbePool, WarmReport } from './pool-types.js';
 
 const MAX_SCOPES = 1024;
 
-class Pool implements AuthProbePool, CheckerHost {
-  readonly counters = { cacheHits: 0, misses: 0, snapshotHits: 0, coalesced: 0, warms: 0 };
+interface Plan {
+  readonly probes: number;
+  /** A module probe receives modelApi, so answers are kept per modelApi. */
+  readonly modelApiSensitive: boolean;
+}
+
+class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
+  readonly counters = { cacheHits: 0, staleHits: 0, misses: 0, snapshotHits: 0, coalesced: 0, warms: 0, refreshes: 0, changes: 0 };
   epoch = 0;
   invalidations = 0;
   readonly #options: ResolvedOptions;
   readonly #config: CompiledConfig;
   readonly #dispatcher: Dispatcher;
   readonly #coalescer: Coalescer;
+  readonly #watcher: DependencyWatcher<AnswerRecord>;
   readonly #scopes = new Map<string, ScopeState>();
   readonly #sharedCheckers = new Map<string, AuthChecker>();
-  /** Per normalised id: whether it has probes, and whether a module probe may answer by modelApi. */
-  readonly #plans = new Map<string, { readonly probes: number; readonly modelApiSensitive: boolean }>();
+  readonly #plans = new Map<string, Plan>();
   #closed = false;
 
   constructor(options: ResolvedOptions) {
+    super();
     this.#options = options;
     this.#config = compileConfig(options.probes);
     this.#dispatcher = new Dispatcher(options);
     this.#coalescer = new Coalescer(this.#dispatcher, options, this.counters);
+    this.#watcher = new DependencyWatcher<AnswerRecord>({ ...options.watch, logger: options.logger }, (changed) => this.#onFilesChanged(changed));
   }
 
-  normalize(provider: unknown): string {
+  #normalize(provider: unknown): string {
     if (typeof provider !== 'string') throw new AuthProbeError('E_BAD_PROVIDER_ID', `expected a string, got ${provider === null ? 'null' : typeof provider}`);
     if (provider.length > 256) throw new AuthProbeError('E_BAD_PROVIDER_ID', `${provider.length} characters; at most 256`);
     const id = normalizeProviderId(provider, this.#config.aliases);
@@ -78,7 +62,7 @@ class Pool implements AuthProbePool, CheckerHost {
     return id;
   }
 
-  #plan(id: string): { readonly probes: number; readonly modelApiSensitive: boolean } {
+  #plan(id: string): Plan {
     let plan = this.#plans.get(id);
     if (!plan) {
       const probes = planProbes(this.#config, id);
@@ -101,25 +85,102 @@ class Pool implements AuthProbePool, CheckerHost {
 
   #dropIdleScopes(): void {
     for (const [key, state] of this.#scopes) {
-      if (state.inflight.size === 0 && state.pending.size === 0) {
-        this.#scopes.delete(key);
-        this.#sharedCheckers.delete(key);
-      }
+      if (state.inflight.size > 0 || state.pending.size > 0) continue;
+      for (const record of state.answers.values()) this.#retire(record);
+      this.#scopes.delete(key);
+      this.#sharedCheckers.delete(key);
     }
   }
 
-  resolve(state: ScopeState, id: string, modelApi: string | undefined): Promise<Decision> {
-    if (this.#closed) return Promise.reject(new AuthProbeError('E_POOL_CLOSED'));
+  async lookup(state: ScopeState, provider: unknown, modelApi: unknown): Promise<AnswerRecord | boolean> {
+    this.counters.misses++;
+    const id = this.#normalize(provider);
+    const api = validateModelApi(modelApi);
+    if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
     const plan = this.#plan(id);
-    if (plan.probes === 0) return Promise.resolve({ auth: false, ttlMs: this.#options.negativeTtlMs });
-    if (modelApi === undefined || !plan.modelApiSensitive) {
-      const prepared = state.snapshot.get(id);
-      if (prepared !== undefined) {
-        this.counters.snapshotHits++;
-        return Promise.resolve({ auth: prepared, ttlMs: prepared ? this.#options.positiveTtlMs : this.#options.negativeTtlMs });
-      }
+    const keyApi = plan.modelApiSensitive ? api : undefined;
+    const key = keyApi === undefined ? id : `${id}\0${keyApi}`;
+    const kept = state.answers.get(key);
+    if (serve(this, kept, 'snapshotHits') !== undefined) return kept as AnswerRecord;
+    if (plan.probes === 0) return this.#publish(state, key, id, keyApi, { auth: false, ttlMs: this.#options.negativeTtlMs, deps: new Map() }, state.changeSeq);
+    return this.#probe(state, key, id, keyApi, 0);
+  }
+
+  /** Dispatches (or joins a dispatch of) one key and keeps the answer, unless `invalidate()` intervened. */
+  async #probe(state: ScopeState, key: string, id: string, keyApi: string | undefined, minSeq: number): Promise<AnswerRecord | boolean> {
+    const invalidations = this.invalidations;
+    const seq = state.changeSeq;
+    const outcome = await this.#coalescer.resolve(state, key, id, keyApi, minSeq);
+    if (this.invalidations !== invalidations || this.#closed) return outcome.auth;
+    return this.#publish(state, key, id, keyApi, outcome, seq);
+  }
+
+  /**
+   * Keeps an answer in its scope, replacing the older one (and telling
+   * `change` listeners when the answer flipped). An answer from a probe that
+   * started before a newer one's never replaces it; one that must not be kept
+   * (a failed probe) removes the old answer instead.
+   */
+  #publish(state: ScopeState, key: string, id: string, keyApi: string | undefined, outcome: Outcome, seq: number, previous?: boolean): AnswerRecord | boolean {
+    const old = state.answers.get(key);
+    if (old && !old.superseded && old.seq > seq) return old.auth === outcome.auth ? old : outcome.auth;
+    const before = previous ?? (old && !old.superseded ? old.auth : undefined);
+    if (old) this.#retire(old);
+    let kept: AnswerRecord | boolean = outcome.auth;
+    if (outcome.ttlMs > 0) {
+      const record = new AnswerRecord(state, key, id, keyApi, outcome.auth, outcome.deps, seq, this.epoch, outcome.ttlMs, this.#options.staleMs);
+      state.answers.set(key, record);
+      this.#watcher.track(record);
+      kept = record;
     }
-    return this.#coalescer.resolve(state, id, modelApi);
+    if (before !== undefined && before !== outcome.auth) {
+      this.counters.changes++;
+      const { agentDir, workspaceDir, agentId } = state.scope;
+      const event: AuthChangeEvent = { provider: id, modelApi: keyApi, previous: before, current: outcome.auth, scope: { agentDir, workspaceDir, agentId } };
+      this.#options.logger.info(event, 'auth changed');
+      this.emit('change', event);
+    }
+    return kept;
+  }
+
+  #retire(record: AnswerRecord): void {
+    record.superseded = true;
+    const state = record.owner as ScopeState;
+    if (state.answers.get(record.key) === record) state.answers.delete(record.key);
+    this.#watcher.untrack(record);
+  }
+
+  revalidate(record: AnswerRecord): void {
+    if (record.refreshing || this.#closed) return;
+    record.refreshing = true;
+    this.counters.refreshes++;
+    const state = record.owner as ScopeState;
+    this.#probe(state, record.key, record.id, record.modelApi, 0).then(
+      () => (record.refreshing = false),
+      (err: unknown) => {
+        record.refreshing = false;
+        this.#options.logger.warn({ provider: record.id, code: (err as AuthProbeError).code }, 'background refresh failed');
+      },
+    );
+  }
+
+  /** Files some answers depended on changed: drop those answers and, by default, re-probe them at once. */
+  #onFilesChanged(changed: readonly AnswerRecord[]): void {
+    for (const record of changed) {
+      if (record.superseded) continue;
+      const state = record.owner as ScopeState;
+      const seq = ++state.changeSeq;
+      this.#retire(record);
+      if (!this.#options.watch.refreshOnChange || this.#closed) continue;
+      this.counters.refreshes++;
+      const invalidations = this.invalidations;
+      this.#coalescer.resolve(state, record.key, record.id, record.modelApi, seq).then(
+        (outcome) => {
+          if (this.invalidations === invalidations && !this.#closed) this.#publish(state, record.key, record.id, record.modelApi, outcome, seq, record.auth);
+        },
+        (err: unknown) => this.#options.logger.warn({ provider: record.id, code: (err as AuthProbeError).code }, 'refresh after a file change failed'),
+      );
+    }
   }
 
   createChecker(scope?: Scope): AuthChecker {
@@ -135,7 +196,7 @@ class Pool implements AuthProbePool, CheckerHost {
   }
 
   async explain(provider: string, scope?: Scope): Promise<ExplainReport> {
-    const id = this.normalize(provider);
+    const id = this.#normalize(provider);
     const state = this.#state(scope);
     if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
     if (this.#plan(id).probes === 0) return explainResult(provider, { provider: id, auth: false, decidedBy: null, probes: [], durationMs: 0 });
@@ -145,32 +206,31 @@ class Pool implements AuthProbePool, CheckerHost {
 
   async warm(providers: Iterable<string>, scope?: Scope): Promise<WarmReport> {
     const started = performance.now();
-    const ids = [...new Set(Array.from(providers, (p) => this.normalize(p)))];
+    const ids = [...new Set(Array.from(providers, (p) => this.#normalize(p)))];
     const state = this.#state(scope);
     if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
     this.counters.warms++;
     const token = ++state.warmToken;
     const invalidations = this.invalidations;
-    const decisions = new Map<string, Decision>();
+    const seq = state.changeSeq;
+    const outcomes = new Map<string, Outcome>();
     const failed: string[] = [];
     const toProbe: string[] = [];
     for (const id of ids) {
-      if (this.#plan(id).probes === 0) decisions.set(id, { auth: false, ttlMs: this.#options.negativeTtlMs });
+      if (this.#plan(id).probes === 0) outcomes.set(id, { auth: false, ttlMs: this.#options.negativeTtlMs, deps: new Map() });
       else toProbe.push(id);
     }
     const tasksBefore = this.#dispatcher.counters.tasks;
     await runBatched(this.#dispatcher, this.#options, toProbe, dispatchRequest(this.#options, state.scope, undefined, 'first'), (result) => {
-      const decision = decide(result, this.#options);
-      if (!decision.auth && decision.ttlMs === 0) failed.push(result.provider);
-      decisions.set(result.provider, decision);
+      const outcome = decide(result, this.#options);
+      if (!outcome.auth && outcome.ttlMs === 0) failed.push(result.provider);
+      outcomes.set(result.provider, outcome);
     });
-    const published = !this.#closed && this.invalidations === invalidations && state.warmToken === token;
-    if (published) {
-      state.snapshot.publish(decisions);
-      this.epoch++; // checkers' older cached answers give way to the snapshot
-    }
+    // Overtaken by invalidate(), a newer warm, or a file change in this scope: publish nothing.
+    const published = !this.#closed && this.invalidations === invalidations && state.warmToken === token && state.changeSeq === seq;
+    if (published) for (const [id, outcome] of outcomes) this.#publish(state, id, id, undefined, outcome, seq);
     const answers: Record<string, boolean> = {};
-    for (const [id, d] of decisions) answers[id] = d.auth;
+    for (const [id, o] of outcomes) answers[id] = o.auth;
     const durationMs = performance.now() - started;
     this.#options.logger.info({ providers: ids.length, published, failed: failed.length, durationMs: Math.round(durationMs) }, 'warm');
     return { published, answers, failed, dispatches: this.#dispatcher.counters.tasks - tasksBefore, durationMs };
@@ -179,16 +239,17 @@ class Pool implements AuthProbePool, CheckerHost {
   invalidate(): void {
     this.invalidations++;
     this.epoch++;
-    for (const state of this.#scopes.values()) state.snapshot.clear();
+    for (const state of this.#scopes.values()) for (const record of state.answers.values()) this.#retire(record);
   }
 
   stats(): PoolStats {
-    return snapshotStats(this.counters, this.#dispatcher, this.#scopes.values());
+    return snapshotStats(this.counters, this.#dispatcher, this.#scopes.values(), this.#watcher);
   }
 
   async close(options?: { force?: boolean }): Promise<void> {
     this.#closed = true;
     this.invalidate();
+    this.#watcher.close();
     await this.#dispatcher.close(options?.force ?? false);
   }
 }

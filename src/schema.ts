@@ -138,6 +138,8 @@ export const ProviderResultSchema = z.strictObject({
   durationMs: z.number().nonnegative(),
   /** Set when the provider could not be probed at all (deadline passed, worker died). */
   error: ErrorDataSchema.optional(),
+  /** Paths the probes consulted, each with its fingerprint then (or `missing`): what the answer depends on. */
+  deps: z.array(z.tuple([z.string().max(4096), z.string().max(200)])).max(1024).optional(),
 });
 
 export const TaskResultSchema = z.strictObject({

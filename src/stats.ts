@@ -1,6 +1,7 @@
 /** `pool.stats()`: counters of our own plus Piscina's queue, threads and histograms. */
 import type { ScopeState } from './coalesce.js';
 import type { Dispatcher } from './dispatch.js';
+import type { DependencyWatcher } from './watch.js';
 
 /** Distribution of a duration, in milliseconds. */
 export interface DurationSummary {
@@ -20,8 +21,17 @@ export interface PoolStats {
   readonly cacheHits: number;
   /** Checks that missed the cache. */
   readonly misses: number;
-  /** Misses answered from a `warm()` snapshot, with no dispatch. */
+  /** Misses answered from the scope's kept answers (a `warm()`, another checker), with no dispatch. */
   readonly snapshotHits: number;
+  /** Expired answers served while a background refresh ran (stale-while-revalidate). */
+  readonly staleHits: number;
+  /** Background refreshes started: stale-while-revalidate, and re-probes after a file change. */
+  readonly refreshes: number;
+  /** Kept answers that flipped (each one emitted as a `change` event). */
+  readonly changes: number;
+  /** Paths followed for changes, and how: `watch` (fs.watch on their directories) or `poll` (fingerprints on an interval). */
+  readonly watchedPaths: number;
+  readonly watchMode: 'watch' | 'poll';
   /** Misses that joined a dispatch already in flight for the same key. */
   readonly coalesced: number;
   readonly warms: number;
@@ -38,11 +48,11 @@ export interface PoolStats {
   readonly waitTime: DurationSummary;
 }
 
-type Counters = { cacheHits: number; misses: number; snapshotHits: number; coalesced: number; warms: number };
+type Counters = { cacheHits: number; staleHits: number; misses: number; snapshotHits: number; coalesced: number; warms: number; refreshes: number; changes: number };
 
 const EMPTY: DurationSummary = Object.freeze({ count: 0, mean: 0, p50: 0, p99: 0, max: 0 });
 
-export function snapshotStats(counters: Counters, dispatcher: Dispatcher, scopes: Iterable<ScopeState>): PoolStats {
+export function snapshotStats(counters: Counters, dispatcher: Dispatcher, scopes: Iterable<ScopeState>, watcher: Pick<DependencyWatcher<never>, 'size' | 'mode'>): PoolStats {
   let inFlight = 0;
   for (const s of scopes) inFlight += s.inflight.size;
   const pool = dispatcher.piscina;
@@ -57,6 +67,8 @@ export function snapshotStats(counters: Counters, dispatcher: Dispatcher, scopes
     providersProbed: d.providersProbed,
     probesRun: d.probesRun,
     ...counters,
+    watchedPaths: watcher.size,
+    watchMode: watcher.mode,
     inFlight,
     queueSize: pool?.queueSize ?? 0,
     threads: pool?.threads.length ?? 0,

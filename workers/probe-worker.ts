@@ -26,7 +26,8 @@ export default async function probeWorker(task: ProbeTask): Promise<TaskResult> 
 async function probeProvider(task: ProbeTask, providerIndex: number): Promise<ProviderResult> {
   const provider = task.providers[providerIndex] as string;
   const started = performance.now();
-  const ctx: ProbeContext = { provider, modelApi: task.modelApi, scope: task.scope, env: task.env, init, config };
+  const deps = new Map<string, string>();
+  const ctx: ProbeContext = { provider, modelApi: task.modelApi, scope: task.scope, env: task.env, init, config, deps };
   const probes: ProbeOutcome[] = [];
   let decidedBy: number | null = null;
   for (const { probe, source, index } of planProbes(config, provider)) {
@@ -54,5 +55,5 @@ async function probeProvider(task: ProbeTask, providerIndex: number): Promise<Pr
       if (task.mode === 'first') break;
     }
   }
-  return { provider, auth: decidedBy !== null, decidedBy, probes, durationMs: performance.now() - started };
+  return { provider, auth: decidedBy !== null, decidedBy, probes, durationMs: performance.now() - started, deps: [...deps] };
 }

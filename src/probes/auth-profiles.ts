@@ -38,7 +38,7 @@ export function authProfilesProbe(probe: z.infer<typeof AuthProfilesProbeSchema>
   const where = resolveProbePath(probe.path, ctx);
   if (!where.ok) return unresolved(where.error);
   const path = where.path;
-  const read = deriveFromJsonFile(path, 'authProfiles', ctx.init.maxFileBytes, (json) => indexStore(json, path, ctx.config.aliases));
+  const read = deriveFromJsonFile(path, 'authProfiles', ctx.init.maxFileBytes, ctx.deps, (json) => indexStore(json, path, ctx.config.aliases));
   if (!read.ok) return read.missing ? absent(read.error.code, path, { path }) : failed(read.error.code, read.error.message, { path });
   const profileId = read.value.get(ctx.provider);
   return profileId === undefined ? absent('E_NO_PROFILE', ctx.provider, { path }) : present({ path, profileId });

@@ -1,4 +1,7 @@
 import { spawnSync, type SpawnSyncOptionsWithBufferEncoding } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { fingerprintOf } from '../fingerprint.js';
 import type { z } from 'zod';
 import type { CommandProbeSchema } from '../schema.js';
 import type { ProbeContext } from './context.js';
@@ -17,6 +20,7 @@ export function commandTimeoutMs(probe: z.infer<typeof CommandProbeSchema>, prob
  */
 export function commandProbe(probe: z.infer<typeof CommandProbeSchema>, ctx: ProbeContext): Verdict {
   const timeout = commandTimeoutMs(probe, ctx.init.probeTimeoutMs);
+  trackExecutable(probe.command, ctx);
   const run = spawnSync(probe.command, probe.args ?? [], {
     env: ctx.env,
     timeout,
@@ -59,5 +63,25 @@ function killGroup(pid: number | undefined): void {
     process.kill(-pid, 'SIGKILL');
   } catch {
     // ESRCH: the group is already gone, the usual case.
+  }
+}
+
+/**
+ * Records the executable the command resolves to on the env's PATH, so that
+ * installing over it or removing it refreshes the answer. Only for tracking:
+ * the spawn does its own lookup.
+ */
+function trackExecutable(command: string, ctx: ProbeContext): void {
+  const candidates = command.includes('/') ? [isAbsolute(command) ? command : resolve(command)] : (ctx.env['PATH'] ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, command));
+  for (const candidate of candidates) {
+    try {
+      const st = statSync(candidate, { bigint: true });
+      if (st.isFile() && (st.mode & 0o111n) !== 0n) {
+        ctx.deps.set(candidate, fingerprintOf(st));
+        return;
+      }
+    } catch {
+      // Not in this directory.
+    }
   }
 }

@@ -1,4 +1,5 @@
 import type { CompiledConfig } from '../config.js';
+import type { Dependencies } from '../fingerprint.js';
 import type { WorkerInit } from '../schema.js';
 
 /** Everything a probe may consult; built by the worker per provider. */
@@ -9,4 +10,6 @@ export interface ProbeContext {
   readonly env: Readonly<Record<string, string>>;
   readonly init: WorkerInit;
   readonly config: CompiledConfig;
+  /** Paths the probes consulted, with their fingerprints; reported for change tracking. */
+  readonly deps: Dependencies;
 }

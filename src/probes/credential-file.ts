@@ -21,7 +21,7 @@ export function credentialFileProbe(probe: z.infer<typeof CredentialFileProbeSch
   const where = resolveProbePath(probe.path, ctx);
   if (!where.ok) return unresolved(where.error);
   const path = where.path;
-  const read = deriveFromJsonFile(path, `pointer:${probe.pointer}`, ctx.init.maxFileBytes, (json) => {
+  const read = deriveFromJsonFile(path, `pointer:${probe.pointer}`, ctx.init.maxFileBytes, ctx.deps, (json) => {
     const value = atPointer(json, probe.pointer);
     return { ok: true, value: typeof value === 'string' && value.trim() !== '' };
   });

@@ -10,6 +10,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type BigIntStats } from 'node:fs';
 import type { ErrorData } from '../errors.js';
 import { errorData } from '../errors.js';
+import { fingerprintOf, fingerprintOfError, type Dependencies } from '../fingerprint.js';
 
 export type FileRead<T> =
   | { readonly ok: true; readonly value: T }
@@ -23,10 +24,6 @@ interface CacheEntry {
 /** Paths remembered per worker; the oldest is dropped beyond this. */
 const MAX_CACHED_PATHS = 256;
 const cache = new Map<string, CacheEntry>();
-
-function fingerprint(st: BigIntStats): string {
-  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-}
 
 function describeType(st: BigIntStats): string {
   if (st.isDirectory()) return 'a directory';
@@ -102,19 +99,28 @@ export function parseJson(path: string, bytes: Buffer): FileRead<unknown> {
 /**
  * Reads the JSON file at `path` and returns `derive(json)`, cached under
  * `key` until the file's fingerprint (device, inode, size, mtime, ctime)
- * changes. Read and parse errors are cached the same way.
+ * changes. Read and parse errors are cached the same way. The path and its
+ * fingerprint (or `missing`) are recorded in `deps`.
  */
-export function deriveFromJsonFile<T>(path: string, key: string, maxBytes: number, derive: (json: unknown) => FileRead<T>): FileRead<T> {
+export function deriveFromJsonFile<T>(
+  path: string,
+  key: string,
+  maxBytes: number,
+  deps: Dependencies,
+  derive: (json: unknown) => FileRead<T>,
+): FileRead<T> {
   let st: BigIntStats;
   try {
     st = statSync(path, { bigint: true });
   } catch (err) {
     cache.delete(path);
+    deps.set(path, fingerprintOfError(err));
     return statError(path, err);
   }
+  const fp = fingerprintOf(st);
+  deps.set(path, fp);
   const bad = checkStat(path, st, maxBytes);
   if (bad) return bad;
-  const fp = fingerprint(st);
   let entry = cache.get(path);
   if (entry?.fingerprint !== fp) {
     entry = { fingerprint: fp, derived: new Map() };

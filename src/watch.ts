@@ -1,0 +1,207 @@
+/**
+ * Watching the files answers depend on. Each dependency is watched through
+ * its directory (or, for a file that does not exist yet, its nearest existing
+ * ancestor), never through the file itself: editors and CLIs replace files by
+ * rename, which a watch on the old inode would not survive. Events are
+ * debounced; then each touched path is stat'ed (asynchronously) and only the
+ * answers whose recorded fingerprint differs are reported changed. Where
+ * `fs.watch` is not possible (inotify limits, some network file systems) the
+ * watcher falls back to checking every fingerprint on an interval, and says
+ * so in the logs once.
+ */
+import { existsSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, sep } from 'node:path';
+import type { Logger } from 'pino';
+import { currentFingerprint } from './fingerprint.js';
+
+/** Anything whose answer depends on files: path → fingerprint when it was computed. */
+export interface Dependent {
+  readonly deps: ReadonlyMap<string, string>;
+}
+
+export interface WatchOptions {
+  /** False: no `fs.watch`, only fingerprint checks every `pollMs`. */
+  readonly enabled: boolean;
+  /** Quiet time after the last event before paths are checked, in milliseconds. */
+  readonly debounceMs: number;
+  /** Interval of the fingerprint checks when not watching, in milliseconds. */
+  readonly pollMs: number;
+  readonly logger: Logger;
+}
+
+interface Anchor {
+  readonly dir: string;
+  /** The entry of `dir` on the way to the path. */
+  readonly name: string;
+}
+
+export class DependencyWatcher<T extends Dependent> {
+  readonly #byPath = new Map<string, Set<T>>();
+  readonly #anchors = new Map<string, Anchor>();
+  readonly #dirs = new Map<string, { watcher: FSWatcher; names: Map<string, Set<string>> }>();
+  readonly #pending = new Set<string>();
+  #debounce: NodeJS.Timeout | undefined;
+  /** When the oldest unchecked event arrived: a steady stream of events still gets checked every 10 debounce periods. */
+  #firstPendingAt: number | undefined;
+  #poll: NodeJS.Timeout | undefined;
+  #polling: boolean;
+  #closed = false;
+
+  constructor(
+    private readonly options: WatchOptions,
+    private readonly onChanged: (changed: T[]) => void,
+  ) {
+    this.#polling = !options.enabled;
+  }
+
+  /** Paths being watched or polled. */
+  get size(): number {
+    return this.#byPath.size;
+  }
+
+  get mode(): 'watch' | 'poll' {
+    return this.#polling ? 'poll' : 'watch';
+  }
+
+  /** Starts following a dependent's paths, then checks them once: a change between its probe and now is not missed. */
+  track(item: T): void {
+    if (this.#closed || item.deps.size === 0) return;
+    for (const path of item.deps.keys()) {
+      let set = this.#byPath.get(path);
+      if (!set) {
+        this.#byPath.set(path, (set = new Set()));
+        this.#anchor(path);
+      }
+      set.add(item);
+      this.#pending.add(path);
+    }
+    this.#schedule();
+    if (this.#polling) this.#startPolling();
+  }
+
+  untrack(item: T): void {
+    for (const path of item.deps.keys()) {
+      const set = this.#byPath.get(path);
+      if (!set?.delete(item) || set.size > 0) continue;
+      this.#byPath.delete(path);
+      this.#unanchor(path);
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#debounce);
+    clearInterval(this.#poll);
+    for (const { watcher } of this.#dirs.values()) watcher.close();
+    this.#dirs.clear();
+    this.#byPath.clear();
+    this.#anchors.clear();
+    this.#pending.clear();
+  }
+
+  #anchor(path: string): void {
+    if (this.#polling) return;
+    let dir = dirname(path);
+    let name = basename(path);
+    // Climb to the nearest directory that exists; watch it for the entry leading down to the path.
+    while (!existsSync(dir) && dirname(dir) !== dir) {
+      name = basename(dir);
+      dir = dirname(dir);
+    }
+    let watched = this.#dirs.get(dir);
+    if (!watched) {
+      let watcher: FSWatcher;
+      try {
+        watcher = watch(dir, { persistent: false }, (_event, filename) => this.#onEvent(dir, filename));
+      } catch (err) {
+        this.#fallBack(err);
+        return;
+      }
+      watcher.on('error', (err) => this.#fallBack(err));
+      this.#dirs.set(dir, (watched = { watcher, names: new Map() }));
+    }
+    let paths = watched.names.get(name);
+    if (!paths) watched.names.set(name, (paths = new Set()));
+    paths.add(path);
+    this.#anchors.set(path, { dir, name });
+  }
+
+  #unanchor(path: string): void {
+    const anchor = this.#anchors.get(path);
+    if (!anchor) return;
+    this.#anchors.delete(path);
+    const watched = this.#dirs.get(anchor.dir);
+    const paths = watched?.names.get(anchor.name);
+    if (!watched || !paths) return;
+    paths.delete(path);
+    if (paths.size === 0) watched.names.delete(anchor.name);
+    if (watched.names.size === 0) {
+      watched.watcher.close();
+      this.#dirs.delete(anchor.dir);
+    }
+  }
+
+  #onEvent(dir: string, filename: string | Buffer | null): void {
+    const watched = this.#dirs.get(dir);
+    if (!watched) return;
+    const name = filename === null ? null : (String(filename).split(sep)[0] ?? '');
+    // Unrelated entries of the directory are ignored here, before any stat.
+    const hit = name === null ? [...watched.names.values()] : [watched.names.get(name) ?? new Set<string>()];
+    for (const paths of hit) for (const path of paths) this.#pending.add(path);
+    if (this.#pending.size > 0) this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#closed) return;
+    const now = Date.now();
+    this.#firstPendingAt ??= now;
+    const wait = Math.min(this.options.debounceMs, Math.max(0, this.#firstPendingAt + 10 * this.options.debounceMs - now));
+    clearTimeout(this.#debounce);
+    this.#debounce = setTimeout(() => void this.#flush(), wait).unref();
+  }
+
+  async #flush(): Promise<void> {
+    const paths = [...this.#pending];
+    this.#pending.clear();
+    this.#firstPendingAt = undefined;
+    const changed = new Set<T>();
+    await Promise.all(
+      paths.map(async (path) => {
+        const fingerprint = await currentFingerprint(path);
+        for (const item of this.#byPath.get(path) ?? []) if (item.deps.get(path) !== fingerprint) changed.add(item);
+        // A directory on the way may have appeared or gone: watch from the new nearest ancestor.
+        if (this.#byPath.has(path) && !this.#polling) {
+          this.#unanchor(path);
+          this.#anchor(path);
+        }
+      }),
+    );
+    if (this.#closed) return;
+    if (changed.size > 0) {
+      for (const item of changed) this.untrack(item);
+      this.onChanged([...changed]);
+    }
+  }
+
+  #fallBack(err: unknown): void {
+    if (this.#polling) return;
+    this.#polling = true;
+    this.options.logger.warn(
+      { code: (err as NodeJS.ErrnoException).code ?? 'unknown', pollMs: this.options.pollMs },
+      'cannot watch credential files; checking their fingerprints on an interval instead',
+    );
+    for (const { watcher } of this.#dirs.values()) watcher.close();
+    this.#dirs.clear();
+    this.#anchors.clear();
+    this.#startPolling();
+  }
+
+  #startPolling(): void {
+    if (this.#poll || this.#closed) return;
+    this.#poll = setInterval(() => {
+      for (const path of this.#byPath.keys()) this.#pending.add(path);
+      if (this.#pending.size > 0) void this.#flush();
+    }, this.options.pollMs).unref();
+  }
+}
+

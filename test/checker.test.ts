@@ -1,16 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AuthProbeError } from 'auth-probe-pool';
-import { poolFactory } from './helpers/pools.js';
-import { fakeCli, tempDir } from './helpers/temp.js';
+import { fakeCli } from './helpers/temp.js';
+import { useFixture } from './helpers/fixture.js';
 
 describe('the drop-in checker', () => {
-  const dir = tempDir();
-  const pools = poolFactory();
-  afterAll(async () => {
-    await pools.closeAll();
-    dir.cleanup();
-  });
+  const { dir, pools } = useFixture();
   const count = dir.path('runs.txt');
   const cli = fakeCli(dir, 'auth-cli', `require('fs').appendFileSync(${JSON.stringify(count)}, process.argv[2] + '\\n'); setTimeout(() => process.exit(0), 200);`);
   const runs = (tag: string) => {

@@ -1,20 +1,12 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { loopMonitor } from './helpers/loop-monitor.js';
-import { poolFactory } from './helpers/pools.js';
+import { describe, expect, it } from 'vitest';
 import { eventually, processesWith } from './helpers/processes.js';
-import { fakeCli, tempDir } from './helpers/temp.js';
+import { fakeCli } from './helpers/temp.js';
+import { useFixture } from './helpers/fixture.js';
 
 const SECRET = 'sk-hostile-cli-0a1b';
 
 describe('hostile CLIs', () => {
-  const dir = tempDir('app-cli-faults-');
-  const pools = poolFactory();
-  const monitor = loopMonitor('faults.commands');
-  afterAll(async () => {
-    await pools.closeAll();
-    dir.cleanup();
-    monitor.stop();
-  });
+  const { dir, pools } = useFixture({ prefix: 'app-cli-faults-', monitor: 'faults.commands' });
   // Every process a fake CLI starts carries the temp dir in its command line, so the process table can be searched.
   const marker = dir.root;
   const grandchild = `require('child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', ${JSON.stringify(marker)}], { stdio: ['ignore', 'inherit', 'ignore'] });`;

@@ -1,22 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, renameSync, symlinkSync, unlinkSync, writeFileSync, ftruncateSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
-import { loopMonitor } from './helpers/loop-monitor.js';
-import { poolFactory } from './helpers/pools.js';
-import { tempDir } from './helpers/temp.js';
+import { describe, expect, it } from 'vitest';
+import { useFixture } from './helpers/fixture.js';
 
 const SECRET = 'sk-hostile-file-5e77';
 const isRoot = process.getuid?.() === 0;
 
 describe('hostile credential files', () => {
-  const dir = tempDir();
-  const pools = poolFactory();
-  const monitor = loopMonitor('faults.files');
-  afterAll(async () => {
-    await pools.closeAll();
-    dir.cleanup();
-    monitor.stop();
-  });
+  const { dir, pools } = useFixture({ monitor: 'faults.files' });
 
   /** One provider per hostile file, each a credentialFile probe at {workspaceDir}/<name>. */
   const names = ['fifo', 'zero', 'directory', 'dangling', 'loop', 'huge', 'garbage', 'truncated', 'deep', 'unreadable', 'good'];

@@ -1,22 +1,14 @@
 import { readdirSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AuthProbeError, createAuthProbePool } from 'auth-probe-pool';
-import { loopMonitor } from './helpers/loop-monitor.js';
-import { poolFactory } from './helpers/pools.js';
 import { eventually } from './helpers/processes.js';
-import { fakeCli, tempDir } from './helpers/temp.js';
+import { fakeCli } from './helpers/temp.js';
+import { useFixture } from './helpers/fixture.js';
 
 const threadCount = () => readdirSync('/proc/self/task').length;
 
 describe('load', () => {
-  const dir = tempDir();
-  const pools = poolFactory();
-  const monitor = loopMonitor('faults.load');
-  afterAll(async () => {
-    await pools.closeAll();
-    dir.cleanup();
-    monitor.stop();
-  });
+  const { dir, pools } = useFixture({ monitor: 'faults.load' });
   const profiles: Record<string, object> = {};
   for (let i = 0; i < 300; i += 2) profiles[`p${i}:default`] = { type: 'api_key', provider: `p${i}`, key: 'sk-load' };
   dir.write('agent/auth-profiles.json', { version: 1, profiles });
@@ -63,12 +55,7 @@ describe('load', () => {
 });
 
 describe('bad input', () => {
-  const dir = tempDir();
-  const pools = poolFactory();
-  afterAll(async () => {
-    await pools.closeAll();
-    dir.cleanup();
-  });
+  const { dir, pools } = useFixture();
   dir.write('home/.codex/auth.json', { tokens: { access_token: 'sk-inside' } });
   dir.write('outside/auth.json', { tokens: { access_token: 'sk-outside' } });
 

@@ -1,17 +1,9 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { loopMonitor } from './helpers/loop-monitor.js';
-import { capturingLogger, poolFactory } from './helpers/pools.js';
-import { tempDir } from './helpers/temp.js';
+import { describe, expect, it } from 'vitest';
+import { capturingLogger } from './helpers/pools.js';
+import { useFixture } from './helpers/fixture.js';
 
 describe('probes that hang or kill their worker', () => {
-  const dir = tempDir();
-  const pools = poolFactory();
-  const monitor = loopMonitor('faults.modules');
-  afterAll(async () => {
-    await pools.closeAll();
-    dir.cleanup();
-    monitor.stop();
-  });
+  const { dir, pools } = useFixture({ monitor: 'faults.modules' });
   dir.write('probes/bad.mjs', `
     export function spin() { for (;;) {} }
     export function exit() { process.exit(3); }
@@ -57,12 +49,7 @@ describe('probes that hang or kill their worker', () => {
 });
 
 describe('probes that exhaust memory', () => {
-  const dir = tempDir();
-  const pools = poolFactory();
-  afterAll(async () => {
-    await pools.closeAll();
-    dir.cleanup();
-  });
+  const { dir, pools } = useFixture();
   dir.write('probes/bad.mjs', `
     export function hog() { const keep = []; for (;;) keep.push(new Array(1e6).fill(Math.random())); }
     export function ok() { return true; }
@@ -92,12 +79,7 @@ describe('probes that exhaust memory', () => {
 });
 
 describe('secrets', () => {
-  const dir = tempDir();
-  const pools = poolFactory();
-  afterAll(async () => {
-    await pools.closeAll();
-    dir.cleanup();
-  });
+  const { dir, pools } = useFixture();
 
   it('never appear in answers, explain() reports, stats or logs at any level', async () => {
     const secrets = Array.from({ length: 6 }, (_, i) => `sk-planted-${i}-${Math.random().toString(36).slice(2)}`);

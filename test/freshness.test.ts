@@ -1,21 +1,17 @@
 import { readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AuthChangeEvent, AuthProbePool } from 'auth-probe-pool';
-import { capturingLogger, poolFactory } from './helpers/pools.js';
+import { capturingLogger } from './helpers/pools.js';
 import { eventually } from './helpers/processes.js';
-import { fakeCli, tempDir } from './helpers/temp.js';
+import { fakeCli } from './helpers/temp.js';
+import { useFixture } from './helpers/fixture.js';
 
 /** Resolves with the next `change` event of the pool. */
 const nextChange = (pool: AuthProbePool) => new Promise<AuthChangeEvent>((resolve) => pool.once('change', resolve));
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('answers follow the credential files', () => {
-  const dir = tempDir();
-  const pools = poolFactory();
-  afterAll(async () => {
-    await pools.closeAll();
-    dir.cleanup();
-  });
+  const { dir, pools } = useFixture();
   const codex = { kind: 'credentialFile' as const, path: '~/.codex/auth.json', pointer: '/tokens/access_token' };
   let homes = 0;
   /** A fresh home dir per test, so their watchers never see each other's files. */

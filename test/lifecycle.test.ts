@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AuthProbeError, createAuthProbePool } from 'auth-probe-pool';
-import { capturingLogger, poolFactory } from './helpers/pools.js';
-import { fakeCli, tempDir } from './helpers/temp.js';
+import { capturingLogger } from './helpers/pools.js';
+import { fakeCli } from './helpers/temp.js';
+import { useFixture } from './helpers/fixture.js';
 
 const DIST = fileURLToPath(new URL('../dist/src/index.js', import.meta.url));
 
@@ -17,12 +18,7 @@ function runNode(code: string) {
 }
 
 describe('pool lifecycle', () => {
-  const dir = tempDir();
-  const pools = poolFactory();
-  afterAll(async () => {
-    await pools.closeAll();
-    dir.cleanup();
-  });
+  const { dir, pools } = useFixture();
   const slow = fakeCli(dir, 'slow', `setTimeout(() => process.exit(0), 400);`);
 
   it('starts no thread until a check needs one', async () => {

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { afterAll, describe, expect, it } from 'vitest';
-import { poolFactory } from './helpers/pools.js';
-import { fakeCli, tempDir } from './helpers/temp.js';
+import { describe, expect, it } from 'vitest';
+import { fakeCli } from './helpers/temp.js';
+import { useFixture } from './helpers/fixture.js';
 
 /** Records the order in which a 50 ms timer and a 2 s probe finish. */
 function race(probe: () => Promise<unknown> | unknown): Promise<string[]> {
@@ -19,12 +19,7 @@ function race(probe: () => Promise<unknown> | unknown): Promise<string[]> {
 }
 
 describe("the gateway's event loop", () => {
-  const dir = tempDir();
-  const pools = poolFactory();
-  afterAll(async () => {
-    await pools.closeAll();
-    dir.cleanup();
-  });
+  const { dir, pools } = useFixture();
   const keychain = fakeCli(dir, 'slow-keychain', `setTimeout(() => { process.stdout.write('token'); process.exit(0); }, 2000);`);
 
   it('stays free while a 2 s CLI probe runs in the pool: a 50 ms timer fires first', async () => {

@@ -1,17 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
-import { poolFactory } from './helpers/pools.js';
-import { fakeCli, tempDir } from './helpers/temp.js';
+import { describe, expect, it } from 'vitest';
+import { fakeCli } from './helpers/temp.js';
+import { useFixture } from './helpers/fixture.js';
 
 const SECRET = 'sk-cli-secret-91bd';
 
 describe('command probe', () => {
-  const dir = tempDir();
-  const pools = poolFactory();
-  afterAll(async () => {
-    await pools.closeAll();
-    dir.cleanup();
-  });
+  const { dir, pools } = useFixture();
   const count = dir.path('count.txt');
   // Each fake CLI appends a mark to a file, so tests can count real executions.
   const mark = `require('fs').appendFileSync(${JSON.stringify(count)}, process.argv[2] + '\\n');`;

@@ -1,16 +1,10 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { poolFactory } from './helpers/pools.js';
-import { tempDir } from './helpers/temp.js';
+import { describe, expect, it } from 'vitest';
+import { useFixture } from './helpers/fixture.js';
 
 const SECRET = 'sk-files-secret-7f3a';
 
 describe('authProfiles probe', () => {
-  const dir = tempDir();
-  const pools = poolFactory();
-  afterAll(async () => {
-    await pools.closeAll();
-    dir.cleanup();
-  });
+  const { dir, pools } = useFixture();
   const store = dir.write('agent/auth-profiles.json', {
     version: 1,
     profiles: {
@@ -79,12 +73,7 @@ describe('authProfiles probe', () => {
 });
 
 describe('credentialFile probe', () => {
-  const dir = tempDir();
-  const pools = poolFactory();
-  afterAll(async () => {
-    await pools.closeAll();
-    dir.cleanup();
-  });
+  const { dir, pools } = useFixture();
   // The formats the real CLIs write.
   dir.write('home/.codex/auth.json', { OPENAI_API_KEY: null, tokens: { access_token: SECRET, refresh_token: SECRET, account_id: 'acct' } });
   dir.write('home/.claude/.credentials.json', { claudeAiOauth: { accessToken: SECRET, refreshToken: SECRET, expiresAt: 1 } });

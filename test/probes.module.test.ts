@@ -1,17 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
-import { poolFactory } from './helpers/pools.js';
-import { tempDir } from './helpers/temp.js';
+import { describe, expect, it } from 'vitest';
+import { useFixture } from './helpers/fixture.js';
 
 const SECRET = 'sk-module-secret-c0de';
 
 describe('module probe', () => {
-  const dir = tempDir();
-  const pools = poolFactory();
-  afterAll(async () => {
-    await pools.closeAll();
-    dir.cleanup();
-  });
+  const { dir, pools } = useFixture();
   const log = dir.path('calls.log');
   dir.write(
     'probes/gateway.mjs',

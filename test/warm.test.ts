@@ -1,14 +1,9 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { poolFactory } from './helpers/pools.js';
-import { fakeCli, tempDir } from './helpers/temp.js';
+import { describe, expect, it } from 'vitest';
+import { fakeCli } from './helpers/temp.js';
+import { useFixture } from './helpers/fixture.js';
 
 describe('warm, the prepared snapshot, and invalidate', () => {
-  const dir = tempDir();
-  const pools = poolFactory();
-  afterAll(async () => {
-    await pools.closeAll();
-    dir.cleanup();
-  });
+  const { dir, pools } = useFixture();
   const slow = fakeCli(dir, 'slow-ok', `setTimeout(() => process.exit(0), 300);`);
   const profiles: Record<string, object> = {};
   for (let i = 0; i < 300; i++) if (i % 3 === 0) profiles[`p${i}:default`] = { type: 'api_key', provider: `p${i}`, key: 'sk-store' };

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { AuthProbeError, createAuthProbePool } from 'auth-probe-pool';
 import { capturingLogger } from './helpers/pools.js';
 import { useFixture } from './helpers/fixture.js';
 
@@ -117,5 +118,35 @@ describe('secrets', () => {
     const report = emitted[1] as { probes: { outcome: string }[] };
     expect(report.probes.map((p) => p.outcome)).toEqual(['present', 'present', 'present', 'error', 'present', 'error']);
     for (const secret of secrets) expect(all).not.toContain(secret);
+  });
+
+  it('never appear in error messages, causes or logs when a secret is passed as bad input', async () => {
+    const secret = `sk-misused-${Math.random().toString(36).slice(2)}`;
+    const { logger, text } = capturingLogger();
+    const pool = pools.create({ logger, probes: { providers: { a: [{ kind: 'env', vars: ['A'] }] } } });
+    const errors: unknown[] = [];
+    const attempts: (() => unknown)[] = [
+      () => pool.hasAuth(`${secret}/x`),
+      () => pool.hasAuth(secret.repeat(40)),
+      () => pool.createChecker()('a', `${secret}\0`),
+      () => pool.hasAuth('a', { env: { KEY: 42 as unknown as string, OTHER: secret }, agentDir: `\0${secret}` }),
+      () => pool.warm(['a', `../${secret}`]),
+      () => createAuthProbePool({ probes: { providers: { a: [{ kind: 'env', vars: [secret + '-'] }] } } }),
+      () => createAuthProbePool({ probes: { providers: { a: [{ kind: 'credentialFile', path: 'x', pointer: secret }] } } }),
+    ];
+    for (const attempt of attempts) {
+      try {
+        await attempt();
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    expect(errors).toHaveLength(attempts.length);
+    const seen = (err: unknown): string => {
+      const e = err as Error & { code?: string; cause?: unknown };
+      return [e.message, e.code, e.stack, e.cause === undefined ? '' : seen(e.cause), JSON.stringify(e)].join('\n');
+    };
+    for (const err of errors) expect(err).toBeInstanceOf(AuthProbeError);
+    expect(errors.map(seen).join('\n') + text()).not.toContain(secret);
   });
 });

@@ -63,7 +63,15 @@ export function loadProbeConfig(file: string): { probes: ProbeConfig; configDir:
     // V8's message quotes the input, which may hold a secret: say only where.
     throw new AuthProbeError('E_BAD_CONFIG', `${path} is not valid JSON`);
   }
-  const parsed = ProbeConfigSchema.safeParse(json);
-  if (!parsed.success) throw new AuthProbeError('E_BAD_CONFIG', `${path}: ${formatZodError(parsed.error)}`);
+  const parsed = ProbeConfigSchema.safeParse(withoutSchemaKey(json));
+  // The zod error rides along as `cause`, so a caller (the CLI) can locate each issue in the text.
+  if (!parsed.success) throw new AuthProbeError('E_BAD_CONFIG', `${path}: ${formatZodError(parsed.error)}`, { cause: parsed.error });
   return { probes: parsed.data, configDir: dirname(path) };
+}
+
+/** A top-level `"$schema"` string is for editors (see schema/probe-config.schema.json): not part of the configuration. */
+function withoutSchemaKey(json: unknown): unknown {
+  if (typeof json !== 'object' || json === null || Array.isArray(json) || typeof (json as Record<string, unknown>)['$schema'] !== 'string') return json;
+  const { $schema: _, ...rest } = json as Record<string, unknown>;
+  return rest;
 }

@@ -26,3 +26,6 @@ export { AuthProbeError, ERROR_CODES } from './errors.js';
 export type { ErrorCode, ErrorData } from './errors.js';
 export type { ModuleProbeContext, ModuleProbeFunction } from './probes/module.js';
 export { startLivenessMonitor, type LivenessOptions, type LivenessSample } from './liveness.js';
+export { defaultProbeConfig, keychainProbeConfig } from './defaults.js';
+export { mergeProbeConfig, type MergeProbeConfigOptions } from './merge-config.js';
+export { exposeChecker, connectChecker, type ExposedChecker, type ConnectedChecker, type ExposeCheckerOptions } from './share.js';

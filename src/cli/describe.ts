@@ -1,0 +1,57 @@
+/**
+ * Words for probes in `auth-probe` output: which source decided, what each
+ * probe looked at. Built from report metadata (variable names, paths, profile
+ * ids) and the probe's spec, never from a value: a command's arguments are
+ * not shown either.
+ */
+import { sep } from 'node:path';
+import type { PlannedProbe } from '../config.js';
+import type { Probe, ProbeOutcome } from '../schema.js';
+
+/** Shows `path` under `home` as `~/…`. */
+export function tildify(path: string, home: string | undefined): string {
+  if (!home) return path;
+  if (path === home) return '~';
+  const prefix = home.endsWith(sep) ? home : home + sep;
+  return path.startsWith(prefix) ? `~${sep}${path.slice(prefix.length)}` : path;
+}
+
+/**
+ * What a probe looked at: a variable, a file, a store and profile, a command,
+ * a module. `verbose` (explain) adds a file's pointer and a module's path.
+ */
+export function describeProbe(outcome: ProbeOutcome, spec: Probe | undefined, home: string | undefined, verbose = false): string {
+  const d = outcome.detail ?? {};
+  const path = d.path !== undefined ? tildify(d.path, home) : undefined;
+  switch (spec?.kind ?? outcome.kind) {
+    case 'env':
+      return d.variable !== undefined ? `$${d.variable}` : spec?.kind === 'env' ? spec.vars.map((v) => `$${v}`).join(' ') : 'env';
+    case 'credentialFile': {
+      const shown = path ?? (spec?.kind === 'credentialFile' ? spec.path : 'file');
+      return verbose && spec?.kind === 'credentialFile' ? `${shown} ${spec.pointer}` : shown;
+    }
+    case 'authProfiles': {
+      const shown = path ?? (spec?.kind === 'authProfiles' ? spec.path : 'auth-profiles.json');
+      return d.profileId !== undefined ? `profile ${d.profileId} in ${shown}` : shown;
+    }
+    case 'command':
+      return `command ${spec?.kind === 'command' ? spec.command : ''}`.trim();
+    case 'module':
+      // A module's path says little in a table; its label, when it has one, says what it checks.
+      if (!verbose && spec?.label) return spec.label;
+      return `module ${path ?? (spec?.kind === 'module' ? spec.module : '')}`.trim();
+  }
+  return outcome.kind;
+}
+
+/** The spec of a reported probe, by where it came from: the plan is what the worker ran. */
+export function specOf(plan: readonly PlannedProbe[], outcome: ProbeOutcome): Probe | undefined {
+  return plan.find((p) => p.source === outcome.source && p.index === outcome.index)?.probe;
+}
+
+/** Milliseconds, short: `0.12 ms`, `3.4 ms`, `120 ms`. */
+export function formatMs(ms: number): string {
+  if (ms < 1) return `${ms.toFixed(2)} ms`;
+  if (ms < 10) return `${ms.toFixed(1)} ms`;
+  return `${Math.round(ms)} ms`;
+}

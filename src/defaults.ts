@@ -1,0 +1,153 @@
+/**
+ * The built-in probe set: where the common providers and CLIs keep their
+ * credentials, so `auth-probe check` answers with no configuration. Every
+ * entry carries a `label` naming its source (shown by `explain`), and a
+ * comment saying who writes it. A user's configuration is laid over it with
+ * `mergeProbeConfig` (src/merge-config.ts).
+ *
+ * Nothing here can prompt: the macOS keychain lookups, which may ask to unlock
+ * a keychain, live apart in {@link keychainProbeConfig} and are opt-in.
+ */
+import { fileURLToPath } from 'node:url';
+import type { Probe, ProbeConfig } from './schema.js';
+
+const env = (label: string, ...vars: [string, ...string[]]): Probe => ({ kind: 'env', vars, label });
+const file = (label: string, path: string, pointer: string): Probe => ({ kind: 'credentialFile', path, pointer, label });
+
+/** Both halves of an AWS key pair must be set: a module probe, shipped next to this file. */
+const AWS_KEY_PAIR = fileURLToPath(new URL('./builtin/aws-key-pair.js', import.meta.url));
+
+/**
+ * The embedded default configuration: env variables of the common API
+ * providers, the credential files the CLIs write, and `auth-profiles.json`
+ * stores. Frozen; `mergeProbeConfig` returns a new object.
+ */
+export const defaultProbeConfig: ProbeConfig = deepFreeze({
+  aliases: {
+    'z.ai': 'zai',
+    'z-ai': 'zai',
+    gemini: 'google',
+    'google-gemini': 'google',
+    vertex: 'google-vertex',
+    'gemini-cli': 'google-gemini-cli',
+    codex: 'openai-codex',
+    bedrock: 'amazon-bedrock',
+    'aws-bedrock': 'amazon-bedrock',
+    azure: 'azure-openai',
+    'azure-openai-responses': 'azure-openai',
+    copilot: 'github-copilot',
+    'x-ai': 'xai',
+    'together-ai': 'together',
+    'fireworks-ai': 'fireworks',
+    hf: 'huggingface',
+  },
+  providers: {
+    // OpenAI Platform API keys; the official SDKs read OPENAI_API_KEY.
+    openai: [env('OpenAI API key', 'OPENAI_API_KEY')],
+    // Codex CLI, "Sign in with ChatGPT": `codex login` writes auth.json under $CODEX_HOME, default ~/.codex.
+    'openai-codex': [
+      file('Codex CLI login ($CODEX_HOME)', '$CODEX_HOME/auth.json', '/tokens/access_token'),
+      file('Codex CLI login', '~/.codex/auth.json', '/tokens/access_token'),
+    ],
+    // Anthropic API keys and OAuth tokens (ANTHROPIC_*), a token from `claude setup-token`
+    // (CLAUDE_CODE_OAUTH_TOKEN), and Claude Code's login file (Linux, Windows; macOS keeps it in
+    // the keychain, see keychainProbeConfig). CLAUDE_CONFIG_DIR moves ~/.claude.
+    anthropic: [
+      env('Anthropic API key or OAuth token', 'ANTHROPIC_API_KEY', 'ANTHROPIC_OAUTH_TOKEN'),
+      env('Claude Code setup-token', 'CLAUDE_CODE_OAUTH_TOKEN'),
+      file('Claude Code login ($CLAUDE_CONFIG_DIR)', '$CLAUDE_CONFIG_DIR/.credentials.json', '/claudeAiOauth/accessToken'),
+      file('Claude Code login', '~/.claude/.credentials.json', '/claudeAiOauth/accessToken'),
+    ],
+    // Gemini API (Google AI Studio); the google-genai SDKs read GEMINI_API_KEY or GOOGLE_API_KEY.
+    google: [env('Gemini API key', 'GEMINI_API_KEY', 'GOOGLE_API_KEY')],
+    // Gemini CLI, "Login with Google": OAuth tokens in ~/.gemini/oauth_creds.json.
+    'google-gemini-cli': [file('Gemini CLI login', '~/.gemini/oauth_creds.json', '/access_token')],
+    // Vertex AI through Application Default Credentials: the file named by
+    // GOOGLE_APPLICATION_CREDENTIALS, or the one `gcloud auth application-default login` writes.
+    'google-vertex': [
+      file('Google ADC file (GOOGLE_APPLICATION_CREDENTIALS)', '$GOOGLE_APPLICATION_CREDENTIALS', '/type'),
+      file('gcloud application-default login', '~/.config/gcloud/application_default_credentials.json', '/type'),
+    ],
+    // Amazon Bedrock: a Bedrock API key, an access key pair, or a named profile.
+    'amazon-bedrock': [
+      env('Bedrock API key', 'AWS_BEARER_TOKEN_BEDROCK'),
+      { kind: 'module', module: AWS_KEY_PAIR, label: 'AWS key pair (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)' },
+      env('AWS profile', 'AWS_PROFILE'),
+    ],
+    // Azure OpenAI resource keys.
+    'azure-openai': [env('Azure OpenAI API key', 'AZURE_OPENAI_API_KEY')],
+    // GitHub Copilot: a token in the env (the Copilot CLI reads COPILOT_GITHUB_TOKEN, then GH_TOKEN,
+    // GITHUB_TOKEN), or the OAuth token the Copilot editor plugins keep in hosts.json.
+    'github-copilot': [
+      env('GitHub token for Copilot', 'COPILOT_GITHUB_TOKEN', 'GH_TOKEN', 'GITHUB_TOKEN'),
+      file('Copilot plugin login ($XDG_CONFIG_HOME)', '$XDG_CONFIG_HOME/github-copilot/hosts.json', '/github.com/oauth_token'),
+      file('Copilot plugin login', '~/.config/github-copilot/hosts.json', '/github.com/oauth_token'),
+    ],
+    // Qwen Code, "Qwen OAuth": tokens in ~/.qwen/oauth_creds.json.
+    'qwen-portal': [file('Qwen Code login', '~/.qwen/oauth_creds.json', '/access_token')],
+    // MiniMax portal OAuth: tokens in ~/.minimax/oauth_creds.json.
+    'minimax-portal': [file('MiniMax portal login', '~/.minimax/oauth_creds.json', '/access_token')],
+    // API keys, each in the variable the provider's own docs and SDK use.
+    mistral: [env('Mistral API key', 'MISTRAL_API_KEY')],
+    openrouter: [env('OpenRouter API key', 'OPENROUTER_API_KEY')],
+    xai: [env('xAI API key', 'XAI_API_KEY')],
+    groq: [env('Groq API key', 'GROQ_API_KEY')],
+    deepseek: [env('DeepSeek API key', 'DEEPSEEK_API_KEY')],
+    cerebras: [env('Cerebras API key', 'CEREBRAS_API_KEY')],
+    together: [env('Together AI API key', 'TOGETHER_API_KEY')],
+    fireworks: [env('Fireworks AI API key', 'FIREWORKS_API_KEY')],
+    voyage: [env('Voyage AI API key', 'VOYAGE_API_KEY')],
+    cohere: [env('Cohere API key', 'COHERE_API_KEY', 'CO_API_KEY')],
+    perplexity: [env('Perplexity API key', 'PERPLEXITY_API_KEY')],
+    huggingface: [env('Hugging Face token', 'HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN')],
+    nvidia: [env('NVIDIA API key', 'NVIDIA_API_KEY')],
+    moonshot: [env('Moonshot AI API key', 'MOONSHOT_API_KEY')],
+    zai: [env('Z.AI API key', 'ZAI_API_KEY')],
+    minimax: [env('MiniMax API key', 'MINIMAX_API_KEY')],
+    'vercel-ai-gateway': [env('Vercel AI Gateway key', 'AI_GATEWAY_API_KEY')],
+    opencode: [env('OpenCode Zen API key', 'OPENCODE_API_KEY')],
+    venice: [env('Venice AI API key', 'VENICE_API_KEY')],
+  },
+  // Tried for every provider, after its own probes: OpenClaw-style auth-profiles.json stores. The
+  // scope's agent store first, then the default agent's store under $OPENCLAW_STATE_DIR or ~/.openclaw.
+  defaults: [
+    { kind: 'authProfiles', path: '{agentDir}/auth-profiles.json', label: "the agent's auth-profiles.json" },
+    { kind: 'authProfiles', path: '$OPENCLAW_STATE_DIR/agents/main/agent/auth-profiles.json', label: 'OpenClaw main agent store ($OPENCLAW_STATE_DIR)' },
+    { kind: 'authProfiles', path: '~/.openclaw/agents/main/agent/auth-profiles.json', label: 'OpenClaw main agent store' },
+  ],
+});
+
+/** A presence lookup in the login keychain; `security` exits 0 when the item exists, 44 when not. */
+const keychain = (label: string, service: string): Probe => ({
+  kind: 'command',
+  // The absolute path, so a `security` earlier on PATH is never the one run.
+  command: '/usr/bin/security',
+  // Without `-w`: the item's attributes, not its secret, so no value ever reaches the pipe.
+  args: ['find-generic-password', '-s', service],
+  timeoutMs: 5000,
+  platforms: ['darwin'],
+  label,
+});
+
+/**
+ * The macOS keychain lookups, opt-in (`auth-probe --keychain`, or
+ * `mergeProbeConfig(defaultProbeConfig, keychainProbeConfig, { providers: 'extend' })`):
+ * `security` may show a dialog to unlock a locked keychain. Skipped elsewhere
+ * as `E_PLATFORM_SKIPPED`.
+ */
+export const keychainProbeConfig: ProbeConfig = deepFreeze({
+  providers: {
+    // Claude Code on macOS keeps its login in the keychain item "Claude Code-credentials".
+    anthropic: [keychain('Claude Code login (macOS keychain)', 'Claude Code-credentials')],
+    // Codex CLI with its keyring credential store keeps its login in the item "Codex Auth".
+    'openai-codex': [keychain('Codex CLI login (macOS keychain)', 'Codex Auth')],
+  },
+});
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,60 @@
+/**
+ * The JSON Schema of a probe configuration file, generated from the zod
+ * schema (the contract) so the two cannot drift: `auth-probe schema` prints
+ * it, `npm run gen:schema` writes `schema/probe-config.schema.json`, and a
+ * test fails when the committed file is stale. Editors use it through a
+ * `"$schema"` key, which `loadProbeConfig` accepts and ignores.
+ */
+import { z } from 'zod';
+import { AuthProfilesProbeSchema, CommandProbeSchema, CredentialFileProbeSchema, EnvProbeSchema, ModuleProbeSchema, ProbeConfigSchema, ProbeSchema } from './schema.js';
+
+/** Hover texts for editors, by field name wherever the field appears. */
+const FIELD_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  label: 'A name shown in explain() reports and by `auth-probe explain`.',
+  platforms: 'Run only on these process.platform values, e.g. ["darwin"]; elsewhere the probe is skipped as absent.',
+  vars: 'Environment variable names; any non-empty one means auth.',
+  path: 'A path; may use {agentDir}, {workspaceDir}, {provider}, a leading ~, and $VAR or ${VAR}. Relative paths resolve against the config file directory.',
+  pointer: 'A JSON pointer (RFC 6901) such as /tokens/access_token.',
+  command: 'The executable, run without a shell.',
+  args: 'Arguments passed to the executable.',
+  timeoutMs: 'Milliseconds before the command is killed; capped by the pool probeTimeoutMs.',
+  requireStdout: 'Also require non-empty stdout (read for that test only, never kept).',
+  module: 'An ES module path; relative paths resolve against the config file directory.',
+  export: 'The export to call; default "default".',
+  providers: "Provider id → its probes, tried in order; any true one means auth. A provider's own probes run before `defaults`.",
+  defaults: 'Probes tried for every provider, after its own.',
+  aliases: 'Alternative provider id → the id it stands for, e.g. { "z.ai": "zai" }.',
+};
+
+const KINDS = [
+  [EnvProbeSchema, 'True when any of the variables is non-empty in the env.'],
+  [AuthProfilesProbeSchema, 'True when the auth-profiles.json store has a profile for the provider.'],
+  [CredentialFileProbeSchema, 'True when the JSON file exists and the JSON pointer names a non-empty string.'],
+  [CommandProbeSchema, 'True when the executable, run without a shell, exits 0 (and prints something, with requireStdout).'],
+  [ModuleProbeSchema, 'True when the module export, called in a worker with { provider, modelApi, scope, env }, returns true.'],
+] as const;
+
+/** The probe configuration's JSON Schema (draft-07, which every editor supports), as a plain object. */
+export function probeConfigJsonSchema(): Record<string, unknown> {
+  const meta = z.registry<{ id?: string; title?: string; description?: string }>();
+  meta.add(ProbeConfigSchema, { title: 'auth-probe-pool probe configuration', description: 'Which probes decide whether a provider has auth. See the auth-probe-pool README.' });
+  // Named once under `definitions`, referenced by `providers` and `defaults`.
+  meta.add(ProbeSchema, { id: 'Probe', description: 'One probe; `kind` says what it checks.' });
+  const describeFields = (shape: Record<string, z.ZodType>) => {
+    for (const [field, schema] of Object.entries(shape)) {
+      const description = FIELD_DESCRIPTIONS[field];
+      if (description !== undefined) meta.add(schema, { description });
+    }
+  };
+  describeFields(ProbeConfigSchema.shape);
+  for (const [schema, description] of KINDS) {
+    meta.add(schema, { description });
+    describeFields(schema.shape);
+  }
+  const generated = z.toJSONSchema(ProbeConfigSchema, { target: 'draft-7', io: 'input', metadata: meta }) as Record<string, unknown>;
+  const properties = generated['properties'] as Record<string, unknown>;
+  return {
+    ...generated,
+    properties: { $schema: { type: 'string', description: 'The JSON Schema this file follows, for editors; ignored when loading.' }, ...properties },
+  };
+}

@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   E_BAD_MODEL_API: 'invalid modelApi',
   E_BAD_SCOPE: 'invalid scope',
   E_POOL_CLOSED: 'the pool is closed',
+  E_CHANNEL_CLOSED: 'the channel to the shared checker is closed',
+  E_BAD_CHANNEL_REPLY: 'the shared checker sent a malformed reply',
   E_QUEUE_FULL: 'the probe queue is full',
   E_PROBE_TIMEOUT: 'the probe did not finish before its deadline',
   E_PROBE_FAILED: 'the probe failed unexpectedly',

@@ -32,8 +32,11 @@ export interface AuthProbePool {
   createChecker(scope?: Scope): AuthChecker;
   /** One answer, through a checker shared by all calls with an equal scope. */
   hasAuth(provider: string, scope?: Scope): Promise<boolean>;
-  /** Runs every probe of the provider and reports each outcome. Never contains a secret. */
-  explain(provider: string, scope?: Scope): Promise<ExplainReport>;
+  /**
+   * Runs every probe of the provider and reports each outcome. Never contains a secret.
+   * With `stopAtFirst`, stops at the first probe that finds auth, as a check does.
+   */
+  explain(provider: string, scope?: Scope, options?: { stopAtFirst?: boolean }): Promise<ExplainReport>;
   /** Probes many providers in few tasks and publishes the answers for later checks in the scope. */
   warm(providers: Iterable<string>, scope?: Scope): Promise<WarmReport>;
   /** Drops every kept answer; a warm or refresh in progress will not publish. */

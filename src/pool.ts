@@ -195,12 +195,13 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     return checker(provider);
   }
 
-  async explain(provider: string, scope?: Scope): Promise<ExplainReport> {
+  async explain(provider: string, scope?: Scope, options?: { stopAtFirst?: boolean }): Promise<ExplainReport> {
     const id = this.#normalize(provider);
     const state = this.#state(scope);
     if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
     if (this.#plan(id).probes === 0) return explainResult(provider, { provider: id, auth: false, decidedBy: null, probes: [], durationMs: 0 });
-    const [result] = await this.#dispatcher.run([id], dispatchRequest(this.#options, state.scope, undefined, 'all'));
+    const mode = options?.stopAtFirst ? 'first' : 'all';
+    const [result] = await this.#dispatcher.run([id], dispatchRequest(this.#options, state.scope, undefined, mode));
     return explainResult(provider, result as ProviderResult);
   }
 

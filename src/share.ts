@@ -8,7 +8,7 @@
  * data, because comlink rethrows a plain `Error` and the `code` would be lost.
  * Either side going away (the port closed, the thread ended) is noticed
  * through the port's `close` event: the connected side rejects what is
- * pending with `E_POOL_CLOSED` instead of waiting forever, and the exposing
+ * pending with `E_CHANNEL_CLOSED` instead of waiting forever, and the exposing
  * side drops its listeners.
  */
 import type { MessagePort } from 'node:worker_threads';
@@ -46,7 +46,7 @@ const WarmReplySchema = replySchema(
 export interface ExposedChecker {
   /** Resolves once the channel is closed, by either side; by then no listener of ours is left on the port. */
   readonly closed: Promise<void>;
-  /** Stops answering and closes the port: the other side's pending and later checks reject with `E_POOL_CLOSED`. */
+  /** Stops answering and closes the port: the other side's pending and later checks reject with `E_CHANNEL_CLOSED`. */
   close(): void;
 }
 
@@ -54,7 +54,7 @@ export interface ExposedChecker {
 export interface ConnectedChecker extends AuthChecker {
   /** Runs `pool.warm(providers)` on the exposing side, in the exposed scope. */
   warm(providers: readonly string[]): Promise<WarmReport>;
-  /** Releases the comlink proxy and closes the port; later checks reject with `E_POOL_CLOSED`. */
+  /** Releases the comlink proxy and closes the port; later checks reject with `E_CHANNEL_CLOSED`. */
   close(): void;
 }
 
@@ -113,7 +113,8 @@ export function exposeChecker(pool: AuthProbePool, port: MessagePort, options: E
  * The thread side: a checker whose answers come from the pool exposed on the
  * other end of `port`. Errors arrive as `AuthProbeError` with their code. When
  * the other side closes the port or its thread ends, pending and later checks
- * reject with `E_POOL_CLOSED`. The port holds this thread open only while a
+ * reject with `E_CHANNEL_CLOSED` (a closed pool on the other side answers
+ * `E_POOL_CLOSED`). The port holds this thread open only while a
  * check is pending.
  */
 export function connectChecker(port: MessagePort): ConnectedChecker {
@@ -131,7 +132,7 @@ export function connectChecker(port: MessagePort): ConnectedChecker {
     // Also drops comlink's resolvers of calls that will never be answered, and its finalizer.
     remote[releaseProxy]();
     channel.detach();
-    const err = new AuthProbeError('E_POOL_CLOSED', why);
+    const err = new AuthProbeError('E_CHANNEL_CLOSED', why);
     for (const reject of pending) reject(err);
     pending.clear();
     return true;
@@ -140,7 +141,7 @@ export function connectChecker(port: MessagePort): ConnectedChecker {
   port.on('close', onClose);
 
   const call = <T>(send: () => Promise<unknown>, schema: z.ZodType<Reply<T>>): Promise<T> => {
-    if (closed) return Promise.reject(new AuthProbeError('E_POOL_CLOSED', 'the checker was closed'));
+    if (closed) return Promise.reject(new AuthProbeError('E_CHANNEL_CLOSED', 'the checker was closed'));
     return new Promise<T>((resolve, reject) => {
       pending.add(reject);
       if (pending.size === 1) port.ref();
@@ -152,7 +153,7 @@ export function connectChecker(port: MessagePort): ConnectedChecker {
         (raw) => {
           done();
           const parsed = schema.safeParse(raw);
-          if (!parsed.success) reject(new AuthProbeError('E_BAD_WORKER_RESULT', 'the shared checker sent a malformed answer'));
+          if (!parsed.success) reject(new AuthProbeError('E_BAD_CHANNEL_REPLY'));
           else if (parsed.data.ok) resolve(parsed.data.value);
           else reject(AuthProbeError.from(parsed.data.error));
         },

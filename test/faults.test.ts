@@ -38,6 +38,22 @@ describe('probes that hang or kill their worker', () => {
     expect(lines.some((l) => l['level'] === 50 && l['code'] === 'E_PROBE_TIMEOUT')).toBe(true);
   });
 
+  it('with stopAtFirst, explain() never reaches a hanging probe behind one that found auth', async () => {
+    const pool = pools.create({
+      configDir: dir.root,
+      probeTimeoutMs: 300,
+      env: { KEY: 'set' },
+      probes: { providers: { both: [{ kind: 'env', vars: ['KEY'] }, { kind: 'module', module: './probes/bad.mjs', export: 'spin' }] } },
+    });
+    const quick = await pool.explain('both', undefined, { stopAtFirst: true });
+    expect(quick).toMatchObject({ auth: true, probes: [{ kind: 'env', outcome: 'present' }] });
+    expect(pool.stats().timeouts).toBe(0);
+    const full = await pool.explain('both');
+    expect(full).toMatchObject({ auth: false, error: { code: 'E_PROBE_TIMEOUT' } });
+    expect(full.error?.message).toContain('probe #2');
+    expect(await pool.hasAuth('both')).toBe(true);
+  });
+
   it('survives a probe that calls process.exit(): false with E_WORKER_CRASHED, others unaffected', async () => {
     const pool = pools.create({ probes, configDir: dir.root, threads: { min: 1, max: 1 } });
     const check = pool.createChecker();

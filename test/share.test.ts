@@ -93,13 +93,13 @@ describe('sharing the checker with worker threads (exposeChecker / connectChecke
     expect(pool.stats()).toMatchObject({ dispatches, snapshotHits: 1 });
   });
 
-  it('rejects a pending check with E_POOL_CLOSED when the main side closes, and every later one', async () => {
+  it('rejects a pending check with E_CHANNEL_CLOSED when the main side closes, and every later one', async () => {
     const { pool, thread, exposed } = connected();
     const pending = thread.send('check', 'gated');
     await waitFor(() => pool.stats().inFlight === 1);
     exposed.close();
-    expect(await pending).toEqual({ ok: false, error: { name: 'AuthProbeError', code: 'E_POOL_CLOSED', typed: true } });
-    expect(await thread.send('check', 'openai')).toMatchObject({ ok: false, error: { code: 'E_POOL_CLOSED', typed: true } });
+    expect(await pending).toEqual({ ok: false, error: { name: 'AuthProbeError', code: 'E_CHANNEL_CLOSED', typed: true } });
+    expect(await thread.send('check', 'openai')).toMatchObject({ ok: false, error: { code: 'E_CHANNEL_CLOSED', typed: true } });
     await exposed.closed;
     dir.write('gate', '');
   });
@@ -129,6 +129,6 @@ describe('sharing the checker with worker threads (exposeChecker / connectChecke
     expect(await thread.send('close')).toEqual({ ok: true, value: null });
     await exposed.closed;
     expect(thread.port.listenerCount('message')).toBe(0);
-    expect(await thread.send('check', 'openai')).toMatchObject({ ok: false, error: { code: 'E_POOL_CLOSED', typed: true } });
+    expect(await thread.send('check', 'openai')).toMatchObject({ ok: false, error: { code: 'E_CHANNEL_CLOSED', typed: true } });
   });
 });

@@ -43,10 +43,14 @@ export async function runCheck(args: CliArgs, session: Session, io: CliStreams):
   return ok ? 0 : 1;
 }
 
-/** Explains every provider through the pool (one task each, run in parallel), in input order, once per normalised id. */
+/**
+ * Explains every provider through the pool (one task each, run in parallel), in input order, once per
+ * normalised id. Each stops at the probe that finds auth, as a check does: a slow or hanging probe
+ * after it never runs.
+ */
 async function sweep(names: readonly string[], session: Session, io: CliStreams): Promise<ExplainReport[]> {
   const progress = startProgress({ total: names.length, label: 'probing', ...io });
-  const settled = await Promise.allSettled(names.map((name) => session.pool.explain(name, session.scope).finally(() => progress.tick())));
+  const settled = await Promise.allSettled(names.map((name) => session.pool.explain(name, session.scope, { stopAtFirst: true }).finally(() => progress.tick())));
   progress.done();
   const reports: ExplainReport[] = [];
   const seen = new Set<string>();

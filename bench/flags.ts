@@ -1,0 +1,129 @@
+/**
+ * The benchmark's command-line flags (node:util parseArgs), with every
+ * default in one place.
+ */
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { MODE_NAMES, type ModeName } from './modes.js';
+
+export interface Flags {
+  /** Providers in the sweep. */
+  readonly providers: number;
+  /** A keychain-style CLI's duration, in milliseconds (slow CLIs take 18×, hung ones are killed at 30×, at least 500 ms). */
+  readonly cliMs: number;
+  /** Worker threads of the pool modes. */
+  readonly threads: number;
+  readonly seed: number;
+  /** Measured sweeps per mode; figures are their medians. */
+  readonly sweeps: number;
+  /** A measurement window's shortest length, in milliseconds. */
+  readonly windowMs: number;
+  /** Ack requests per second from the load generator. */
+  readonly ackHz: number;
+  /** `niceIncrement` of the `pool-nice` mode. */
+  readonly nice: number;
+  /** PBKDF2 iterations of the keyring probe. */
+  readonly hashIterations: number;
+  readonly modes: readonly ModeName[];
+  readonly micro: boolean;
+  /** Print the JSON to stdout (the table goes to stderr). */
+  readonly json: boolean;
+  /** Directory for the JSON and SVG results. */
+  readonly out: string;
+  /** Also write `docs/bench-ack-latency.svg`: on by default for a run with every scenario default. */
+  readonly docs: boolean;
+  readonly help: boolean;
+}
+
+const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export const DEFAULTS = {
+  providers: 200,
+  cliMs: 50,
+  // The library's own default: the machine's parallelism, at most 4.
+  threads: Math.min(Math.max(availableParallelism(), 1), 4),
+  seed: 1,
+  sweeps: 3,
+  windowMs: 2000,
+  ackHz: 50,
+  nice: 10,
+  hashIterations: 100_000,
+} as const;
+
+/** The committed chart the README shows. */
+export const DOCS_SVG = `${PACKAGE_ROOT}docs/bench-ack-latency.svg`;
+
+export const USAGE = `Usage: npm run bench -- [flags]   (or node dist/bench/run.js [flags])
+
+  --providers N        providers in the sweep (default ${DEFAULTS.providers})
+  --cli-ms MS          keychain-style CLI time; slow CLIs take 18x, hung ones are killed at 30x, min 500 (default ${DEFAULTS.cliMs})
+  --threads N          worker threads of the pool modes (default ${DEFAULTS.threads} here)
+  --seed N             scenario seed (default ${DEFAULTS.seed})
+  --sweeps N           measured sweeps per mode; figures are medians (default ${DEFAULTS.sweeps})
+  --window-ms MS       shortest measurement window (default ${DEFAULTS.windowMs})
+  --ack-hz N           acks per second from the load generator (default ${DEFAULTS.ackHz})
+  --nice N             niceIncrement of the pool-nice mode (default ${DEFAULTS.nice})
+  --hash-iterations N  PBKDF2 iterations of the keyring probe (default ${DEFAULTS.hashIterations})
+  --modes a,b          modes to run (default all: ${MODE_NAMES.join(',')})
+  --no-micro           skip the micro-figures
+  --json               print the JSON result to stdout (the table goes to stderr)
+  --out DIR            where the JSON and SVG go (default bench/results)
+  --no-docs            do not update docs/bench-ack-latency.svg (only a default run does)
+  --help`;
+
+const INTEGER_FLAGS = {
+  providers: ['providers', 1, 100_000],
+  cliMs: ['cli-ms', 1, 60_000],
+  threads: ['threads', 1, 64],
+  seed: ['seed', 0, 2 ** 32 - 1],
+  sweeps: ['sweeps', 1, 100],
+  windowMs: ['window-ms', 100, 600_000],
+  ackHz: ['ack-hz', 1, 1000],
+  nice: ['nice', 0, 19],
+  hashIterations: ['hash-iterations', 1, 10_000_000],
+} as const satisfies Record<keyof typeof DEFAULTS, readonly [string, number, number]>;
+
+/** Parses `argv` (without node and the script); throws an Error naming the bad flag. */
+export function parseFlags(argv: readonly string[]): Flags {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    allowNegative: true,
+    options: {
+      ...Object.fromEntries(Object.values(INTEGER_FLAGS).map(([name]) => [name, { type: 'string' as const }])),
+      modes: { type: 'string' },
+      micro: { type: 'boolean', default: true },
+      json: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      docs: { type: 'boolean' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  const numbers = {} as Record<keyof typeof DEFAULTS, number>;
+  let scenarioDefaults = true;
+  for (const [key, [name, min, max]] of Object.entries(INTEGER_FLAGS) as [keyof typeof DEFAULTS, readonly [string, number, number]][]) {
+    const raw = (values as Record<string, unknown>)[name];
+    if (raw === undefined) {
+      numbers[key] = DEFAULTS[key];
+      continue;
+    }
+    const n = Number(raw);
+    if (typeof raw !== 'string' || !Number.isInteger(n) || n < min || n > max) throw new Error(`--${name}: expected an integer from ${min} to ${max}`);
+    numbers[key] = n;
+    if (n !== DEFAULTS[key]) scenarioDefaults = false;
+  }
+  const modes = typeof values.modes === 'string' ? values.modes.split(',').map((m) => m.trim()) : [...MODE_NAMES];
+  const unknown = modes.filter((m) => !(MODE_NAMES as readonly string[]).includes(m));
+  if (unknown.length > 0) throw new Error(`--modes: unknown ${unknown.join(', ')}; choose from ${MODE_NAMES.join(', ')}`);
+  if (modes.length < MODE_NAMES.length) scenarioDefaults = false;
+  return {
+    ...numbers,
+    modes: MODE_NAMES.filter((m) => modes.includes(m)),
+    micro: values.micro !== false,
+    json: values.json === true,
+    out: typeof values.out === 'string' ? values.out : `${PACKAGE_ROOT}bench/results`,
+    docs: typeof values.docs === 'boolean' ? values.docs : scenarioDefaults && values.micro !== false,
+    help: values.help === true,
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * The library's own probe implementations run in sequence on the calling
+ * thread: what a gateway did before any fix. The same plan and the same
+ * `runProbe` the worker uses (`spawnSync` for commands, `readSync` for files),
+ * so the work is identical; only where it runs differs.
+ */
+import { compileConfig, planProbes } from '../src/config.js';
+import { resolveOptions } from '../src/options.js';
+import { runProbe, type ProbeContext } from '../src/probes/index.js';
+import type { ProbeConfig, WorkerInit } from '../src/schema.js';
+
+/** Everything needed to probe providers without a pool. Structured-cloneable, so a Worker can receive it. */
+export interface RunnerInput {
+  readonly config: ProbeConfig;
+  readonly configDir: string;
+  readonly agentDir: string;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** Probes one provider, stopping at the first probe that finds auth (the pool's `first` mode). */
+export type ProviderProbe = (provider: string) => Promise<boolean>;
+
+export function createProbeRunner(input: RunnerInput): ProviderProbe {
+  // The pool's own option parsing and defaults, so probes get the same limits (timeouts, file sizes) on both paths.
+  const { probes, logger: _logger, ...limits } = resolveOptions({ probes: input.config, configDir: input.configDir, env: input.env });
+  const init: WorkerInit = { ...limits, config: probes };
+  const config = compileConfig(probes);
+  const scope = { agentDir: input.agentDir };
+  return async (provider) => {
+    const ctx: ProbeContext = { provider, modelApi: undefined, scope, env: input.env, init, config, deps: new Map() };
+    for (const { probe } of planProbes(config, provider)) {
+      // Only a module probe returns a promise; awaiting the others is a microtask, not a turn of the loop.
+      if ((await runProbe(probe, ctx)).outcome === 'present') return true;
+    }
+    return false;
+  };
+}
+
+/** Probes every provider in order, calling `between()` before each (the "yield" fix awaits a turn of the loop there). */
+export async function probeInSequence(probe: ProviderProbe, providers: readonly string[], between?: () => Promise<void>): Promise<string[]> {
+  const found: string[] = [];
+  for (const provider of providers) {
+    if (between) await between();
+    if (await probe(provider)) found.push(provider);
+  }
+  return found;
+}

@@ -1,0 +1,95 @@
+/**
+ * What Linux's /proc tells about this process that Node does not: each
+ * thread's nice value (to check that `niceIncrement` took effect) and a peak
+ * RSS that can be reset between modes. Elsewhere the figures degrade to
+ * what Node offers.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+let gc: (() => void) | undefined;
+
+/** A full garbage collection, so each mode's peak RSS starts from the same floor. */
+export function collectGarbage(): void {
+  if (!gc) {
+    // V8's gc() without a command-line flag: `npm run bench` runs plain `node`.
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc') as () => void;
+  }
+  gc();
+}
+
+/** One OS thread of this process and its scheduling nice value. */
+export interface ThreadNice {
+  readonly tid: number;
+  readonly nice: number;
+}
+
+/** Field 19 of `/proc/self/task/<tid>/stat` per thread; empty where /proc is unavailable. */
+export function threadNiceValues(): ThreadNice[] {
+  let tids: string[];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return [];
+  }
+  const out: ThreadNice[] = [];
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      // The command name in parentheses may contain spaces: count fields after its closing one (field 3 onwards).
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.push({ tid: Number(tid), nice: Number(fields[16]) });
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return out;
+}
+
+/** The calling thread's scheduler counters: time on a CPU, time runnable but waiting for one (both in ns), and timeslices run. */
+export interface SchedStat {
+  readonly runNs: number;
+  readonly waitNs: number;
+  readonly slices: number;
+}
+
+/**
+ * `/proc/thread-self/schedstat`: how long this thread has waited for a CPU
+ * while runnable. Its growth over a window is CPU contention itself,
+ * whatever caused it. Undefined where unavailable.
+ */
+export function schedStat(): SchedStat | undefined {
+  try {
+    const [run, wait, slices] = readFileSync('/proc/thread-self/schedstat', 'utf8').trim().split(' ').map(Number);
+    return { runNs: run as number, waitNs: wait as number, slices: slices as number };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Resets the peak RSS the kernel tracks (VmHWM) to the current RSS. Returns
+ * false where that is not possible; `peakRssMb()` then reports the
+ * process's lifetime peak.
+ */
+export function resetPeakRss(): boolean {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Peak resident set size since the last reset (or since start), in MiB. */
+export function peakRssMb(): number {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (match) return Number(match[1]) / 1024;
+  } catch {
+    // Not Linux: fall through.
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}

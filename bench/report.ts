@@ -1,0 +1,233 @@
+/**
+ * The benchmark's result: every figure as one JSON object (the `modes` map,
+ * ratios, micro-figures, the targets and the machine), and the table a
+ * person reads on the terminal.
+ */
+import { cpus, availableParallelism, loadavg, release, totalmem } from 'node:os';
+import type { Flags } from './flags.js';
+import { acksIn, medianFigures, windowFigures, type WindowFigures } from './figures.js';
+import type { ModeRun } from './measure.js';
+import type { MicroFigures } from './micro.js';
+import type { ModeName } from './modes.js';
+import { ratio, round, significant, summarize } from './stats.js';
+
+export interface Machine {
+  readonly cpus: number;
+  readonly availableParallelism: number;
+  readonly model: string;
+  readonly memoryGiB: number;
+  readonly node: string;
+  readonly platform: string;
+  readonly kernel: string;
+  /** 1-minute load average when the run started: other work on the machine. */
+  readonly loadAvgAtStart: number;
+}
+
+export function describeMachine(): Machine {
+  const list = cpus();
+  return {
+    cpus: list.length,
+    availableParallelism: availableParallelism(),
+    model: list[0]?.model.trim() ?? 'unknown',
+    memoryGiB: round(totalmem() / 2 ** 30, 1),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    kernel: release(),
+    loadAvgAtStart: round(loadavg()[0] ?? 0, 2),
+  };
+}
+
+/**
+ * A mode's figures: medians over its sweeps, except the ack latency
+ * percentiles, which are taken over the acks of all its sweeps together (a
+ * p99 needs hundreds of samples; one sweep has tens to hundreds).
+ */
+export interface ModeFigures extends WindowFigures {
+  readonly sweeps: number;
+  readonly peakRssMb: number;
+  /** How far RSS rose above its level at the mode's start (after a full GC), in MiB: what the mode's threads and work cost. */
+  readonly rssGrowthMb: number;
+  /** Every sweep found exactly the providers with auth (null for `idle`). */
+  readonly answersMatch: boolean | null;
+  /** Warnings the liveness monitor (default thresholds) logged while the mode ran. */
+  readonly livenessWarnings: number;
+  /** Threads of the process with a non-zero nice value while the mode ran, and the main thread's. */
+  readonly nicedThreads: number;
+  readonly mainThreadNice: number;
+  /** Each sweep's own figures. */
+  readonly perSweep: readonly WindowFigures[];
+}
+
+export interface Target {
+  readonly target: string;
+  readonly value: number;
+  readonly limit: number;
+  readonly met: boolean;
+}
+
+/** What lowering the workers' priority did: the check that it took effect, and niced modes against their twins. */
+export interface NiceFinding {
+  readonly increment: number;
+  /** Threads of the process running at a non-zero nice value during `pool-nice` (its workers), and the main thread's nice value. */
+  readonly nicedThreads: number | null;
+  readonly mainThreadNice: number | null;
+  /** Niced figure / plain figure, for the realistic sweep (`pool-nice` / `pool`) and the CPU-bound one (`pool-cpu-nice` / `pool-cpu`). */
+  readonly realistic: Record<string, number> | null;
+  readonly cpuBound: Record<string, number> | null;
+}
+
+export interface BenchResult {
+  readonly command: string;
+  readonly startedAt: string;
+  readonly durationS: number;
+  readonly machine: Machine;
+  readonly flags: Omit<Flags, 'help' | 'out' | 'docs' | 'json'>;
+  readonly scenario: { readonly providers: number; readonly withAuth: number; readonly kinds: Record<string, number>; readonly store: { profiles: number; providers: number; bytes: number }; readonly hangTimeoutMs: number };
+  readonly modes: Partial<Record<ModeName, ModeFigures>>;
+  readonly ratios: Partial<Record<ModeName, Record<string, number>>>;
+  readonly micro: MicroFigures | null;
+  readonly nice: NiceFinding;
+  readonly targets: readonly Target[];
+}
+
+/** Rounds every number of a figures object to `digits` decimals. */
+function rounded<T extends object>(o: T, digits = 2): T {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'number' ? round(v, digits) : v])) as T;
+}
+
+export function modeFigures(run: ModeRun, livenessWarnings: number): ModeFigures {
+  const perSweep = run.windows.map((w) => windowFigures(w, run.acks));
+  const acks = summarize(run.windows.flatMap((w) => acksIn(run.acks, w).latencies));
+  const answers = run.windows.map((w) => w.answersMatch);
+  return {
+    ...rounded({ ...medianFigures(perSweep), ackP50Ms: acks.p50, ackP99Ms: acks.p99, ackMaxMs: acks.max }),
+    sweeps: run.windows.length,
+    peakRssMb: round(run.peakRssMb, 1),
+    rssGrowthMb: round(run.peakRssMb - run.startRssMb, 1),
+    answersMatch: answers.every((a) => a === null) ? null : answers.every((a) => a === true),
+    livenessWarnings,
+    nicedThreads: run.threadNice.filter((t) => t.nice !== 0).length,
+    mainThreadNice: run.threadNice.find((t) => t.tid === process.pid)?.nice ?? 0,
+    perSweep: perSweep.map((f) => rounded(f)),
+  };
+}
+
+/** Each mode against `idle`, `sync` and `yield`: ack p99, loop max and wall time. */
+export function ratios(modes: Partial<Record<ModeName, ModeFigures>>): Partial<Record<ModeName, Record<string, number>>> {
+  const out: Partial<Record<ModeName, Record<string, number>>> = {};
+  for (const [name, m] of Object.entries(modes) as [ModeName, ModeFigures][]) {
+    const r: Record<string, number> = {};
+    for (const base of ['idle', 'sync', 'yield'] as const) {
+      const b = modes[base];
+      if (!b || base === name) continue;
+      const suffix = base === 'idle' ? 'Idle' : base === 'sync' ? 'Sync' : 'Yield';
+      r[`ackP99Vs${suffix}`] = significant(ratio(m.ackP99Ms, b.ackP99Ms));
+      r[`loopMaxVs${suffix}`] = significant(ratio(m.loopMaxMs, b.loopMaxMs));
+      if (base !== 'idle') r[`wallVs${suffix}`] = significant(ratio(m.wallMs, b.wallMs));
+    }
+    out[name] = r;
+  }
+  return out;
+}
+
+function niceVs(niced: ModeFigures | undefined, plain: ModeFigures | undefined): Record<string, number> | null {
+  if (!niced || !plain) return null;
+  return {
+    cpuWaitPerWake: significant(ratio(niced.cpuWaitPerWakeUs, plain.cpuWaitPerWakeUs)),
+    ackP99: significant(ratio(niced.ackP99Ms, plain.ackP99Ms)),
+    loopP99: significant(ratio(niced.loopP99Ms, plain.loopP99Ms)),
+    loopMax: significant(ratio(niced.loopMaxMs, plain.loopMaxMs)),
+    wall: significant(ratio(niced.wallMs, plain.wallMs)),
+  };
+}
+
+export function niceFinding(modes: Partial<Record<ModeName, ModeFigures>>, increment: number): NiceFinding {
+  const niced = modes['pool-nice'] ?? modes['pool-cpu-nice'];
+  return {
+    increment,
+    nicedThreads: niced?.nicedThreads ?? null,
+    mainThreadNice: niced?.mainThreadNice ?? null,
+    realistic: niceVs(modes['pool-nice'], modes.pool),
+    cpuBound: niceVs(modes['pool-cpu-nice'], modes['pool-cpu']),
+  };
+}
+
+/** The issue's targets, for the figures that were measured. */
+export function targets(modes: Partial<Record<ModeName, ModeFigures>>, micro: MicroFigures | null, threads: number): Target[] {
+  const out: Target[] = [];
+  const add = (target: string, value: number, limit: number) => out.push({ target, value: round(value, 3), limit: round(limit, 3), met: value <= limit });
+  const { idle, sync, pool } = modes;
+  if (pool && idle) add('pool ack p99 / idle ack p99 <= 2', ratio(pool.ackP99Ms, idle.ackP99Ms), 2);
+  if (pool) add('pool loop-delay max < 20 ms', pool.loopMaxMs, 20);
+  if (pool && sync) add(`pool wall <= sync wall / ${threads} threads + 20 % (ms)`, pool.wallMs, (sync.wallMs / threads) * 1.2);
+  if (micro) add('pool-hot cached check / awaited Map lookup <= 2', micro.cachedVsMap, 2);
+  return out;
+}
+
+const COLUMNS: readonly [string, (m: ModeFigures) => string][] = [
+  ['wall ms', (m) => (m.wallMs > 0 ? m.wallMs.toFixed(0) : '-')],
+  ['loop p50', (m) => m.loopP50Ms.toFixed(1)],
+  ['loop p99', (m) => m.loopP99Ms.toFixed(1)],
+  ['loop max', (m) => m.loopMaxMs.toFixed(1)],
+  ['ELU', (m) => m.elu.toFixed(2)],
+  ['CPU wait/wake µs', (m) => m.cpuWaitPerWakeUs.toFixed(0)],
+  ['GC max', (m) => m.gcMaxMs.toFixed(1)],
+  ['ack p50', (m) => m.ackP50Ms.toFixed(1)],
+  ['ack p99', (m) => m.ackP99Ms.toFixed(1)],
+  ['ack max', (m) => m.ackMaxMs.toFixed(1)],
+  ['>3 s', (m) => String(m.acksOver3s)],
+  ['RSS MB', (m) => m.peakRssMb.toFixed(0)],
+  ['+RSS', (m) => m.rssGrowthMb.toFixed(0)],
+  ['warns', (m) => String(m.livenessWarnings)],
+  ['answers', (m) => (m.answersMatch === null ? '-' : m.answersMatch ? 'ok' : 'WRONG')],
+];
+
+/** The terminal table: one row per mode (medians), then ratios, micro-figures and targets. */
+export function formatTable(result: BenchResult): string {
+  const rows = Object.entries(result.modes).map(([name, m]) => [name, ...COLUMNS.map(([, f]) => f(m))]);
+  const header = ['mode (median of sweeps)', ...COLUMNS.map(([h]) => h)];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
+  const m = result.machine;
+  const out = [
+    `auth-probe-pool benchmark: ${result.scenario.providers} providers (${result.scenario.withAuth} with auth), ${result.flags.sweeps} sweeps per mode, ${result.flags.threads} threads, acks at ${result.flags.ackHz}/s`,
+    `machine: ${m.cpus} x ${m.model}, ${m.memoryGiB} GiB, ${m.platform} ${m.kernel}, Node ${m.node}, load ${m.loadAvgAtStart} at start`,
+    '',
+    line(header),
+    ...rows.map(line),
+    '',
+    'times in ms; loop = main-thread event-loop delay (1 ms resolution); ELU = its utilisation; CPU wait/wake = time the main thread',
+    'waited for a CPU per wake-up (schedstat); GC max = longest main-thread GC pause; ack = latency of GET /ack from the load',
+    'process, over all sweeps; RSS = peak of the process during the mode, +RSS = its rise over the mode; the rest: median of sweeps',
+  ];
+  const ratioLines = Object.entries(result.ratios).filter(([name]) => name !== 'idle');
+  if (ratioLines.length > 0) {
+    out.push('', 'ratios:');
+    for (const [name, r] of ratioLines) out.push(`  ${name.padEnd(17)} ${Object.entries(r).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
+  const u = result.micro;
+  if (u) {
+    out.push(
+      '',
+      'micro:',
+      `  cached check ${u.cachedCheckNs.toFixed(0)} ns vs awaited Map.get ${u.mapAwaitNs.toFixed(0)} ns (x${u.cachedVsMap.toFixed(2)})`,
+      `  dispatch per probe: ${u.dispatchSingleUs.toFixed(0)} µs alone, ${u.dispatchBatchedUs.toFixed(1)} µs batched (${u.batchedProviders} providers in ${u.batchedTasks} tasks)`,
+      `  pool start to first answer ${u.poolStartMs.toFixed(1)} ms; ${u.workerRssMb.toFixed(1)} MiB RSS per worker thread`,
+    );
+  }
+  const n = result.nice;
+  if (n.nicedThreads !== null) {
+    const vs = (r: Record<string, number> | null) => (r ? Object.entries(r).map(([k, v]) => `${k} x${v}`).join(', ') : 'not run');
+    out.push(
+      '',
+      `nice: niceIncrement ${n.increment} put ${n.nicedThreads} threads at a non-zero nice value (main thread at ${n.mainThreadNice}), read from /proc/self/task/*/stat`,
+      `  pool-nice / pool:          ${vs(n.realistic)}`,
+      `  pool-cpu-nice / pool-cpu:  ${vs(n.cpuBound)}`,
+    );
+  }
+  if (result.targets.length > 0) {
+    out.push('', 'targets:');
+    for (const t of result.targets) out.push(`  [${t.met ? 'met' : 'MISSED'}] ${t.target}: ${t.value} (limit ${t.limit})`);
+  }
+  return out.join('\n');
+}

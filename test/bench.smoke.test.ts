@@ -1,0 +1,72 @@
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from './helpers/temp.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const MODES = ['idle', 'sync', 'yield', 'worker-per-sweep', 'pool', 'pool-nice', 'pool-hot', 'pool-cpu', 'pool-cpu-nice'];
+const FIGURES = ['wallMs', 'loopP50Ms', 'loopP99Ms', 'loopMaxMs', 'elu', 'cpuWaitPerWakeUs', 'gcMaxMs', 'ackP50Ms', 'ackP99Ms', 'ackMaxMs', 'acksOver3s', 'peakRssMb', 'rssGrowthMb', 'livenessWarnings'];
+const MICRO = ['cachedCheckNs', 'mapAwaitNs', 'cachedVsMap', 'dispatchSingleUs', 'dispatchBatchedUs', 'poolStartMs', 'workerRssMb'];
+
+function mtimeOrNull(path: string): number | null {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return null;
+  }
+}
+
+describe('npm run bench, with tiny parameters', () => {
+  const dir = tempDir('bench-smoke-');
+  afterAll(() => dir.cleanup());
+
+  it('runs every mode as a child process and prints one JSON object with every figure', async () => {
+    const out = dir.path('results');
+    // The benchmark builds its world under TMPDIR: an empty one shows it cleaned up after itself.
+    const tmp = dir.path('tmp');
+    dir.write('tmp/.keep', '');
+    const docs = `${ROOT}docs/bench-ack-latency.svg`;
+    const docsBefore = mtimeOrNull(docs);
+    const args = ['dist/bench/run.js', '--json', '--providers', '8', '--cli-ms', '5', '--sweeps', '1', '--window-ms', '200', '--out', out];
+    const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+      execFile(process.execPath, args, { cwd: ROOT, env: { ...process.env, TMPDIR: tmp }, timeout: 100_000, killSignal: 'SIGKILL', maxBuffer: 16 << 20 }, (err, so, se) =>
+        err ? reject(Object.assign(err, { stderr: se })) : resolve({ stdout: so, stderr: se }),
+      );
+    });
+
+    const result = JSON.parse(stdout) as {
+      modes: Record<string, Record<string, unknown>>;
+      ratios: Record<string, Record<string, number>>;
+      micro: Record<string, number>;
+      machine: { cpus: number; model: string; node: string };
+      targets: { target: string; met: boolean }[];
+    };
+    expect(Object.keys(result.modes)).toEqual(MODES);
+    for (const mode of MODES) {
+      for (const figure of FIGURES) expect(typeof result.modes[mode]?.[figure], `${mode}.${figure}`).toBe('number');
+      expect(result.modes[mode]?.['answersMatch'], mode).toBe(mode === 'idle' ? null : true);
+    }
+    for (const figure of MICRO) expect(typeof result.micro[figure], figure).toBe('number');
+    expect(result.ratios['pool']).toHaveProperty('ackP99VsIdle');
+    expect(result.ratios['pool']).toHaveProperty('wallVsSync');
+    expect(result.targets.map((t) => t.target).join('\n')).toMatch(/pool ack p99[\s\S]*loop-delay max[\s\S]*wall[\s\S]*cached check/);
+    expect(result.machine.node).toBe(process.version);
+    expect(result.machine.cpus).toBeGreaterThan(0);
+
+    // The table and progress go to stderr; the files to --out; the committed chart is left alone.
+    expect(stderr).toContain('mode (median of sweeps)');
+    expect(stderr).toMatch(/\[bench +\d+ s\] pool 1\/1: sweep/);
+    expect(JSON.parse(readFileSync(`${out}/bench.json`, 'utf8'))).toMatchObject({ modes: { pool: { wallMs: result.modes['pool']?.['wallMs'] } } });
+    expect(readFileSync(`${out}/bench-ack-latency.svg`, 'utf8')).toContain('<polyline data-series="pool"');
+    expect(mtimeOrNull(docs)).toBe(docsBefore);
+    expect(readdirSync(tmp)).toEqual(['.keep']);
+  }, 120_000);
+
+  it('rejects a bad flag value with the usage, exit code 2', async () => {
+    const code = await new Promise<number | null>((resolve) => {
+      execFile(process.execPath, ['dist/bench/run.js', '--providers', 'many'], { cwd: ROOT, timeout: 20_000 }, (err) => resolve(err ? (err.code as number) : 0));
+    });
+    expect(code).toBe(2);
+  });
+});

@@ -15,8 +15,10 @@ const FALSE = Promise.resolve(false);
 /** What a dispatch found for one key, and how long it may be reused. */
 export interface Outcome {
   readonly auth: boolean;
-  /** Milliseconds the answer stays good; 0 when it must not be kept (a probe failed). */
+  /** Milliseconds the answer stays good; 0 when it must not be kept. */
   readonly ttlMs: number;
+  /** A probe failed (timeout, crash, unreadable file): the answer is `false` for now, never a lasting one. */
+  readonly failed?: boolean;
   /** Paths the answer depends on, with their fingerprints when probed. */
   readonly deps: ReadonlyMap<string, string>;
 }
@@ -24,13 +26,14 @@ export interface Outcome {
 /**
  * How long a worker's answer may be kept: a `true` for the positive TTL; a
  * `false` for the negative TTL only when every probe found a lasting absence.
- * A timeout, crash or unreadable file answers `false` now and is not kept.
+ * A timeout, crash or unreadable file answers `false` now and is kept only
+ * for the failure TTL (0 by default: not at all), never as a lasting no.
  */
-export function decide(result: ProviderResult, ttl: { positiveTtlMs: number; negativeTtlMs: number }): Outcome {
+export function decide(result: ProviderResult, ttl: { positiveTtlMs: number; negativeTtlMs: number; failureTtlMs: number }): Outcome {
   const deps = new Map(result.deps ?? []);
   if (result.auth) return { auth: true, ttlMs: ttl.positiveTtlMs, deps };
   const lasting = result.error === undefined && result.probes.every((p) => p.outcome === 'absent');
-  return { auth: false, ttlMs: lasting ? ttl.negativeTtlMs : 0, deps };
+  return lasting ? { auth: false, ttlMs: ttl.negativeTtlMs, deps } : { auth: false, ttlMs: ttl.failureTtlMs, deps, failed: true };
 }
 
 /** One kept answer for one key of one scope. */

@@ -142,7 +142,7 @@ export class Coalescer {
       batch.get(result.provider)?.resolve(decide(result, this.options));
     }).then(
       // A provider the worker did not answer for must not hang its callers.
-      () => batch.forEach((d) => d.resolve({ auth: false, ttlMs: 0, deps: new Map() })),
+      () => batch.forEach((d) => d.resolve({ auth: false, ttlMs: 0, deps: new Map(), failed: true })),
       (err: unknown) => batch.forEach((d) => d.reject(err)),
     );
   }

@@ -5,6 +5,7 @@
  * provider it was on (and re-runs the rest of that batch), validates what
  * workers return, and logs each dispatch.
  */
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Piscina } from 'piscina';
@@ -74,6 +75,9 @@ export class Dispatcher {
       workerData,
       recordTiming: true,
     });
+    if (o.niceIncrement > 0 && !niceAvailable()) {
+      o.logger.warn({ niceIncrement: o.niceIncrement }, 'niceIncrement has no effect: the optional @napi-rs/nice package Piscina uses for it is not installed');
+    }
     pool.on('error', (err: unknown) => {
       o.logger.error({ err: err instanceof Error ? { name: err.name, message: err.message } : String(err) }, 'worker pool error');
     });
@@ -188,4 +192,15 @@ export class Dispatcher {
 
 function failure(provider: string, code: ErrorCode, detail?: string): ProviderResult {
   return { provider, auth: false, decidedBy: null, probes: [], durationMs: 0, error: errorData(code, detail) };
+}
+
+/** Whether Piscina can apply `niceIncrement`: it loads the optional `@napi-rs/nice` from its own location. */
+function niceAvailable(): boolean {
+  try {
+    const fromPiscina = createRequire(createRequire(import.meta.url).resolve('piscina'));
+    fromPiscina.resolve('@napi-rs/nice');
+    return true;
+  } catch {
+    return false;
+  }
 }

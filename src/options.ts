@@ -40,6 +40,11 @@ export const PoolOptionsSchema = z.strictObject({
       positive: ms(86_400_000).optional(),
       /** How long a lasting `false` is kept, in milliseconds. Default 30000. */
       negative: ms(86_400_000).optional(),
+      /**
+       * How long a `false` from a failed probe (timeout, crash, unreadable file) is kept, in milliseconds, so a hung CLI
+       * is not waited for on every sweep. Default 0: not kept. Never served stale.
+       */
+      failure: ms(3_600_000).optional(),
       /** After expiry, how long an answer is still served while a background refresh runs, in milliseconds. Default 60000. */
       staleWhileRevalidate: ms(86_400_000).optional(),
     })
@@ -95,6 +100,7 @@ export interface ResolvedOptions {
   readonly probeTimeoutMs: number;
   readonly positiveTtlMs: number;
   readonly negativeTtlMs: number;
+  readonly failureTtlMs: number;
   readonly staleMs: number;
   readonly watch: { readonly enabled: boolean; readonly debounceMs: number; readonly pollMs: number; readonly refreshOnChange: boolean };
   readonly idleTimeoutMs: number;
@@ -130,6 +136,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     probeTimeoutMs: o.probeTimeoutMs ?? 5000,
     positiveTtlMs: o.cacheTtlMs?.positive ?? 300_000,
     negativeTtlMs: o.cacheTtlMs?.negative ?? 30_000,
+    failureTtlMs: o.cacheTtlMs?.failure ?? 0,
     staleMs: o.cacheTtlMs?.staleWhileRevalidate ?? 60_000,
     watch: Object.freeze({
       enabled: o.watch?.enabled ?? true,

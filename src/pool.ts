@@ -128,7 +128,9 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     if (old) this.#retire(old);
     let kept: AnswerRecord | boolean = outcome.auth;
     if (outcome.ttlMs > 0) {
-      const record = new AnswerRecord(state, key, id, keyApi, outcome.auth, outcome.deps, seq, this.epoch, outcome.ttlMs, this.#options.staleMs);
+      // A failure is never served stale: once its short TTL ends, the next check probes again.
+      const staleMs = outcome.failed ? 0 : this.#options.staleMs;
+      const record = new AnswerRecord(state, key, id, keyApi, outcome.auth, outcome.deps, seq, this.epoch, outcome.ttlMs, staleMs);
       state.answers.set(key, record);
       this.#watcher.track(record);
       kept = record;
@@ -224,7 +226,7 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     const tasksBefore = this.#dispatcher.counters.tasks;
     await runBatched(this.#dispatcher, this.#options, toProbe, dispatchRequest(this.#options, state.scope, undefined, 'first'), (result) => {
       const outcome = decide(result, this.#options);
-      if (!outcome.auth && outcome.ttlMs === 0) failed.push(result.provider);
+      if (outcome.failed) failed.push(result.provider);
       outcomes.set(result.provider, outcome);
     });
     // Overtaken by invalidate(), a newer warm, or a file change in this scope: publish nothing.

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AuthProbeError, createAuthProbePool } from 'auth-probe-pool';
@@ -109,6 +110,18 @@ describe('pool lifecycle', () => {
     expect(dispatch).toMatchObject({ level: 20, lib: 'auth-probe-pool', providers: 1, probes: 1 });
     expect(typeof dispatch?.['durationMs']).toBe('number');
     expect(lines.find((l) => l['msg'] === 'slow auth probe')).toMatchObject({ level: 40, provider: 'slow', probe: 'command' });
+  });
+
+  it('lowers the worker threads\' priority with niceIncrement, not the main thread\'s', async () => {
+    const niceOf = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]);
+    const before = new Set(readdirSync('/proc/self/task'));
+    const { logger, lines } = capturingLogger();
+    const pool = pools.create({ probes: { providers: { a: [{ kind: 'env', vars: ['HOME'] }] } }, niceIncrement: 7, threads: { min: 1, max: 1 }, logger });
+    expect(await pool.hasAuth('a')).toBe(true);
+    const niced = readdirSync('/proc/self/task').filter((tid) => !before.has(tid) && niceOf(tid) === 7);
+    expect(niced.length).toBeGreaterThanOrEqual(1);
+    expect(niceOf(String(process.pid))).toBe(0);
+    expect(lines.some((l) => String(l['msg']).includes('niceIncrement has no effect'))).toBe(false);
   });
 
   it('reports stats: dispatches, hits, coalesced, in-flight, queue and durations', async () => {

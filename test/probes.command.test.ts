@@ -65,6 +65,17 @@ describe('command probe', () => {
     expect(runs('hung') - before).toBe(3);
   });
 
+  it('keeps a failure for cacheTtlMs.failure when asked to, so a hung CLI is not waited for on every sweep', async () => {
+    const pool = pools.create({ probes, cacheTtlMs: { failure: 60_000 } });
+    const check = pool.createChecker();
+    const before = runs('hung');
+    expect(await check('hung')).toBe(false);
+    expect(await check('hung')).toBe(false);
+    expect(runs('hung') - before).toBe(1);
+    const report = await pool.warm(['hung']);
+    expect(report.failed).toEqual(['hung']);
+  });
+
   it('never lets the CLI output reach a report', async () => {
     const pool = pools.create({ probes });
     const report = await pool.explain('known');

@@ -22,7 +22,7 @@ export default function setup() {
       await new Promise((r) => setTimeout(r, 50));
     }
     const dirs = [...ours()].filter((name) => !before.has(name));
-    console.log(`[teardown] processes left: ${leftover.length}, temp dirs left: ${dirs.length}`);
+    // Silent when clean, so the summary reporter's line stays the run's last.
     if (leftover.length > 0) throw new Error(`processes left behind by the suite: ${leftover.join(', ')}`);
     if (dirs.length > 0) throw new Error(`temp dirs left behind by the suite: ${dirs.join(', ')}`);
   };

@@ -17,6 +17,17 @@ export interface WarmReport {
   readonly durationMs: number;
 }
 
+/** How far a `warm()` has got: providers answered so far, of `total`. */
+export interface WarmProgress {
+  readonly done: number;
+  readonly total: number;
+}
+
+export interface WarmOptions {
+  /** Called as answers arrive: at the start, then once per worker task's batch of answers. */
+  readonly onProgress?: (progress: WarmProgress) => void;
+}
+
 /** Emitted as `change` when a kept answer flips, e.g. after a CLI login writes its credential file. */
 export interface AuthChangeEvent {
   readonly provider: string;
@@ -38,7 +49,7 @@ export interface AuthProbePool {
    */
   explain(provider: string, scope?: Scope, options?: { stopAtFirst?: boolean }): Promise<ExplainReport>;
   /** Probes many providers in few tasks and publishes the answers for later checks in the scope. */
-  warm(providers: Iterable<string>, scope?: Scope): Promise<WarmReport>;
+  warm(providers: Iterable<string>, scope?: Scope, options?: WarmOptions): Promise<WarmReport>;
   /** Drops every kept answer; a warm or refresh in progress will not publish. */
   invalidate(): void;
   stats(): PoolStats;

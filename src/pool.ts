@@ -18,10 +18,10 @@ import type { ProviderResult, Scope } from './schema.js';
 import { resolveScope } from './scope.js';
 import { snapshotStats, type PoolStats } from './stats.js';
 import { DependencyWatcher } from './watch.js';
-import type { AuthChangeEvent, AuthProbePool, WarmReport } from './pool-types.js';
+import type { AuthChangeEvent, AuthProbePool, WarmOptions, WarmReport } from './pool-types.js';
 
 export type { AuthChecker } from './checker.js';
-export type { AuthChangeEvent, AuthProbePool, WarmReport } from './pool-types.js';
+export type { AuthChangeEvent, AuthProbePool, WarmOptions, WarmProgress, WarmReport } from './pool-types.js';
 
 const MAX_SCOPES = 1024;
 
@@ -207,7 +207,7 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     return explainResult(provider, result as ProviderResult);
   }
 
-  async warm(providers: Iterable<string>, scope?: Scope): Promise<WarmReport> {
+  async warm(providers: Iterable<string>, scope?: Scope, options?: WarmOptions): Promise<WarmReport> {
     const started = performance.now();
     const ids = [...new Set(Array.from(providers, (p) => this.#normalize(p)))];
     const state = this.#state(scope);
@@ -224,10 +224,13 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
       else toProbe.push(id);
     }
     const tasksBefore = this.#dispatcher.counters.tasks;
+    const progress = progressReporter(options?.onProgress, ids.length, this.#options.logger);
+    progress(outcomes.size);
     await runBatched(this.#dispatcher, this.#options, toProbe, dispatchRequest(this.#options, state.scope, undefined, 'first'), (result) => {
       const outcome = decide(result, this.#options);
       if (outcome.failed) failed.push(result.provider);
       outcomes.set(result.provider, outcome);
+      progress(outcomes.size);
     });
     // Overtaken by invalidate(), a newer warm, or a file change in this scope: publish nothing.
     const published = !this.#closed && this.invalidations === invalidations && state.warmToken === token && state.changeSeq === seq;
@@ -255,6 +258,30 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     this.#watcher.close();
     await this.#dispatcher.close(options?.force ?? false);
   }
+}
+
+/**
+ * Calls `onProgress` as answers arrive: once per worker task's batch (the
+ * answers of one task arrive together, and one microtask reports them all).
+ * A listener that throws is logged, never fatal to the warm.
+ */
+function progressReporter(onProgress: WarmOptions['onProgress'], total: number, logger: ResolvedOptions['logger']): (done: number) => void {
+  let latest = 0;
+  let scheduled = false;
+  const report = () => {
+    scheduled = false;
+    try {
+      onProgress?.({ done: latest, total });
+    } catch (err) {
+      logger.warn({ err: err instanceof Error ? err.name : typeof err }, 'warm progress listener threw');
+    }
+  };
+  return (done) => {
+    latest = done;
+    if (!onProgress || scheduled) return;
+    scheduled = true;
+    queueMicrotask(report);
+  };
 }
 
 /**

@@ -12,11 +12,11 @@
  * side drops its listeners.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { expose, releaseProxy, wrap, type Endpoint, type Remote } from 'comlink/dist/esm/comlink.mjs';
+import { expose, proxy, releaseProxy, wrap, type Endpoint, type Remote } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { z } from 'zod';
 import { AuthProbeError, ERROR_CODES, type ErrorCode, type ErrorData } from './errors.js';
-import type { AuthChecker, AuthProbePool, WarmReport } from './pool.js';
+import type { AuthChecker, AuthProbePool, WarmOptions, WarmProgress, WarmReport } from './pool.js';
 import type { Scope } from './schema.js';
 import { resolveScope } from './scope.js';
 
@@ -25,7 +25,8 @@ type Reply<T> = { readonly ok: true; readonly value: T } | { readonly ok: false;
 /** What the exposing side answers on the port. */
 interface SharedChecker {
   check(provider: unknown, modelApi?: unknown): Promise<Reply<boolean>>;
-  warm(providers: unknown): Promise<Reply<WarmReport>>;
+  /** `progress`, when given, is a comlink proxy of the connected side's listener. */
+  warm(providers: unknown, progress?: Remote<(p: WarmProgress) => void>): Promise<Reply<WarmReport>>;
 }
 
 const ErrorDataSchema = z.strictObject({ code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]), message: z.string().max(1000) });
@@ -52,8 +53,8 @@ export interface ExposedChecker {
 
 /** A checker answered by another thread's pool; also `warm()` there, and `close()`. */
 export interface ConnectedChecker extends AuthChecker {
-  /** Runs `pool.warm(providers)` on the exposing side, in the exposed scope. */
-  warm(providers: readonly string[]): Promise<WarmReport>;
+  /** Runs `pool.warm(providers)` on the exposing side, in the exposed scope; progress reports come back over the same channel. */
+  warm(providers: readonly string[], options?: WarmOptions): Promise<WarmReport>;
   /** Releases the comlink proxy and closes the port; later checks reject with `E_CHANNEL_CLOSED`. */
   close(): void;
 }
@@ -87,7 +88,16 @@ export function exposeChecker(pool: AuthProbePool, port: MessagePort, options: E
   const checker = options.checker ?? sharedChecker(pool, options.scope);
   const api: SharedChecker = {
     check: (provider, modelApi) => reply(() => checker(provider as string, modelApi as string | undefined)),
-    warm: (providers) => reply(() => pool.warm(asProviderList(providers), options.scope)),
+    warm: (providers, progress) =>
+      reply(async () => {
+        // Reports travel on their own port: the warm never waits on one, but its answer waits until they have
+        // all been delivered (or the channel closed), so the listener has seen the last before the warm resolves.
+        const delivered: Promise<unknown>[] = [];
+        const onProgress = progress ? (p: WarmProgress) => void delivered.push(Promise.resolve(progress(p)).catch(() => {})) : undefined;
+        const report = await pool.warm(asProviderList(providers), options.scope, onProgress ? { onProgress } : undefined);
+        await Promise.race([Promise.all(delivered), closed]);
+        return report;
+      }).finally(() => progress?.[releaseProxy]()),
   };
   const channel = trackedEndpoint(port);
   let settle!: () => void;
@@ -167,7 +177,12 @@ export function connectChecker(port: MessagePort): ConnectedChecker {
 
   const check = ((provider: string, modelApi?: string) =>
     call(() => remote.check(provider, modelApi), CheckReplySchema as z.ZodType<Reply<boolean>>)) as ConnectedChecker;
-  check.warm = (providers) => call(() => remote.warm([...providers]), WarmReplySchema as z.ZodType<Reply<WarmReport>>);
+  check.warm = (providers, options) => {
+    const listener = options?.onProgress;
+    // comlink hands the exposing side a proxy of the listener; its types cannot express that swap.
+    const progress = listener ? (proxy(listener) as unknown as Remote<(p: WarmProgress) => void>) : undefined;
+    return call(() => remote.warm([...providers], progress), WarmReplySchema as z.ZodType<Reply<WarmReport>>);
+  };
   check.close = () => {
     if (shut('the checker was closed')) port.close();
   };

@@ -93,6 +93,18 @@ describe('sharing the checker with worker threads (exposeChecker / connectChecke
     expect(pool.stats()).toMatchObject({ dispatches, snapshotHits: 1 });
   });
 
+  it('sends warm() progress back over the same channel, ending at the total, and releases the listener', async () => {
+    const { thread } = connected();
+    const reply = await thread.send('warmWithProgress', ['openai', 'groq', 'anthropic']);
+    expect(reply.ok).toBe(true);
+    const { report, progress } = (reply as { value: { report: { published: boolean }; progress: { done: number; total: number }[] } }).value;
+    expect(report.published).toBe(true);
+    expect(progress.length).toBeGreaterThanOrEqual(1);
+    expect(progress.every((p) => p.total === 3)).toBe(true);
+    expect(progress.at(-1)).toEqual({ done: 3, total: 3 });
+    expect(progress.map((p) => p.done)).toEqual([...progress.map((p) => p.done)].sort((a, b) => a - b));
+  });
+
   it('rejects a pending check with E_CHANNEL_CLOSED when the main side closes, and every later one', async () => {
     const { pool, thread, exposed } = connected();
     const pending = thread.send('check', 'gated');

@@ -14,8 +14,11 @@ export interface CheckerThread {
   /** The main thread's end of the channel, to pass to `exposeChecker`. */
   readonly port: MessagePort;
   readonly worker: Worker;
-  /** Asks the thread to run `check(...args)`, `check.warm(args[0])` or `check.close()` on its connected checker. */
-  send(op: 'check' | 'warm' | 'close', ...args: unknown[]): Promise<ThreadReply>;
+  /**
+   * Asks the thread to run `check(...args)`, `check.warm(args[0])`, the same warm collecting its progress
+   * reports (`warmWithProgress`, answering `{ report, progress }`), or `check.close()` on its connected checker.
+   */
+  send(op: 'check' | 'warm' | 'warmWithProgress' | 'close', ...args: unknown[]): Promise<ThreadReply>;
   terminate(): Promise<void>;
 }
 
@@ -33,7 +36,12 @@ import { AuthProbeError, connectChecker } from ${JSON.stringify(PACKAGE)};
 const check = connectChecker(workerData.port);
 parentPort.on('message', async ({ id, op, args }) => {
   try {
-    const value = op === 'check' ? await check(...args) : op === 'warm' ? await check.warm(args[0]) : check.close();
+    const progress = [];
+    const value =
+      op === 'check' ? await check(...args)
+      : op === 'warm' ? await check.warm(args[0])
+      : op === 'warmWithProgress' ? { report: await check.warm(args[0], { onProgress: (p) => progress.push(p) }), progress }
+      : check.close();
     parentPort.postMessage({ id, reply: { ok: true, value: value ?? null } });
   } catch (err) {
     parentPort.postMessage({ id, reply: { ok: false, error: { name: err.name, code: err.code, typed: err instanceof AuthProbeError } } });

@@ -57,6 +57,8 @@ export const PoolOptionsSchema = z.strictObject({
       debounceMs: ms(60_000).optional(),
       /** Fingerprint check interval when watching is off or not possible, in milliseconds. Default 2000. */
       pollMs: ms(3_600_000).min(10).optional(),
+      /** While watching, a full fingerprint check this often anyway, for events that never come (network file systems); 0 turns it off. Default 30000. */
+      verifyMs: ms(86_400_000).optional(),
       /** On a change, re-probe the affected answers at once (and emit `change`), rather than only dropping them. Default true. */
       refreshOnChange: z.boolean().optional(),
     })
@@ -102,7 +104,7 @@ export interface ResolvedOptions {
   readonly negativeTtlMs: number;
   readonly failureTtlMs: number;
   readonly staleMs: number;
-  readonly watch: { readonly enabled: boolean; readonly debounceMs: number; readonly pollMs: number; readonly refreshOnChange: boolean };
+  readonly watch: { readonly enabled: boolean; readonly debounceMs: number; readonly pollMs: number; readonly verifyMs: number; readonly refreshOnChange: boolean };
   readonly idleTimeoutMs: number;
   readonly maxQueue: number;
   readonly maxWorkerMemoryMb: number;
@@ -142,6 +144,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
       enabled: o.watch?.enabled ?? true,
       debounceMs: o.watch?.debounceMs ?? 50,
       pollMs: o.watch?.pollMs ?? 2000,
+      verifyMs: o.watch?.verifyMs ?? 30_000,
       refreshOnChange: o.watch?.refreshOnChange ?? true,
     }),
     idleTimeoutMs: o.idleTimeoutMs ?? 30_000,

@@ -26,6 +26,11 @@ export interface WatchOptions {
   readonly debounceMs: number;
   /** Interval of the fingerprint checks when not watching, in milliseconds. */
   readonly pollMs: number;
+  /**
+   * Interval of a full fingerprint check even while watching, in milliseconds (0: none): a safety net for
+   * events that never come (network file systems, an overflowed inotify queue).
+   */
+  readonly verifyMs: number;
   readonly logger: Logger;
 }
 
@@ -76,7 +81,7 @@ export class DependencyWatcher<T extends Dependent> {
       this.#pending.add(path);
     }
     this.#schedule();
-    if (this.#polling) this.#startPolling();
+    this.#startChecking();
   }
 
   untrack(item: T): void {
@@ -193,15 +198,19 @@ export class DependencyWatcher<T extends Dependent> {
     for (const { watcher } of this.#dirs.values()) watcher.close();
     this.#dirs.clear();
     this.#anchors.clear();
-    this.#startPolling();
+    clearInterval(this.#poll);
+    this.#poll = undefined;
+    this.#startChecking();
   }
 
-  #startPolling(): void {
-    if (this.#poll || this.#closed) return;
+  /** Checks every fingerprint on an interval: `pollMs` when not watching, `verifyMs` as a safety net when watching. */
+  #startChecking(): void {
+    const every = this.#polling ? this.options.pollMs : this.options.verifyMs;
+    if (this.#poll || this.#closed || every <= 0) return;
     this.#poll = setInterval(() => {
       for (const path of this.#byPath.keys()) this.#pending.add(path);
       if (this.#pending.size > 0) void this.#flush();
-    }, this.options.pollMs).unref();
+    }, every).unref();
   }
 }
 

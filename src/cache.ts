@@ -2,11 +2,11 @@
  * Answers kept on the main thread. An answer is a record shared by every
  * checker of its scope; each checker keeps its own memo from the caller's raw
  * strings to records, so a cached check is a Map lookup, two field reads and
- * an already-resolved promise: nothing is allocated, logged or parsed on a hit.
- * A record is never mutated except to mark it superseded (by a newer answer,
- * a file change, or `invalidate()`), which turns every memo's hit into a miss.
+ * an already-resolved promise: nothing is allocated, logged or parsed, and no
+ * clock is read, on a hit. A record changes only by expiring or by being
+ * retired (a newer answer, a file change, `invalidate()`), which turns every
+ * memo's hit into a miss.
  */
-import { performance } from 'node:perf_hooks';
 import type { ProviderResult } from './schema.js';
 
 const TRUE = Promise.resolve(true);
@@ -36,17 +36,22 @@ export function decide(result: ProviderResult, ttl: { positiveTtlMs: number; neg
   return lasting ? { auth: false, ttlMs: ttl.negativeTtlMs, deps } : { auth: false, ttlMs: ttl.failureTtlMs, deps, failed: true };
 }
 
-/** One kept answer for one key of one scope. */
+/**
+ * One kept answer for one key of one scope. Its freshness is two booleans
+ * flipped by timers (Node keeps one underlying timer per duration, so this is
+ * cheap), so a hit reads a field instead of a clock: `fresh` until the TTL
+ * ends, `servable` until the stale window after it ends too. Retiring the
+ * record (a newer answer, a file change, `invalidate()`) clears both at once.
+ */
 export class AnswerRecord {
   readonly promise: Promise<boolean>;
-  /** Until then (performance.now() ms) the answer is served as fresh. */
-  readonly expiresAt: number;
-  /** Until then an expired answer is still served while a refresh runs in the background. */
-  readonly staleUntil: number;
-  /** Set when a newer answer, a file change or `invalidate()` replaced it. */
-  superseded = false;
+  /** Within its TTL and not retired: served as is. */
+  fresh = true;
+  /** Within its TTL or the stale window after it, and not retired: served while a refresh runs. */
+  servable = true;
   /** A background refresh of this record is under way. */
   refreshing = false;
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(
     /** Opaque owner (the scope's state); lets a change find where to refresh. */
@@ -58,14 +63,40 @@ export class AnswerRecord {
     readonly deps: ReadonlyMap<string, string>,
     /** The scope's change sequence when the probe started: an older answer never replaces a newer one. */
     readonly seq: number,
-    readonly epoch: number,
     ttlMs: number,
     staleMs: number,
   ) {
     this.promise = auth ? TRUE : FALSE;
-    const now = performance.now();
-    this.expiresAt = now + ttlMs;
-    this.staleUntil = this.expiresAt + staleMs;
+    this.#timer = setTimeout(() => this.#expire(staleMs), ttlMs).unref();
+  }
+
+  /** Set when a newer answer, a file change or `invalidate()` replaced it. */
+  get retired(): boolean {
+    return this.#retired;
+  }
+
+  #retired = false;
+
+  #expire(staleMs: number): void {
+    this.fresh = false;
+    if (staleMs > 0) {
+      this.#timer = setTimeout(() => {
+        this.servable = false;
+        this.#timer = undefined;
+      }, staleMs).unref();
+    } else {
+      this.servable = false;
+      this.#timer = undefined;
+    }
+  }
+
+  /** No longer served, by any checker. */
+  retire(): void {
+    this.#retired = true;
+    this.fresh = false;
+    this.servable = false;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 }
 

@@ -4,7 +4,6 @@
  * else (validation, the scope's shared answers, single flight, dispatch)
  * happens on a miss.
  */
-import { performance } from 'node:perf_hooks';
 import { RecordMemo, type AnswerRecord } from './cache.js';
 import type { ScopeState } from './coalesce.js';
 import { AuthProbeError } from './errors.js';
@@ -14,8 +13,6 @@ export type AuthChecker = (provider: string, modelApi?: string) => Promise<boole
 
 /** The parts of the pool a checker needs. */
 export interface CheckerHost {
-  /** Bumped by `invalidate()`: every record of an older epoch is a miss. */
-  readonly epoch: number;
   readonly counters: { cacheHits: number; staleHits: number; snapshotHits: number };
   /** The miss path: a record (kept answer), or a bare answer that must not be kept. */
   lookup(state: ScopeState, provider: unknown, modelApi: unknown): Promise<AnswerRecord | boolean>;
@@ -39,27 +36,34 @@ export function validateModelApi(modelApi: unknown): string | undefined {
  * waiting). Returns undefined on a miss.
  */
 export function serve(host: CheckerHost, record: AnswerRecord | undefined, counter: 'cacheHits' | 'snapshotHits' = 'cacheHits'): Promise<boolean> | undefined {
-  if (record === undefined || record.superseded || record.epoch !== host.epoch) return undefined;
-  const now = performance.now();
-  if (record.expiresAt > now) {
+  if (record === undefined || !record.servable) return undefined;
+  if (record.fresh) {
     host.counters[counter]++;
     return record.promise;
   }
-  if (record.staleUntil > now) {
-    host.counters.staleHits++;
-    host.revalidate(record);
-    return record.promise;
-  }
-  return undefined;
+  host.counters.staleHits++;
+  host.revalidate(record);
+  return record.promise;
 }
 
 export function createCheckerFor(host: CheckerHost, state: ScopeState): AuthChecker {
   const memo = new RecordMemo();
-  const miss = async (provider: string, modelApi: string | undefined): Promise<boolean> => {
+  const counters = host.counters;
+  const slow = async (provider: string, modelApi: string | undefined, known: AnswerRecord | undefined): Promise<boolean> => {
+    const stale = serve(host, known);
+    if (stale !== undefined) return stale;
     const found = await host.lookup(state, provider, modelApi);
     if (typeof found === 'boolean') return found;
     memo.set(provider, modelApi, found);
     return found.auth;
   };
-  return (provider, modelApi) => serve(host, memo.get(provider, modelApi)) ?? miss(provider, modelApi);
+  // The hit path: a Map lookup, a field read, a counter, an already-resolved promise.
+  return (provider, modelApi) => {
+    const record = memo.get(provider, modelApi);
+    if (record !== undefined && record.fresh) {
+      counters.cacheHits++;
+      return record.promise;
+    }
+    return slow(provider, modelApi, record);
+  };
 }

@@ -33,7 +33,6 @@ interface Plan {
 
 class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
   readonly counters = { cacheHits: 0, staleHits: 0, misses: 0, snapshotHits: 0, coalesced: 0, warms: 0, refreshes: 0, changes: 0 };
-  epoch = 0;
   invalidations = 0;
   readonly #options: ResolvedOptions;
   readonly #config: CompiledConfig;
@@ -123,14 +122,14 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
    */
   #publish(state: ScopeState, key: string, id: string, keyApi: string | undefined, outcome: Outcome, seq: number, previous?: boolean): AnswerRecord | boolean {
     const old = state.answers.get(key);
-    if (old && !old.superseded && old.seq > seq) return old.auth === outcome.auth ? old : outcome.auth;
-    const before = previous ?? (old && !old.superseded ? old.auth : undefined);
+    if (old && old.servable && old.seq > seq) return old.auth === outcome.auth ? old : outcome.auth;
+    const before = previous ?? (old && !old.retired ? old.auth : undefined);
     if (old) this.#retire(old);
     let kept: AnswerRecord | boolean = outcome.auth;
     if (outcome.ttlMs > 0) {
       // A failure is never served stale: once its short TTL ends, the next check probes again.
       const staleMs = outcome.failed ? 0 : this.#options.staleMs;
-      const record = new AnswerRecord(state, key, id, keyApi, outcome.auth, outcome.deps, seq, this.epoch, outcome.ttlMs, staleMs);
+      const record = new AnswerRecord(state, key, id, keyApi, outcome.auth, outcome.deps, seq, outcome.ttlMs, staleMs);
       state.answers.set(key, record);
       this.#watcher.track(record);
       kept = record;
@@ -146,7 +145,7 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
   }
 
   #retire(record: AnswerRecord): void {
-    record.superseded = true;
+    record.retire();
     const state = record.owner as ScopeState;
     if (state.answers.get(record.key) === record) state.answers.delete(record.key);
     this.#watcher.untrack(record);
@@ -169,7 +168,7 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
   /** Files some answers depended on changed: drop those answers and, by default, re-probe them at once. */
   #onFilesChanged(changed: readonly AnswerRecord[]): void {
     for (const record of changed) {
-      if (record.superseded) continue;
+      if (record.retired) continue;
       const state = record.owner as ScopeState;
       const seq = ++state.changeSeq;
       this.#retire(record);
@@ -244,7 +243,6 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
 
   invalidate(): void {
     this.invalidations++;
-    this.epoch++;
     for (const state of this.#scopes.values()) for (const record of state.answers.values()) this.#retire(record);
   }
 

@@ -1,13 +1,14 @@
 /**
  * The library's own probe implementations run in sequence on the calling
- * thread: what a gateway did before any fix. The same plan and the same
- * `runProbe` the worker uses (`spawnSync` for commands, `readSync` for files),
- * so the work is identical; only where it runs differs.
+ * thread: what a gateway did before any fix. The very function the worker
+ * runs per provider (`spawnSync` for commands, `readSync` for files), so the
+ * work is identical; only where it runs differs.
  */
-import { compileConfig, planProbes } from '../src/config.js';
+import { compileConfig } from '../src/config.js';
 import { resolveOptions } from '../src/options.js';
-import { runProbe, type ProbeContext } from '../src/probes/index.js';
-import type { ProbeConfig, WorkerInit } from '../src/schema.js';
+import { probeProvider } from '../src/probes/provider.js';
+import type { ProbeConfig, ProbeTask, WorkerInit } from '../src/schema.js';
+import { createControl } from '../src/watchdog.js';
 
 /** Everything needed to probe providers without a pool. Structured-cloneable, so a Worker can receive it. */
 export interface RunnerInput {
@@ -25,14 +26,11 @@ export function createProbeRunner(input: RunnerInput): ProviderProbe {
   const { probes, logger: _logger, ...limits } = resolveOptions({ probes: input.config, configDir: input.configDir, env: input.env });
   const init: WorkerInit = { ...limits, config: probes };
   const config = compileConfig(probes);
-  const scope = { agentDir: input.agentDir };
+  // Nobody watches these cells here: on the main thread a hung probe simply blocks, as it did before any fix.
+  const control = createControl();
   return async (provider) => {
-    const ctx: ProbeContext = { provider, modelApi: undefined, scope, env: input.env, init, config, deps: new Map() };
-    for (const { probe } of planProbes(config, provider)) {
-      // Only a module probe returns a promise; awaiting the others is a microtask, not a turn of the loop.
-      if ((await runProbe(probe, ctx)).outcome === 'present') return true;
-    }
-    return false;
+    const task: ProbeTask = { providers: [provider], scope: { agentDir: input.agentDir }, env: input.env, mode: 'first', control };
+    return (await probeProvider(init, config, task, 0)).auth;
   };
 }
 

@@ -1,0 +1,49 @@
+/**
+ * One provider's probes, in order (its own, then `defaults`), as the worker
+ * runs them: each marked in the task's watchdog cells, timed, and recorded as
+ * an outcome; in `first` mode it stops at the first that finds auth. Also what
+ * the benchmark's old-style modes run on the main thread, so both do the same
+ * work.
+ */
+import { performance } from 'node:perf_hooks';
+import { planProbes, type CompiledConfig } from '../config.js';
+import type { ProbeOutcome, ProbeTask, ProviderResult, WorkerInit } from '../schema.js';
+import { probeFinished, probeStarted } from '../watchdog.js';
+import type { ProbeContext } from './context.js';
+import { probeBudgetMs, runProbe } from './index.js';
+import { failed, type Verdict } from './verdict.js';
+
+export async function probeProvider(init: WorkerInit, config: CompiledConfig, task: ProbeTask, providerIndex: number): Promise<ProviderResult> {
+  const provider = task.providers[providerIndex] as string;
+  const started = performance.now();
+  const deps = new Map<string, string>();
+  const ctx: ProbeContext = { provider, modelApi: task.modelApi, scope: task.scope, env: task.env, init, config, deps };
+  const probes: ProbeOutcome[] = [];
+  let decidedBy: number | null = null;
+  for (const { probe, source, index } of planProbes(config, provider)) {
+    const t0 = performance.now();
+    probeStarted(task.control, providerIndex, probes.length, probeBudgetMs(probe, init.probeTimeoutMs));
+    let verdict: Verdict;
+    try {
+      verdict = await runProbe(probe, ctx);
+    } catch (err) {
+      // A bug of ours, not the probe's: report it as data, with no message that could quote input.
+      verdict = failed('E_PROBE_FAILED', err instanceof Error ? err.name : typeof err);
+    } finally {
+      probeFinished(task.control);
+    }
+    probes.push({
+      index,
+      source,
+      kind: probe.kind,
+      ...(probe.label ? { label: probe.label } : {}),
+      ...verdict,
+      durationMs: performance.now() - t0,
+    });
+    if (verdict.outcome === 'present') {
+      decidedBy ??= probes.length - 1;
+      if (task.mode === 'first') break;
+    }
+  }
+  return { provider, auth: decidedBy !== null, decidedBy, probes, durationMs: performance.now() - started, deps: [...deps] };
+}

@@ -1,10 +1,13 @@
 /**
- * What spawning a CLI from a worker thread costs the main thread, by process
- * size. On Linux, Node 20's libuv forks to spawn, and a fork copies the page
- * tables of the whole process while the main thread keeps running (and
- * faulting), so the stall grows with RSS. For each size, a child process
- * holds that much memory, spawns `/bin/true` from a worker thread for
- * `--seconds`, and reports the main thread's event-loop delay.
+ * What command probes cost the gateway's main thread, by process size, with
+ * the pool forking in the gateway process (`spawnVia: 'worker'`) or in its
+ * small spawn helpers (`spawnVia: 'helper'`). On Linux, Node 20's libuv forks
+ * to spawn, and a fork copies the page tables of the whole process while the
+ * main thread keeps running (and faulting), so with `worker` the stall grows
+ * with RSS. For each size and mode, a child process holds that much memory
+ * and sweeps 50 providers whose probe runs `/bin/true`, invalidating between
+ * sweeps, for `--seconds`, while its main thread keeps touching its memory;
+ * it reports the main thread's event-loop delay and the spawn rate.
  * Run: `npm run build && node dist/bench/fork-cost.js [--rss-mb 0,500,1500] [--seconds 3] [--json]`.
  */
 import { execFileSync } from 'node:child_process';
@@ -17,52 +20,73 @@ const { values: flags } = parseArgs({
     seconds: { type: 'string', default: '3' },
     json: { type: 'boolean', default: false },
     child: { type: 'string' },
+    via: { type: 'string', default: 'worker' },
   },
 });
 
-/** The measuring child: allocate, spawn from a worker while the main thread touches its memory, print one JSON line. */
-async function child(mb: number, seconds: number): Promise<void> {
-  const { Worker } = await import('node:worker_threads');
+interface Row {
+  readonly via: string;
+  readonly rssMb: number;
+  readonly spawnsPerS: number;
+  readonly loopP99Ms: number;
+  readonly loopMaxMs: number;
+}
+
+/** The measuring child: allocate, sweep through a pool while the main thread touches its memory, print one JSON line. */
+async function child(mb: number, seconds: number, via: 'worker' | 'helper'): Promise<void> {
   const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  const { createAuthProbePool } = await import('../src/index.js');
   const heap: Buffer[] = [];
   for (let i = 0; i < mb; i++) heap.push(Buffer.alloc(1 << 20, 1));
-  const worker = new Worker(
-    `const { spawnSync } = require('node:child_process'); const { parentPort, workerData } = require('node:worker_threads');
-     const until = Date.now() + workerData.ms; let n = 0;
-     while (Date.now() < until) { spawnSync('/bin/true'); n++; }
-     parentPort.postMessage(n);`,
-    { eval: true, workerData: { ms: seconds * 1000 } },
-  );
+  const providers = Array.from({ length: 50 }, (_, i) => `cli${i}`);
+  const pool = createAuthProbePool({
+    probes: { providers: Object.fromEntries(providers.map((p) => [p, [{ kind: 'command', command: '/bin/true' }]])) },
+    threads: { min: 2, max: 2 },
+    spawnVia: via,
+  });
+  const check = pool.createChecker();
+  await Promise.all(providers.map((p) => check(p))); // threads (and helpers) started before measuring
   const delay = monitorEventLoopDelay({ resolution: 1 });
-  delay.enable();
   let sink = 0;
-  // A gateway's main thread keeps touching its memory: the faults are what wait on the fork.
+  // A gateway's main thread keeps touching its memory: its page faults are what wait on a fork.
   const touch = setInterval(() => {
     for (let i = 0; i < heap.length; i += 7) sink += heap[i]?.[i % 4096] ?? 0;
   }, 5);
-  const spawns = await new Promise<number>((resolve) => worker.once('message', resolve));
+  delay.enable();
+  const until = Date.now() + seconds * 1000;
+  let spawns = 0;
+  while (Date.now() < until) {
+    pool.invalidate();
+    await Promise.all(providers.map((p) => check(p)));
+    spawns += providers.length;
+  }
   delay.disable();
   clearInterval(touch);
-  await worker.terminate();
+  await pool.close();
   const ms = (ns: number) => Math.round(ns / 1e4) / 100;
-  const rssMb = Math.round(process.memoryUsage().rss / 2 ** 20);
-  console.log(JSON.stringify({ rssMb, spawnsPerS: Math.round(spawns / seconds), loopP99Ms: ms(delay.percentile(99)), loopMaxMs: ms(delay.max), sink: sink > 0 }));
+  const row: Row = { via, rssMb: Math.round(process.memoryUsage().rss / 2 ** 20), spawnsPerS: Math.round(spawns / seconds), loopP99Ms: ms(delay.percentile(99)), loopMaxMs: ms(delay.max) };
+  console.log(JSON.stringify({ ...row, touched: sink > 0 }));
 }
 
 if (flags.child !== undefined) {
-  await child(Number(flags.child), Number(flags.seconds));
+  await child(Number(flags.child), Number(flags.seconds), flags.via === 'helper' ? 'helper' : 'worker');
 } else {
   const sizes = flags['rss-mb'].split(',').map(Number);
-  const rows = sizes.map((mb) => {
-    process.stderr.write(`[fork-cost] ${mb} MB...\n`);
-    const out = execFileSync(process.execPath, [process.argv[1] as string, '--child', String(mb), '--seconds', flags.seconds], { encoding: 'utf8' });
-    return JSON.parse(out) as { rssMb: number; spawnsPerS: number; loopP99Ms: number; loopMaxMs: number };
-  });
+  const rows: Row[] = [];
+  for (const mb of sizes) {
+    for (const via of ['worker', 'helper']) {
+      process.stderr.write(`[fork-cost] ${mb} MB, spawnVia ${via}...\n`);
+      const out = execFileSync(process.execPath, [process.argv[1] as string, '--child', String(mb), '--seconds', flags.seconds, '--via', via], { encoding: 'utf8' });
+      rows.push(JSON.parse(out) as Row);
+    }
+  }
   const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version, uv: process.versions.uv };
   if (flags.json) console.log(JSON.stringify({ machine, rows }, null, 2));
   else {
-    console.log(`spawn cost by process size on ${machine.cpus} × ${machine.model}, Node ${machine.node} (libuv ${machine.uv})`);
-    console.log('RSS MB  spawns/s  loop p99 ms  loop max ms');
-    for (const r of rows) console.log(`${String(r.rssMb).padStart(6)}  ${String(r.spawnsPerS).padStart(8)}  ${r.loopP99Ms.toFixed(2).padStart(11)}  ${r.loopMaxMs.toFixed(2).padStart(11)}`);
+    console.log(`command probes by process size on ${machine.cpus} × ${machine.model}, Node ${machine.node} (libuv ${machine.uv})`);
+    console.log('spawnVia  RSS MB  spawns/s  loop p99 ms  loop max ms');
+    for (const r of rows) {
+      console.log(`${r.via.padEnd(8)}  ${String(r.rssMb).padStart(6)}  ${String(r.spawnsPerS).padStart(8)}  ${r.loopP99Ms.toFixed(2).padStart(11)}  ${r.loopMaxMs.toFixed(2).padStart(11)}`);
+    }
   }
 }

@@ -63,6 +63,7 @@ export class Dispatcher {
       maxFileBytes: o.maxFileBytes,
       maxStdoutBytes: o.maxStdoutBytes,
       allowedRoots: o.allowedRoots,
+      spawnVia: o.spawnVia,
     };
     const pool = new Piscina({
       filename: WORKER_FILE,

@@ -82,6 +82,11 @@ export const PoolOptionsSchema = z.strictObject({
   maxFileBytes: z.number().int().positive().max(2 ** 31 - 1).optional(),
   /** Most stdout a `requireStdout` command may print, in bytes. Default 1 MiB. */
   maxStdoutBytes: z.number().int().positive().max(2 ** 30).optional(),
+  /**
+   * Where command probes fork: `worker` (in the gateway's own process) or `helper` (in a small helper process per
+   * worker thread, so a fork never copies the gateway's page tables; worth it for large gateways). Default `worker`.
+   */
+  spawnVia: z.enum(['worker', 'helper']).optional(),
   /** Raise the workers' nice value by this much (Linux, macOS), so probes yield the CPU to the gateway. Default 0. */
   niceIncrement: z.number().int().nonnegative().max(19).optional(),
   /** A pino logger; the pool logs through a child of it. Default: silent. */
@@ -114,6 +119,7 @@ export interface ResolvedOptions {
   readonly maxFileBytes: number;
   readonly maxStdoutBytes: number;
   readonly niceIncrement: number;
+  readonly spawnVia: 'worker' | 'helper';
   readonly logger: Logger;
   readonly env: Readonly<Record<string, string | undefined>>;
 }
@@ -156,6 +162,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     maxFileBytes: o.maxFileBytes ?? 32 * 1024 * 1024,
     maxStdoutBytes: o.maxStdoutBytes ?? 1024 * 1024,
     niceIncrement: o.niceIncrement ?? 0,
+    spawnVia: o.spawnVia ?? 'worker',
     // Redaction is the second line of defence: nothing we log carries a value in the first place.
     logger: (o.logger ?? pino({ level: 'silent' })).child({ lib: 'auth-probe-pool' }, { redact: { paths: REDACT_PATHS, censor: '[redacted]' } }),
     // Keep the caller's object itself (zod returns a copy) so later changes to it are seen.

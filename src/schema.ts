@@ -170,4 +170,5 @@ export interface WorkerInit {
   readonly maxFileBytes: number;
   readonly maxStdoutBytes: number;
   readonly allowedRoots: readonly string[] | undefined;
+  readonly spawnVia: 'worker' | 'helper';
 }

@@ -5,7 +5,7 @@ import { useFixture } from './helpers/fixture.js';
 
 const SECRET = 'sk-hostile-cli-0a1b';
 
-describe('hostile CLIs', () => {
+describe.each(['worker', 'helper'] as const)('hostile CLIs, spawned from the %s', (spawnVia) => {
   const { dir, pools } = useFixture({ prefix: 'app-cli-faults-', monitor: 'faults.commands' });
   // Every process a fake CLI starts carries the temp dir in its command line, so the process table can be searched.
   const marker = dir.root;
@@ -30,7 +30,7 @@ describe('hostile CLIs', () => {
   };
 
   it('ends a CLI that hangs, and one that ignores SIGTERM, at its timeout; no process of them survives', async () => {
-    const pool = pools.create({ probes });
+    const pool = pools.create({ spawnVia, probes });
     const report = { hang: await pool.explain('hang'), stubborn: await pool.explain('stubborn') };
     for (const r of Object.values(report)) {
       expect(r.auth).toBe(false);
@@ -42,13 +42,13 @@ describe('hostile CLIs', () => {
   });
 
   it('kills the grandchild a CLI forked and left behind', async () => {
-    const pool = pools.create({ probes });
+    const pool = pools.create({ spawnVia, probes });
     expect(await pool.hasAuth('forker')).toBe(true);
     expect(await eventually(() => processesWith(marker).length === 0)).toBe(true);
   });
 
   it("keeps a CLI's own answer when a grandchild holds its stdout open, and kills the grandchild", async () => {
-    const pool = pools.create({ probes });
+    const pool = pools.create({ spawnVia, probes });
     const report = await pool.explain('forker-out');
     expect(report.auth).toBe(true);
     expect(JSON.stringify(report)).not.toContain(SECRET);
@@ -56,7 +56,7 @@ describe('hostile CLIs', () => {
   });
 
   it('cuts off a CLI that prints hundreds of MB: false with E_COMMAND_FAILED, memory bounded by maxStdoutBytes', async () => {
-    const pool = pools.create({ probes, maxStdoutBytes: 64 * 1024 });
+    const pool = pools.create({ spawnVia, probes, maxStdoutBytes: 64 * 1024 });
     const report = await pool.explain('flood');
     expect(report.auth).toBe(false);
     expect(report.probes[0]).toMatchObject({ outcome: 'error', error: { code: 'E_COMMAND_FAILED' } });

@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { createAuthProbePool } from 'auth-probe-pool';
+import { childrenWith, eventually } from './helpers/processes.js';
 import { fakeCli } from './helpers/temp.js';
 import { useFixture } from './helpers/fixture.js';
 
 const SECRET = 'sk-cli-secret-91bd';
 
-describe('command probe', () => {
+describe.each(['worker', 'helper'] as const)('command probe, spawned from the %s', (spawnVia) => {
   const { dir, pools } = useFixture();
   const count = dir.path('count.txt');
   // Each fake CLI appends a mark to a file, so tests can count real executions.
@@ -27,7 +29,7 @@ describe('command probe', () => {
   const runs = (tag: string) => readFileSync(count, 'utf8').split('\n').filter((l) => l === tag).length;
 
   it('is true on exit code 0, and with requireStdout only when stdout is non-empty', async () => {
-    const pool = pools.create({ probes });
+    const pool = pools.create({ spawnVia, probes });
     expect(await pool.hasAuth('known')).toBe(true);
     expect(await pool.hasAuth('exitzero')).toBe(true);
     expect(await pool.hasAuth('quiet')).toBe(false);
@@ -35,26 +37,26 @@ describe('command probe', () => {
   });
 
   it('is false on a non-zero exit, reporting the exit code', async () => {
-    const pool = pools.create({ probes });
+    const pool = pools.create({ spawnVia, probes });
     expect(await pool.hasAuth('unknown')).toBe(false);
     const report = await pool.explain('unknown');
     expect(report.probes[0]).toMatchObject({ outcome: 'absent', error: { code: 'E_COMMAND_FAILED' }, detail: { exitCode: 44 } });
   });
 
   it('is false, with E_COMMAND_NOT_FOUND, when the executable does not exist', async () => {
-    const pool = pools.create({ probes });
+    const pool = pools.create({ spawnVia, probes });
     expect(await pool.hasAuth('absent')).toBe(false);
     expect((await pool.explain('absent')).probes[0]?.error?.code).toBe('E_COMMAND_NOT_FOUND');
   });
 
   it("resolves a bare command on the scope env's PATH", async () => {
-    const pool = pools.create({ probes, env: { PATH: '/usr/bin:/bin' } });
+    const pool = pools.create({ spawnVia, probes, env: { PATH: '/usr/bin:/bin' } });
     expect(await pool.hasAuth('onpath')).toBe(false);
     expect(await pool.hasAuth('onpath', { env: { PATH: `${dir.path('bin')}:/usr/bin:/bin` } })).toBe(true);
   });
 
   it('kills a command at its timeout: false with E_PROBE_TIMEOUT, and not cached as a lasting no', async () => {
-    const pool = pools.create({ probes });
+    const pool = pools.create({ spawnVia, probes });
     const check = pool.createChecker();
     const before = runs('hung');
     expect(await check('hung')).toBe(false);
@@ -66,7 +68,7 @@ describe('command probe', () => {
   });
 
   it('keeps a failure for cacheTtlMs.failure when asked to, so a hung CLI is not waited for on every sweep', async () => {
-    const pool = pools.create({ probes, cacheTtlMs: { failure: 60_000 } });
+    const pool = pools.create({ spawnVia, probes, cacheTtlMs: { failure: 60_000 } });
     const check = pool.createChecker();
     const before = runs('hung');
     expect(await check('hung')).toBe(false);
@@ -77,9 +79,29 @@ describe('command probe', () => {
   });
 
   it('never lets the CLI output reach a report', async () => {
-    const pool = pools.create({ probes });
+    const pool = pools.create({ spawnVia, probes });
     const report = await pool.explain('known');
     expect(report.auth).toBe(true);
     expect(JSON.stringify(report)).not.toContain(SECRET);
+  });
+});
+
+describe('the spawn helper', () => {
+  const { dir, pools } = useFixture();
+  const helpers = () => childrenWith('spawn-helper.js');
+
+  it('runs command probes in one helper process per worker thread, which ends with the pool', async () => {
+    const cli = fakeCli(dir, 'ok', 'process.stdout.write("yes"); process.exit(0);');
+    const probes = { providers: { a: [{ kind: 'command' as const, command: cli, requireStdout: true }] } };
+    const direct = pools.create({ probes, threads: { min: 1, max: 1 } });
+    expect(await direct.hasAuth('a')).toBe(true);
+    expect(helpers()).toEqual([]);
+    const pool = createAuthProbePool({ spawnVia: 'helper', probes, threads: { min: 1, max: 1 } });
+    expect(await pool.hasAuth('a')).toBe(true);
+    pool.invalidate();
+    expect(await pool.hasAuth('a')).toBe(true);
+    expect(helpers()).toHaveLength(1);
+    await pool.close();
+    expect(await eventually(() => helpers().length === 0)).toBe(true);
   });
 });

@@ -25,3 +25,14 @@ export async function eventually(predicate: () => boolean, timeoutMs = 10_000): 
   }
   return predicate();
 }
+
+/** Pids of live children of this process whose command line contains `marker`. */
+export function childrenWith(marker: string): number[] {
+  return processesWith(marker).filter((pid) => {
+    try {
+      return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]) === process.pid;
+    } catch {
+      return false;
+    }
+  });
+}

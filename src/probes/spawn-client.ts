@@ -1,0 +1,80 @@
+/**
+ * The worker's side of the spawn helper (`workers/spawn-helper.ts`): started
+ * on the first command probe, kept for the worker's life, restarted if it
+ * dies. Requests go out one JSON line each; replies are validated with zod,
+ * since they cross a process boundary. While nothing is pending the helper's
+ * pipes are unref'd, so it never holds the worker (or the process) open.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { CommandRunSchema, type CommandRun, type CommandSpec } from './spawn.js';
+
+/** The compiled helper, next to this file's compiled form: `dist/src/probes/` → `dist/workers/`. */
+const HELPER_FILE = fileURLToPath(new URL('../../workers/spawn-helper.js', import.meta.url));
+
+interface Pending {
+  resolve(run: CommandRun): void;
+  reject(err: Error): void;
+}
+
+class SpawnHelper {
+  #child: ChildProcess | undefined;
+  readonly #pending = new Map<number, Pending>();
+  #next = 0;
+
+  run(spec: CommandSpec): Promise<CommandRun> {
+    const child = this.#child ?? this.#start();
+    const id = this.#next++;
+    return new Promise<CommandRun>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      if (this.#pending.size === 1) this.#ref(child, true);
+      child.stdin?.write(`${JSON.stringify({ id, spec })}\n`);
+    });
+  }
+
+  #start(): ChildProcess {
+    const child = spawn(process.execPath, [HELPER_FILE], { stdio: ['pipe', 'pipe', 'ignore'], windowsHide: true });
+    this.#child = child;
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream, crlfDelay: Infinity });
+    lines.on('line', (line) => {
+      let reply: { id?: unknown; run?: unknown };
+      try {
+        reply = JSON.parse(line) as { id?: unknown; run?: unknown };
+      } catch {
+        return;
+      }
+      const pending = typeof reply.id === 'number' ? this.#pending.get(reply.id) : undefined;
+      if (!pending) return;
+      this.#pending.delete(reply.id as number);
+      const run = CommandRunSchema.safeParse(reply.run);
+      if (run.success) pending.resolve(run.data);
+      else pending.reject(new Error('malformed reply from the spawn helper'));
+      if (this.#pending.size === 0) this.#ref(child, false);
+    });
+    const gone = () => {
+      if (this.#child !== child) return;
+      this.#child = undefined;
+      for (const p of this.#pending.values()) p.reject(new Error('the spawn helper exited'));
+      this.#pending.clear();
+    };
+    child.on('exit', gone);
+    child.on('error', gone);
+    child.stdin?.on('error', gone);
+    this.#ref(child, false);
+    return child;
+  }
+
+  #ref(child: ChildProcess, on: boolean): void {
+    const handles = [child, child.stdin, child.stdout] as unknown as { ref?(): void; unref?(): void }[];
+    for (const h of handles) (on ? h?.ref : h?.unref)?.call(h);
+  }
+}
+
+let helper: SpawnHelper | undefined;
+
+/** Runs the spec in this worker's spawn helper. Rejects if the helper dies or answers nonsense. */
+export function runInHelper(spec: CommandSpec): Promise<CommandRun> {
+  helper ??= new SpawnHelper();
+  return helper.run(spec);
+}

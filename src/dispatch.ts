@@ -23,6 +23,8 @@ export interface DispatchRequest {
   readonly scope: ProbeTask['scope'];
   readonly env: Readonly<Record<string, string>>;
   readonly mode: ProbeTask['mode'];
+  /** Probes to report as failed rather than run, after they hung or killed a worker. */
+  readonly skip?: ProbeTask['skip'];
 }
 
 export interface DispatchCounters {
@@ -108,7 +110,15 @@ export class Dispatcher {
       overdue = true;
       abort.abort();
     });
-    const task: ProbeTask = { providers, scope: req.scope, env: req.env, mode: req.mode, control, ...(req.modelApi !== undefined ? { modelApi: req.modelApi } : {}) };
+    const task: ProbeTask = {
+      providers,
+      scope: req.scope,
+      env: req.env,
+      mode: req.mode,
+      control,
+      ...(req.modelApi !== undefined ? { modelApi: req.modelApi } : {}),
+      ...(req.skip !== undefined ? { skip: req.skip } : {}),
+    };
     const started = performance.now();
     this.counters.tasks++;
     let raw: unknown;
@@ -131,29 +141,37 @@ export class Dispatcher {
   }
 
   /**
-   * A task was aborted at its deadline, or its worker died. The provider it
-   * was on gets an error result; the others of the batch run again, once each
-   * (the set shrinks every time, so this ends).
+   * A task was aborted at its deadline, or its worker died, while a probe ran.
+   * That probe is reported with the error and not run again; the batch runs
+   * again without it, so the provider's other probes still decide (a hung
+   * keychain lookup does not hide a valid credential file) and the batch's
+   * other providers get their answers. Each recovery adds a skip, so this
+   * ends. A worker that died outside any probe, or on a probe already
+   * skipped, fails the whole batch instead.
    */
   async #recover(
     providers: readonly string[],
     req: DispatchRequest,
-    position: { provider: number; probe: number },
+    position: { running: boolean; provider: number; probe: number },
     timedOut: boolean,
     err: unknown,
   ): Promise<ProviderResult[]> {
-    const at = Math.min(Math.max(position.provider, 0), providers.length - 1);
-    const culprit = providers[at] as string;
     const code: ErrorCode = timedOut ? 'E_PROBE_TIMEOUT' : 'E_WORKER_CRASHED';
     if (timedOut) this.counters.timeouts++;
     else this.counters.crashes++;
+    const culprit = providers[position.provider];
+    const known = culprit === undefined ? undefined : (req.skip?.[culprit] ?? []);
+    const reason = err instanceof Error ? err.message.slice(0, 200) : typeof err;
+    if (!position.running || culprit === undefined || known === undefined || known.some((s) => s.position === position.probe)) {
+      this.#options.logger.error({ providers: providers.length, code, reason }, 'worker died outside a probe');
+      return providers.map((p) => failure(p, code));
+    }
     this.#options.logger.error(
-      { provider: culprit, code, reason: err instanceof Error ? err.message.slice(0, 200) : typeof err },
+      { provider: culprit, probe: position.probe + 1, code, reason },
       timedOut ? 'probe ran past its deadline; worker terminated' : 'worker died while probing',
     );
-    const rest = providers.filter((_, i) => i !== at);
-    const others = rest.length > 0 ? await this.run(rest, req) : [];
-    return [...others, failure(culprit, code, `while running its probe #${position.probe + 1}`)];
+    const skip = { position: position.probe, error: errorData(code, `probe #${position.probe + 1}${timedOut ? ' ran past its deadline' : ' ended its worker'}`) };
+    return this.run(providers, { ...req, skip: { ...req.skip, [culprit]: [...known, skip] } });
   }
 
   #record(results: readonly ProviderResult[], durationMs: number): void {

@@ -160,6 +160,17 @@ export interface ProbeTask {
   readonly mode: 'first' | 'all';
   /** Watchdog cells shared with the main thread; see `src/watchdog.ts`. */
   readonly control: SharedArrayBuffer;
+  /**
+   * Probes not to run again, by provider and plan position, because they hung or killed the worker
+   * in an earlier attempt: each is reported with its error and the provider's other probes still run.
+   */
+  readonly skip?: Readonly<Record<string, readonly ProbeSkip[]>>;
+}
+
+/** A probe left out of a re-run, and the error it is reported with. */
+export interface ProbeSkip {
+  readonly position: number;
+  readonly error: { readonly code: ErrorCode; readonly message: string };
 }
 
 /** What every worker receives once, at start. */

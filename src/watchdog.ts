@@ -29,10 +29,13 @@ export function probeFinished(control: SharedArrayBuffer): void {
   Atomics.store(new Int32Array(control, 0, 1), 0, IDLE);
 }
 
-/** Which provider of the task, and which of its probes, the worker is on (or was on when it died). */
-export function currentPosition(control: SharedArrayBuffer): { provider: number; probe: number } {
+/**
+ * Which provider of the task, and which of its probes, the worker is on (or
+ * was on when it died); `running` is false when no probe was under way.
+ */
+export function currentPosition(control: SharedArrayBuffer): { running: boolean; provider: number; probe: number } {
   const cells = new Int32Array(control, 0, 3);
-  return { provider: Atomics.load(cells, 1), probe: Atomics.load(cells, 2) };
+  return { running: Atomics.load(cells, 0) === RUNNING, provider: Atomics.load(cells, 1), probe: Atomics.load(cells, 2) };
 }
 
 /** How often a task that is queued or between probes is looked at, in milliseconds. */

@@ -29,7 +29,7 @@ describe('probes that hang or kill their worker', () => {
     expect(pool.stats().timeouts).toBe(1);
     const report = await pool.explain('spinner');
     expect(report.auth).toBe(false);
-    expect(report.error?.code).toBe('E_PROBE_TIMEOUT');
+    expect(report.probes[0]).toMatchObject({ kind: 'module', outcome: 'error', error: { code: 'E_PROBE_TIMEOUT' } });
     // Not cached: the next check dispatches again, and the replaced worker still serves.
     const dispatches = pool.stats().dispatches;
     expect(await check('spinner')).toBe(false);
@@ -48,10 +48,32 @@ describe('probes that hang or kill their worker', () => {
     const quick = await pool.explain('both', undefined, { stopAtFirst: true });
     expect(quick).toMatchObject({ auth: true, probes: [{ kind: 'env', outcome: 'present' }] });
     expect(pool.stats().timeouts).toBe(0);
+    // Run in full, the hanging probe is cut off and reported, and the others' outcomes are kept.
     const full = await pool.explain('both');
-    expect(full).toMatchObject({ auth: false, error: { code: 'E_PROBE_TIMEOUT' } });
-    expect(full.error?.message).toContain('probe #2');
+    expect(full).toMatchObject({ auth: true, probes: [{ kind: 'env', outcome: 'present' }, { kind: 'module', outcome: 'error', error: { code: 'E_PROBE_TIMEOUT' } }] });
+    expect(full.probes[1]?.error?.message).toContain('probe #2');
     expect(await pool.hasAuth('both')).toBe(true);
+  });
+
+  it('lets a later probe decide when an earlier one hangs: a stuck keychain lookup does not hide a valid key', async () => {
+    const pool = pools.create({
+      configDir: dir.root,
+      probeTimeoutMs: 300,
+      env: { KEY: 'set' },
+      threads: { min: 1, max: 1 },
+      probes: {
+        providers: {
+          masked: [{ kind: 'module', module: './probes/bad.mjs', export: 'spin' }, { kind: 'env', vars: ['KEY'] }],
+          neighbour: [{ kind: 'env', vars: ['KEY'] }],
+        },
+      },
+    });
+    const check = pool.createChecker();
+    expect(await Promise.all([check('masked'), check('neighbour')])).toEqual([true, true]);
+    expect(pool.stats().timeouts).toBe(1);
+    const report = await pool.explain('masked');
+    expect(report).toMatchObject({ auth: true, probes: [{ outcome: 'error', error: { code: 'E_PROBE_TIMEOUT' } }, { kind: 'env', outcome: 'present' }] });
+    expect(report.decidedBy).toMatchObject({ kind: 'env' });
   });
 
   it('survives a probe that calls process.exit(): false with E_WORKER_CRASHED, others unaffected', async () => {
@@ -60,7 +82,7 @@ describe('probes that hang or kill their worker', () => {
     const [exiter, fine] = await Promise.all([check('exiter'), check('fine')]);
     expect([exiter, fine]).toEqual([false, true]);
     expect(pool.stats().crashes).toBeGreaterThanOrEqual(1);
-    expect((await pool.explain('exiter')).error?.code).toBe('E_WORKER_CRASHED');
+    expect((await pool.explain('exiter')).probes[0]).toMatchObject({ outcome: 'error', error: { code: 'E_WORKER_CRASHED' } });
     expect(await pool.hasAuth('envy')).toBe(true);
   });
 });

@@ -20,17 +20,25 @@ export async function probeProvider(init: WorkerInit, config: CompiledConfig, ta
   const ctx: ProbeContext = { provider, modelApi: task.modelApi, scope: task.scope, env: task.env, init, config, deps };
   const probes: ProbeOutcome[] = [];
   let decidedBy: number | null = null;
-  for (const { probe, source, index } of planProbes(config, provider)) {
+  const skips = task.skip?.[provider];
+  const plan = planProbes(config, provider);
+  for (let position = 0; position < plan.length; position++) {
+    const { probe, source, index } = plan[position] as (typeof plan)[number];
     const t0 = performance.now();
-    probeStarted(task.control, providerIndex, probes.length, probeBudgetMs(probe, init.probeTimeoutMs));
+    const skipped = skips?.find((s) => s.position === position);
     let verdict: Verdict;
-    try {
-      verdict = await runProbe(probe, ctx);
-    } catch (err) {
-      // A bug of ours, not the probe's: report it as data, with no message that could quote input.
-      verdict = failed('E_PROBE_FAILED', err instanceof Error ? err.name : typeof err);
-    } finally {
-      probeFinished(task.control);
+    if (skipped) {
+      verdict = { outcome: 'error', error: skipped.error };
+    } else {
+      probeStarted(task.control, providerIndex, position, probeBudgetMs(probe, init.probeTimeoutMs));
+      try {
+        verdict = await runProbe(probe, ctx);
+      } catch (err) {
+        // A bug of ours, not the probe's: report it as data, with no message that could quote input.
+        verdict = failed('E_PROBE_FAILED', err instanceof Error ? err.name : typeof err);
+      } finally {
+        probeFinished(task.control);
+      }
     }
     probes.push({
       index,

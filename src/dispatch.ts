@@ -46,10 +46,6 @@ export class Dispatcher {
     this.#options = options;
   }
 
-  get started(): boolean {
-    return this.#piscina !== undefined;
-  }
-
   get piscina(): Piscina | undefined {
     return this.#piscina;
   }

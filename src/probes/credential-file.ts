@@ -6,7 +6,7 @@ import { deriveFromJsonFile } from './files.js';
 import { absent, failed, present, unresolved, type Verdict } from './verdict.js';
 
 /** RFC 6901: `/a/b~1c` names `json.a["b/c"]`. Own properties only. */
-export function atPointer(json: unknown, pointer: string): unknown {
+function atPointer(json: unknown, pointer: string): unknown {
   let node = json;
   for (const raw of pointer.slice(1).split('/')) {
     const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');

@@ -86,7 +86,7 @@ function readBytes(path: string, expected: BigIntStats, maxBytes: number): FileR
 }
 
 /** Parses JSON without letting V8's message (which quotes the input) escape. */
-export function parseJson(path: string, bytes: Buffer): FileRead<unknown> {
+function parseJson(path: string, bytes: Buffer): FileRead<unknown> {
   let text = bytes.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   try {
@@ -130,8 +130,14 @@ export function deriveFromJsonFile<T>(
   }
   const hit = entry.derived.get(key);
   if (hit) return hit as FileRead<T>;
-  const bytes = readBytes(path, st, maxBytes);
-  const result = bytes.ok ? ((parsed) => (parsed.ok ? derive(parsed.value) : parsed))(parseJson(path, bytes.value)) : bytes;
+  const result = derived(path, st, maxBytes, derive);
   entry.derived.set(key, result);
   return result;
+}
+
+function derived<T>(path: string, st: BigIntStats, maxBytes: number, derive: (json: unknown) => FileRead<T>): FileRead<T> {
+  const bytes = readBytes(path, st, maxBytes);
+  if (!bytes.ok) return bytes;
+  const json = parseJson(path, bytes.value);
+  return json.ok ? derive(json.value) : json;
 }

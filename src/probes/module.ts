@@ -18,7 +18,7 @@ export type ModuleProbeFunction = (ctx: ModuleProbeContext) => boolean | Promise
 
 const loaded = new Map<string, Promise<Record<string, unknown>>>();
 
-export function modulePath(probe: z.infer<typeof ModuleProbeSchema>, configDir: string): string {
+function modulePath(probe: z.infer<typeof ModuleProbeSchema>, configDir: string): string {
   return isAbsolute(probe.module) ? probe.module : resolve(configDir, probe.module);
 }
 

@@ -5,9 +5,9 @@
  * work is identical; only where it runs differs.
  */
 import { compileConfig } from '../src/config.js';
-import { resolveOptions } from '../src/options.js';
+import { resolveOptions, workerInitOf } from '../src/options.js';
 import { probeProvider } from '../src/probes/provider.js';
-import type { ProbeConfig, ProbeTask, WorkerInit } from '../src/schema.js';
+import type { ProbeConfig, ProbeTask } from '../src/schema.js';
 import { createControl } from '../src/watchdog.js';
 
 /** Everything needed to probe providers without a pool. Structured-cloneable, so a Worker can receive it. */
@@ -23,9 +23,8 @@ export type ProviderProbe = (provider: string) => Promise<boolean>;
 
 export function createProbeRunner(input: RunnerInput): ProviderProbe {
   // The pool's own option parsing and defaults, so probes get the same limits (timeouts, file sizes) on both paths.
-  const { probes, logger: _logger, ...limits } = resolveOptions({ probes: input.config, configDir: input.configDir, env: input.env });
-  const init: WorkerInit = { ...limits, config: probes };
-  const config = compileConfig(probes);
+  const init = workerInitOf(resolveOptions({ probes: input.config, configDir: input.configDir, env: input.env }));
+  const config = compileConfig(init.config);
   // Nobody watches these cells here: on the main thread a hung probe simply blocks, as it did before any fix.
   const control = createControl();
   return async (provider) => {

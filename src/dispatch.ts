@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Piscina } from 'piscina';
 import { AuthProbeError, errorData, type ErrorCode } from './errors.js';
-import type { ResolvedOptions } from './options.js';
-import type { ProbeTask, ProviderResult, WorkerInit } from './schema.js';
+import { workerInitOf, type ResolvedOptions } from './options.js';
+import type { ProbeTask, ProviderResult } from './schema.js';
 import { TaskResultSchema } from './schema.js';
 import { createControl, currentPosition, watchTask } from './watchdog.js';
 
@@ -54,15 +54,6 @@ export class Dispatcher {
     if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
     if (this.#piscina) return this.#piscina;
     const o = this.#options;
-    const workerData: WorkerInit = {
-      config: o.probes,
-      configDir: o.configDir,
-      probeTimeoutMs: o.probeTimeoutMs,
-      maxFileBytes: o.maxFileBytes,
-      maxStdoutBytes: o.maxStdoutBytes,
-      allowedRoots: o.allowedRoots,
-      spawnVia: o.spawnVia,
-    };
     const pool = new Piscina({
       filename: WORKER_FILE,
       minThreads: o.minThreads,
@@ -71,7 +62,7 @@ export class Dispatcher {
       maxQueue: o.maxQueue,
       niceIncrement: o.niceIncrement,
       resourceLimits: { maxOldGenerationSizeMb: o.maxWorkerMemoryMb },
-      workerData,
+      workerData: workerInitOf(o),
       recordTiming: true,
     });
     if (o.niceIncrement > 0 && !niceAvailable()) {

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
 import { AuthProbeError } from './errors.js';
-import { PathTemplateSchema, ProbeConfigSchema, type ProbeConfig } from './schema.js';
+import { PathTemplateSchema, ProbeConfigSchema, type ProbeConfig, type WorkerInit } from './schema.js';
 import { formatZodError } from './zod-errors.js';
 
 const isLogger = (v: unknown): v is Logger =>
@@ -168,4 +168,17 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     // Keep the caller's object itself (zod returns a copy) so later changes to it are seen.
     env: o.env === undefined ? process.env : (input as { env: Record<string, string | undefined> }).env,
   });
+}
+
+/** What every worker (and the benchmark's main-thread runner) is started with: the configuration and the probe limits. */
+export function workerInitOf(o: ResolvedOptions): WorkerInit {
+  return {
+    config: o.probes,
+    configDir: o.configDir,
+    probeTimeoutMs: o.probeTimeoutMs,
+    maxFileBytes: o.maxFileBytes,
+    maxStdoutBytes: o.maxStdoutBytes,
+    allowedRoots: o.allowedRoots,
+    spawnVia: o.spawnVia,
+  };
 }

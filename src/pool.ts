@@ -101,17 +101,26 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     const key = keyApi === undefined ? id : `${id}\0${keyApi}`;
     const kept = state.answers.get(key);
     if (serve(this, kept, 'snapshotHits') !== undefined) return kept as AnswerRecord;
-    if (plan.probes === 0) return this.#publish(state, key, id, keyApi, { auth: false, ttlMs: this.#options.negativeTtlMs, deps: new Map() }, state.changeSeq);
+    if (plan.probes === 0) return this.#publish(state, key, id, keyApi, this.#noProbes(), state.changeSeq);
     return this.#probe(state, key, id, keyApi, 0);
   }
 
-  /** Dispatches (or joins a dispatch of) one key and keeps the answer, unless `invalidate()` intervened. */
-  async #probe(state: ScopeState, key: string, id: string, keyApi: string | undefined, minSeq: number): Promise<AnswerRecord | boolean> {
+  /**
+   * Dispatches (or joins a dispatch, started at or after change `minSeq`, of) one key and keeps the answer,
+   * unless `invalidate()` intervened. `previous` is the answer a change event compares with, when the old
+   * record was already retired.
+   */
+  async #probe(state: ScopeState, key: string, id: string, keyApi: string | undefined, minSeq: number, previous?: boolean): Promise<AnswerRecord | boolean> {
     const invalidations = this.invalidations;
     const seq = state.changeSeq;
     const outcome = await this.#coalescer.resolve(state, key, id, keyApi, minSeq);
     if (this.invalidations !== invalidations || this.#closed) return outcome.auth;
-    return this.#publish(state, key, id, keyApi, outcome, seq);
+    return this.#publish(state, key, id, keyApi, outcome, seq, previous);
+  }
+
+  /** The answer for a provider with no probes at all: a lasting no. */
+  #noProbes(): Outcome {
+    return { auth: false, ttlMs: this.#options.negativeTtlMs, deps: new Map() };
   }
 
   /**
@@ -174,12 +183,8 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
       this.#retire(record);
       if (!this.#options.watch.refreshOnChange || this.#closed) continue;
       this.counters.refreshes++;
-      const invalidations = this.invalidations;
-      this.#coalescer.resolve(state, record.key, record.id, record.modelApi, seq).then(
-        (outcome) => {
-          if (this.invalidations === invalidations && !this.#closed) this.#publish(state, record.key, record.id, record.modelApi, outcome, seq, record.auth);
-        },
-        (err: unknown) => this.#options.logger.warn({ provider: record.id, code: (err as AuthProbeError).code }, 'refresh after a file change failed'),
+      this.#probe(state, record.key, record.id, record.modelApi, seq, record.auth).catch((err: unknown) =>
+        this.#options.logger.warn({ provider: record.id, code: (err as AuthProbeError).code }, 'refresh after a file change failed'),
       );
     }
   }
@@ -219,7 +224,7 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     const failed: string[] = [];
     const toProbe: string[] = [];
     for (const id of ids) {
-      if (this.#plan(id).probes === 0) outcomes.set(id, { auth: false, ttlMs: this.#options.negativeTtlMs, deps: new Map() });
+      if (this.#plan(id).probes === 0) outcomes.set(id, this.#noProbes());
       else toProbe.push(id);
     }
     const tasksBefore = this.#dispatcher.counters.tasks;

@@ -14,7 +14,9 @@ describe.each(['worker', 'helper'] as const)('command probe, spawned from the %s
   const mark = `require('fs').appendFileSync(${JSON.stringify(count)}, process.argv[2] + '\\n');`;
   const keychain = fakeCli(dir, 'security', `${mark} if (process.argv[3] === 'known') { process.stdout.write(${JSON.stringify(SECRET)}); process.exit(0); } process.exit(44);`);
   const silent = fakeCli(dir, 'silent-ok', `${mark} process.exit(0);`);
-  const slow = fakeCli(dir, 'slow', `${mark} setTimeout(() => process.exit(0), 60000);`);
+  // A shell script, not a Node one: it must write its mark well inside its 300 ms timeout, and on a loaded
+  // 2-core machine a Node CLI's start-up alone can take longer (seen under Node 24 while other suites ran).
+  const slow = dir.write('bin/slow', `#!/bin/sh\necho "$1" >> '${count}'\nexec sleep 60\n`, 0o755);
   const probes = {
     providers: {
       known: [{ kind: 'command' as const, command: keychain, args: ['known', 'known'], requireStdout: true }],

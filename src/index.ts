@@ -25,6 +25,7 @@ export type { Probe, ProbeKind, ProbeConfig, ProbeConfigInput, Scope, ProbeOutco
 export { AuthProbeError, ERROR_CODES } from './errors.js';
 export type { ErrorCode, ErrorData } from './errors.js';
 export type { ModuleProbeContext, ModuleProbeFunction } from './probes/module.js';
+export type { AuthProbeLogger } from './logger.js';
 export { startLivenessMonitor, type LivenessOptions, type LivenessSample } from './liveness.js';
 export { defaultProbeConfig, keychainProbeConfig } from './defaults.js';
 export { mergeProbeConfig, type MergeProbeConfigOptions } from './merge-config.js';

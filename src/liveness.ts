@@ -3,11 +3,12 @@
  * benchmark measures, in production. Every `intervalMs` it reads the loop's
  * delay (perf_hooks `monitorEventLoopDelay`) and utilisation
  * (`performance.eventLoopUtilization`) since the last reading, and logs a
- * pino warning when one crosses its threshold.
+ * warning when one crosses its threshold.
  */
 import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { z } from 'zod';
 import { AuthProbeError } from './errors.js';
+import { ownLogger } from './logger.js';
 import { PoolOptionsSchema } from './options.js';
 import { formatZodError } from './zod-errors.js';
 
@@ -26,7 +27,7 @@ export interface LivenessSample {
 const positiveMs = z.number().positive().max(3_600_000);
 
 export const LivenessOptionsSchema = z.strictObject({
-  /** A pino logger; warnings go through a child of it. Required. */
+  /** Any pino-compatible logger (pino, Fastify's `app.log`) or `console`; warnings go through a child of it. Required. */
   logger: PoolOptionsSchema.shape.logger.unwrap(),
   /** How often the loop is read and the readings reset, in milliseconds. Default 1000. */
   intervalMs: positiveMs.min(10).optional(),
@@ -53,7 +54,7 @@ export function startLivenessMonitor(options: LivenessOptions): () => void {
   const parsed = LivenessOptionsSchema.safeParse(options);
   if (!parsed.success) throw new AuthProbeError('E_BAD_OPTIONS', formatZodError(parsed.error));
   const o = parsed.data;
-  const logger = o.logger.child({ lib: 'auth-probe-pool', monitor: 'liveness' });
+  const logger = ownLogger(o.logger, { lib: 'auth-probe-pool', monitor: 'liveness' });
   const intervalMs = o.intervalMs ?? 1000;
   const p99WarnMs = o.loopP99WarnMs ?? 100;
   const maxWarnMs = o.loopMaxWarnMs ?? 500;

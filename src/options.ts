@@ -4,14 +4,11 @@
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { pino, type Logger } from 'pino';
 import { z } from 'zod';
 import { AuthProbeError } from './errors.js';
+import { missingLoggerMethods, ownLogger, type AuthProbeLogger } from './logger.js';
 import { PathTemplateSchema, ProbeConfigSchema, type ProbeConfig, type WorkerInit } from './schema.js';
 import { formatZodError } from './zod-errors.js';
-
-const isLogger = (v: unknown): v is Logger =>
-  typeof v === 'object' && v !== null && ['debug', 'info', 'warn', 'error', 'child'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function');
 
 const ms = (max: number) => z.number().int().nonnegative().max(max);
 
@@ -89,13 +86,18 @@ export const PoolOptionsSchema = z.strictObject({
   spawnVia: z.enum(['worker', 'helper']).optional(),
   /** Raise the workers' nice value by this much (Linux, macOS), so probes yield the CPU to the gateway. Default 0. */
   niceIncrement: z.number().int().nonnegative().max(19).optional(),
-  /** A pino logger; the pool logs through a child of it. Default: silent. */
-  logger: z.custom<Logger>(isLogger, { message: 'must be a pino logger' }).optional(),
+  /**
+   * Any pino-compatible logger (pino, Fastify's `app.log`) or `console`: `debug`, `info`, `warn` and `error`,
+   * and `child()` when it has one. The pool logs through a child of it (`lib: "auth-probe-pool"`). Default: silent.
+   */
+  logger: z
+    .custom<AuthProbeLogger>((v) => missingLoggerMethods(v).length === 0, {
+      error: (issue) => `must have debug, info, warn and error methods (and child, if present); missing or not a function: ${missingLoggerMethods(issue.input).join(', ')}`,
+    })
+    .optional(),
   /** The environment probes see, under each scope's own `env`. Default: `process.env`, read at each dispatch. */
   env: z.record(z.string(), z.string().optional()).optional(),
 });
-
-const REDACT_PATHS = ['env', '*.env', 'token', '*.token', 'key', '*.key', 'secret', '*.secret', 'password', '*.password', 'stdout', '*.stdout', 'stderr', '*.stderr', 'accessToken', '*.accessToken', 'access_token', '*.access_token'];
 
 export type AuthProbePoolOptions = z.input<typeof PoolOptionsSchema>;
 
@@ -120,7 +122,7 @@ export interface ResolvedOptions {
   readonly maxStdoutBytes: number;
   readonly niceIncrement: number;
   readonly spawnVia: 'worker' | 'helper';
-  readonly logger: Logger;
+  readonly logger: AuthProbeLogger;
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
@@ -163,8 +165,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     maxStdoutBytes: o.maxStdoutBytes ?? 1024 * 1024,
     niceIncrement: o.niceIncrement ?? 0,
     spawnVia: o.spawnVia ?? 'worker',
-    // Redaction is the second line of defence: nothing we log carries a value in the first place.
-    logger: (o.logger ?? pino({ level: 'silent' })).child({ lib: 'auth-probe-pool' }, { redact: { paths: REDACT_PATHS, censor: '[redacted]' } }),
+    // Redacting, whatever the caller's logger is: see ownLogger.
+    logger: ownLogger(o.logger, { lib: 'auth-probe-pool' }),
     // Keep the caller's object itself (zod returns a copy) so later changes to it are seen.
     env: o.env === undefined ? process.env : (input as { env: Record<string, string | undefined> }).env,
   });

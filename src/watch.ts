@@ -11,7 +11,7 @@
  */
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, sep } from 'node:path';
-import type { Logger } from 'pino';
+import type { AuthProbeLogger as Logger } from './logger.js';
 import { currentFingerprint } from './fingerprint.js';
 
 /** Anything whose answer depends on files: path → fingerprint when it was computed. */

@@ -80,7 +80,7 @@ describe('startLivenessMonitor', () => {
     expect(attempt({ logger, intervalMs: -5 })).toThrow(/intervalMs/);
     expect(attempt({ logger, utilizationWarnRatio: 2 })).toThrow(/utilizationWarnRatio/);
     expect(attempt({ logger, resolutionMs: 0.5 })).toThrow(/resolutionMs/);
-    expect(attempt({ logger: console })).toThrow(/logger/);
+    expect(attempt({ logger: { warn() {} } })).toThrow(/logger/);
     expect(attempt({ logger, unknownOption: 1 })).toThrow(AuthProbeError);
     try {
       attempt({ intervalMs: 1000 })();

@@ -7,9 +7,9 @@
 import { RecordMemo, type AnswerRecord } from './cache.js';
 import type { ScopeState } from './coalesce.js';
 import { AuthProbeError } from './errors.js';
+import type { AuthChecker } from './pool-types.js';
 
-/** What a gateway calls today: does this provider have usable auth? */
-export type AuthChecker = (provider: string, modelApi?: string) => Promise<boolean>;
+export type { AuthChecker };
 
 /** The parts of the pool a checker needs. */
 export interface CheckerHost {

@@ -6,7 +6,7 @@
 export { createAuthProbePool } from './pool.js';
 export type { AuthChecker, AuthProbePool, WarmReport, WarmOptions, WarmProgress, AuthChangeEvent } from './pool.js';
 export type { ExplainReport } from './explain.js';
-export type { PoolStats, DurationSummary } from './stats.js';
+export type { PoolStats, DurationSummary } from './pool-types.js';
 export { PoolOptionsSchema } from './options.js';
 export type { AuthProbePoolOptions } from './options.js';
 export { loadProbeConfig } from './config.js';

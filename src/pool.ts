@@ -20,7 +20,7 @@ import { snapshotStats, type PoolStats } from './stats.js';
 import { DependencyWatcher } from './watch.js';
 import type { AuthChangeEvent, AuthProbePool, WarmOptions, WarmReport } from './pool-types.js';
 
-export type { AuthChecker } from './checker.js';
+export type { AuthChecker } from './pool-types.js';
 export type { AuthChangeEvent, AuthProbePool, WarmOptions, WarmProgress, WarmReport } from './pool-types.js';
 
 const MAX_SCOPES = 1024;

@@ -2,51 +2,10 @@
 import type { ScopeState } from './coalesce.js';
 import type { Dispatcher } from './dispatch.js';
 import type { DependencyWatcher } from './watch.js';
+// The public types live with the pool's public shape, whose declarations import nothing of Piscina's.
+import type { DurationSummary, PoolStats } from './pool-types.js';
 
-/** Distribution of a duration, in milliseconds. */
-export interface DurationSummary {
-  readonly count: number;
-  readonly mean: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly max: number;
-}
-
-export interface PoolStats {
-  /** Worker tasks sent (one task may probe many providers). */
-  readonly dispatches: number;
-  readonly providersProbed: number;
-  readonly probesRun: number;
-  /** Checks answered from a checker's cache. */
-  readonly cacheHits: number;
-  /** Checks that missed the cache. */
-  readonly misses: number;
-  /** Misses answered from the scope's kept answers (a `warm()`, another checker), with no dispatch. */
-  readonly snapshotHits: number;
-  /** Expired answers served while a background refresh ran (stale-while-revalidate). */
-  readonly staleHits: number;
-  /** Background refreshes started: stale-while-revalidate, and re-probes after a file change. */
-  readonly refreshes: number;
-  /** Kept answers that flipped (each one emitted as a `change` event). */
-  readonly changes: number;
-  /** Paths followed for changes, and how: `watch` (fs.watch on their directories) or `poll` (fingerprints on an interval). */
-  readonly watchedPaths: number;
-  readonly watchMode: 'watch' | 'poll';
-  /** Misses that joined a dispatch already in flight for the same key. */
-  readonly coalesced: number;
-  readonly warms: number;
-  /** Keys being probed right now. */
-  readonly inFlight: number;
-  /** Tasks waiting for a free worker. */
-  readonly queueSize: number;
-  readonly threads: number;
-  readonly timeouts: number;
-  readonly crashes: number;
-  /** Time tasks spent running in a worker. */
-  readonly runTime: DurationSummary;
-  /** Time tasks waited in the queue. */
-  readonly waitTime: DurationSummary;
-}
+export type { DurationSummary, PoolStats };
 
 type Counters = { cacheHits: number; staleHits: number; misses: number; snapshotHits: number; coalesced: number; warms: number; refreshes: number; changes: number };
 

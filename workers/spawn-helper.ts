@@ -6,8 +6,9 @@
  * of a few tens of MB, it costs the gateway nothing, whatever its size.
  *
  * Protocol: one JSON request per line on stdin (`{ id, spec }`), one JSON
- * reply per line on stdout (`{ id, run }`), in order. It exits when stdin
- * closes, which is when its worker thread ends.
+ * reply per line on stdout (`{ id, run }`), in order, after one `{ ready: true }`
+ * line once it has started. It exits when stdin closes, which is when its
+ * worker thread ends.
  */
 import { createInterface } from 'node:readline';
 import { runCommandSync, type CommandSpec } from '../src/probes/spawn.js';
@@ -24,3 +25,5 @@ lines.on('line', (line) => {
   }
 });
 lines.on('close', () => process.exit(0));
+// Modules loaded, requests read: the worker may start its probes' clocks.
+process.stdout.write(`${JSON.stringify({ ready: true })}\n`);

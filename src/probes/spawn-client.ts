@@ -1,7 +1,7 @@
 /**
  * The worker's side of the spawn helper (`workers/spawn-helper.ts`): started
- * on the first command probe, kept for the worker's life, restarted if it
- * dies. Requests go out one JSON line each; replies are validated with zod,
+ * with the worker when its configuration has a command probe (else on the
+ * first one), kept for the worker's life, restarted if it dies. Requests go out one JSON line each; replies are validated with zod,
  * since they cross a process boundary. While nothing is pending the helper's
  * pipes are unref'd, so it never holds the worker (or the process) open.
  */
@@ -20,8 +20,16 @@ interface Pending {
 
 class SpawnHelper {
   #child: ChildProcess | undefined;
+  /** Resolves when the current helper says it is ready, or has gone (then `run()` reports that). */
+  #ready: Promise<void> = Promise.resolve();
   readonly #pending = new Map<number, Pending>();
   #next = 0;
+
+  /** Starts the helper if none is running; resolves once it can take requests. */
+  ready(): Promise<void> {
+    if (!this.#child) this.#start();
+    return this.#ready;
+  }
 
   run(spec: CommandSpec): Promise<CommandRun> {
     const child = this.#child ?? this.#start();
@@ -36,14 +44,17 @@ class SpawnHelper {
   #start(): ChildProcess {
     const child = spawn(process.execPath, [HELPER_FILE], { stdio: ['pipe', 'pipe', 'ignore'], windowsHide: true });
     this.#child = child;
+    let signalReady = (): void => {};
+    this.#ready = new Promise<void>((resolve) => (signalReady = resolve));
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream, crlfDelay: Infinity });
     lines.on('line', (line) => {
-      let reply: { id?: unknown; run?: unknown };
+      let reply: { id?: unknown; run?: unknown; ready?: unknown };
       try {
-        reply = JSON.parse(line) as { id?: unknown; run?: unknown };
+        reply = JSON.parse(line) as { id?: unknown; run?: unknown; ready?: unknown };
       } catch {
         return;
       }
+      if (reply.ready === true) return signalReady();
       const pending = typeof reply.id === 'number' ? this.#pending.get(reply.id) : undefined;
       if (!pending) return;
       this.#pending.delete(reply.id as number);
@@ -53,6 +64,7 @@ class SpawnHelper {
       if (this.#pending.size === 0) this.#ref(child, false);
     });
     const gone = () => {
+      signalReady();
       if (this.#child !== child) return;
       this.#child = undefined;
       for (const p of this.#pending.values()) p.reject(new Error('the spawn helper exited'));
@@ -72,6 +84,16 @@ class SpawnHelper {
 }
 
 let helper: SpawnHelper | undefined;
+
+/**
+ * Starts this worker's spawn helper now rather than on the first command probe, resolving once it is ready
+ * (or has died). The worker awaits it before its first task: a Node process's start-up, about 0.1 s idle and
+ * over a second on a loaded machine, must not be charged to the first command probe's deadline.
+ */
+export function startHelper(): Promise<void> {
+  helper ??= new SpawnHelper();
+  return helper.ready();
+}
 
 /** Runs the spec in this worker's spawn helper. Rejects if the helper dies or answers nonsense. */
 export function runInHelper(spec: CommandSpec): Promise<CommandRun> {

@@ -217,16 +217,20 @@ try {
     run(process.execPath, ['node_modules/typescript5/bin/tsc', '-p', 'tsconfig.json', '--noEmit'], { cwd: project });
   });
 
-  await check('every json block is a valid probe configuration, and its $schema file exists', () => {
+  await check('every json block is a valid probe configuration (or a valid probe), and its $schema file exists', () => {
     const config = blocks.find((b) => b.lang === 'json' && b.heading.startsWith('A gateway'));
     assert(config !== undefined, 'no probe configuration under the gateway example');
     // The gateway example loads ./auth-probes.json: the README's own configuration.
     copyFileSync(config.file, join(project, 'auth-probes.json'));
     for (const b of blocks.filter((x) => x.lang === 'json')) {
-      const script = `import { loadProbeConfig } from 'auth-probe-pool'; loadProbeConfig(${JSON.stringify(b.file)});`;
+      const json = JSON.parse(b.code);
+      // A whole configuration goes through loadProbeConfig, as a gateway's file would; a lone probe through ProbeSchema.
+      const script =
+        json.kind === undefined
+          ? `import { loadProbeConfig } from 'auth-probe-pool'; loadProbeConfig(${JSON.stringify(b.file)});`
+          : `import { readFileSync } from 'node:fs'; import { ProbeSchema } from 'auth-probe-pool'; ProbeSchema.parse(JSON.parse(readFileSync(${JSON.stringify(b.file)}, 'utf8')));`;
       run(process.execPath, ['--input-type=module', '-e', script], { cwd: project });
-      const schema = JSON.parse(b.code).$schema;
-      if (schema !== undefined) assert(existsSync(resolve(project, schema)), `$schema ${schema} does not exist in an installed project`);
+      if (json.$schema !== undefined) assert(existsSync(resolve(project, json.$schema)), `$schema ${json.$schema} does not exist in an installed project`);
     }
   });
 

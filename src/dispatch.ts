@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { Piscina } from 'piscina';
 import { AuthProbeError, errorData, type ErrorCode } from './errors.js';
 import { workerInitOf, type ResolvedOptions } from './options.js';
-import type { ProbeTask, ProviderResult } from './schema.js';
+import type { ProbeKind, ProbeTask, ProviderResult } from './schema.js';
 import { TaskResultSchema } from './schema.js';
 import { createControl, currentPosition, watchTask } from './watchdog.js';
 
@@ -25,6 +25,8 @@ export interface DispatchRequest {
   readonly mode: ProbeTask['mode'];
   /** Probes to report as failed rather than run, after they hung or killed a worker. */
   readonly skip?: ProbeTask['skip'];
+  /** Plan positions to run, by provider (the rest of its plan is not run). */
+  readonly only?: ProbeTask['only'];
 }
 
 export interface DispatchCounters {
@@ -33,10 +35,19 @@ export interface DispatchCounters {
   probesRun: number;
   timeouts: number;
   crashes: number;
+  /** Probes run, by kind. */
+  readonly probesByKind: Record<ProbeKind, number>;
 }
 
 export class Dispatcher {
-  readonly counters: DispatchCounters = { tasks: 0, providersProbed: 0, probesRun: 0, timeouts: 0, crashes: 0 };
+  readonly counters: DispatchCounters = {
+    tasks: 0,
+    providersProbed: 0,
+    probesRun: 0,
+    timeouts: 0,
+    crashes: 0,
+    probesByKind: { env: 0, authProfiles: 0, credentialFile: 0, command: 0, module: 0 },
+  };
   #piscina: Piscina | undefined;
   #closed = false;
   readonly #running = new Set<Promise<ProviderResult[]>>();
@@ -105,6 +116,7 @@ export class Dispatcher {
       control,
       ...(req.modelApi !== undefined ? { modelApi: req.modelApi } : {}),
       ...(req.skip !== undefined ? { skip: req.skip } : {}),
+      ...(req.only !== undefined ? { only: req.only } : {}),
     };
     const started = performance.now();
     this.counters.tasks++;
@@ -167,6 +179,7 @@ export class Dispatcher {
     for (const r of results) {
       probes += r.probes.length;
       for (const p of r.probes) {
+        this.counters.probesByKind[p.kind]++;
         if (p.durationMs >= slowProbeMs) {
           logger.warn({ provider: r.provider, probe: p.kind, index: p.index, source: p.source, durationMs: Math.round(p.durationMs), outcome: p.outcome }, 'slow auth probe');
         }

@@ -3,6 +3,7 @@
  * duration and error code. Built only from worker metadata, which never
  * carries a value, so a report cannot contain a secret.
  */
+import type { KeptAnswer } from './answers/book.js';
 import type { ErrorData } from './errors.js';
 import type { ProbeOutcome, ProviderResult } from './schema.js';
 
@@ -20,9 +21,14 @@ export interface ExplainReport {
   readonly error?: ErrorData;
   /** Milliseconds spent in the worker on this provider. */
   readonly durationMs: number;
+  /**
+   * The answer checks of this scope are served now, if one is kept: it may differ from `auth` (a failing probe
+   * served from its last good outcome is `degraded`; a remembered failure is `failing`, retried in `nextRunInMs`).
+   */
+  readonly kept?: KeptAnswer;
 }
 
-export function explainResult(input: string, result: ProviderResult): ExplainReport {
+export function explainResult(input: string, result: ProviderResult, kept?: KeptAnswer): ExplainReport {
   return {
     input,
     provider: result.provider,
@@ -31,5 +37,6 @@ export function explainResult(input: string, result: ProviderResult): ExplainRep
     probes: result.probes,
     ...(result.error ? { error: result.error } : {}),
     durationMs: result.durationMs,
+    ...(kept ? { kept } : {}),
   };
 }

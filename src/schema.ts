@@ -108,8 +108,12 @@ const ErrorCodeSchema = z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorC
 
 const ErrorDataSchema = z.strictObject({ code: ErrorCodeSchema, message: z.string().max(1000) });
 
+const DepsSchema = z.array(z.tuple([z.string().max(4096), z.string().max(200)])).max(1024);
+
 /** One probe's outcome as a worker reports it: presence and metadata, never a value. */
 export const ProbeOutcomeSchema = z.strictObject({
+  /** Position in the provider's plan (its own probes, then `defaults`): what the main thread keeps the outcome under. */
+  position: z.number().int().nonnegative(),
   index: z.number().int().nonnegative(),
   source: z.enum(['provider', 'defaults']),
   kind: z.enum(['env', 'authProfiles', 'credentialFile', 'command', 'module']),
@@ -126,6 +130,8 @@ export const ProbeOutcomeSchema = z.strictObject({
       signal: z.string().max(32).nullable().optional(),
     })
     .optional(),
+  /** Paths this probe consulted, each with its fingerprint then (or `missing`): what its outcome depends on. */
+  deps: DepsSchema.optional(),
 });
 
 /** A worker's answer for one provider. */
@@ -139,7 +145,7 @@ export const ProviderResultSchema = z.strictObject({
   /** Set when the provider could not be probed at all (deadline passed, worker died). */
   error: ErrorDataSchema.optional(),
   /** Paths the probes consulted, each with its fingerprint then (or `missing`): what the answer depends on. */
-  deps: z.array(z.tuple([z.string().max(4096), z.string().max(200)])).max(1024).optional(),
+  deps: DepsSchema.optional(),
 });
 
 export const TaskResultSchema = z.strictObject({
@@ -165,6 +171,11 @@ export interface ProbeTask {
    * in an earlier attempt: each is reported with its error and the provider's other probes still run.
    */
   readonly skip?: Readonly<Record<string, readonly ProbeSkip[]>>;
+  /**
+   * Plan positions to run, one entry per provider of `providers` (null: its whole plan). A refresh re-runs only
+   * the probes whose files changed or whose outcome expired, never the provider's other probes.
+   */
+  readonly only?: readonly (readonly number[] | null)[];
 }
 
 /** A probe left out of a re-run, and the error it is reported with. */

@@ -199,6 +199,8 @@ interface ChurnFigures {
   readonly loopDelayMs: { readonly p99: number; readonly max: number };
   readonly mainThreadElu: number;
   readonly watchedPathsAtEnd: number;
+  /** How long an answer in hand waited for its refresh to publish (`stats().refreshTime`), where the pool reports it. */
+  readonly refreshMs: { readonly p50: number; readonly p99: number; readonly max: number } | null;
 }
 
 async function churn(root: string): Promise<ChurnFigures> {
@@ -279,6 +281,7 @@ async function churn(root: string): Promise<ChurnFigures> {
   const writes = await writer.stop();
   while (outstanding.size > 0) await sleep(10);
   const watchedPathsAtEnd = pool.stats().watchedPaths;
+  const rt = (pool.stats() as unknown as { refreshTime?: { count: number; p50: number; p99: number; max: number } }).refreshTime;
   const probesRerun = diffCounts(probesByKind(pool), probesBefore);
   await pool.close();
   latencies.sort((a, b) => a - b);
@@ -294,6 +297,7 @@ async function churn(root: string): Promise<ChurnFigures> {
     loopDelayMs: { p99: round(loop.percentile(99) / 1e6, 1), max: round(loop.max / 1e6, 1) },
     mainThreadElu: round(elu.utilization, 3),
     watchedPathsAtEnd,
+    refreshMs: rt && rt.count > 0 ? { p50: round(rt.p50, 1), p99: round(rt.p99, 1), max: round(rt.max, 1) } : null,
   };
 }
 
@@ -442,6 +446,7 @@ try {
   out(`  loop delay (ms)             p99 ${c.loopDelayMs.p99}, max ${c.loopDelayMs.max}`);
   out(`  main-thread ELU             ${c.mainThreadElu}`);
   out(`  watched paths at the end    ${c.watchedPathsAtEnd}`);
+  out(`  refresh staleness (ms)      ${c.refreshMs ? `p50 ${c.refreshMs.p50}, p99 ${c.refreshMs.p99}, max ${c.refreshMs.max}` : 'n/a'}`);
   out(`hot sweep of ${hot.providers} providers, one with a hung CLI: ${hot.sweepMs} ms (median of ${hot.sweeps}); the same through a Map: ${hot.mapSweepMs} ms`);
   out(`one-off ids: ${idsFigures.ids} checked once; heap after every TTL passed: +${idsFigures.heapGrowthMb} MiB; one store write then re-probed ${idsFigures.reprobesAfterOneWrite} probes`);
   out(`agents: ${agentFigures.agents} watched (${agentFigures.watchedPaths} paths); loop max while checking ${agentFigures.setupLoopMaxMs} ms, during verify passes ${agentFigures.verifyLoopMaxMs} ms`);

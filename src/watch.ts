@@ -13,6 +13,7 @@ import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { stat } from 'node:fs/promises';
+import { setImmediate as turn } from 'node:timers/promises';
 import { currentFingerprint, MISSING } from './fingerprint.js';
 
 async function isDirectory(path: string): Promise<boolean> {
@@ -50,6 +51,9 @@ export interface WatchOptions {
   readonly verifyMs: number;
   readonly logger: Logger;
 }
+
+/** Paths stat'ed at once in a check; the event loop gets a turn between slices. */
+const FLUSH_SLICE = 64;
 
 interface Anchor {
   readonly dir: string;
@@ -221,19 +225,28 @@ export class DependencyWatcher<T extends Dependent> {
     this.#debounce = setTimeout(() => void this.#flush(), wait).unref();
   }
 
+  /**
+   * Stats every pending path and reports the dependents whose fingerprint differs. Paths are checked in slices
+   * with a turn of the event loop between them, so a verify pass over thousands of agents' files never holds the
+   * loop for long.
+   */
   async #flush(): Promise<void> {
     const paths = [...this.#pending];
     this.#pending.clear();
     this.#firstPendingAt = undefined;
     const changed: FileChange<T>[] = [];
-    await Promise.all(
-      paths.map(async (path) => {
-        const fingerprint = await currentFingerprint(path);
-        for (const item of this.#byPath.get(path) ?? []) if (item.deps.get(path) !== fingerprint) changed.push({ item, path, fingerprint });
-        // A directory on the way may have appeared or gone.
-        await this.#reanchor(path, fingerprint);
-      }),
-    );
+    for (let i = 0; i < paths.length; i += FLUSH_SLICE) {
+      if (i > 0) await turn();
+      if (this.#closed) return;
+      await Promise.all(
+        paths.slice(i, i + FLUSH_SLICE).map(async (path) => {
+          const fingerprint = await currentFingerprint(path);
+          for (const item of this.#byPath.get(path) ?? []) if (item.deps.get(path) !== fingerprint) changed.push({ item, path, fingerprint });
+          // A directory on the way may have appeared or gone.
+          await this.#reanchor(path, fingerprint);
+        }),
+      );
+    }
     if (this.#closed) return;
     if (changed.length > 0) this.onChanged(changed);
   }

@@ -105,24 +105,42 @@ describe('answers follow the credential files', () => {
     expect(await pool.hasAuth('slow')).toBe(true);
   });
 
-  it('refreshes a used answer in the background when it expires: checks keep being answered at once meanwhile', async () => {
+  it('answers an expired check at once from the cache while the refresh runs in the pool', async () => {
     const marks = dir.path('swr-marks.txt');
     writeFileSync(marks, '');
     const cli = fakeCli(dir, 'swr', `const fs = require('fs'); fs.appendFileSync(${JSON.stringify(marks)}, 'start\\n'); setTimeout(() => { fs.appendFileSync(${JSON.stringify(marks)}, 'end\\n'); process.exit(0); }, 500);`);
     const pool = pools.create({ probes: { providers: { swr: [{ kind: 'command', command: cli }] } }, cacheTtlMs: { positive: 50, staleWhileRevalidate: 60_000 } });
     const check = pool.createChecker();
     expect(await check('swr')).toBe(true);
-    await settle(100); // expired: a used answer is refreshed in the background
+    await settle(100); // expired unused, still within the stale window
     expect(await check('swr')).toBe(true);
     const ends = () => readFileSync(marks, 'utf8').split('\n').filter((l) => l === 'end').length;
     expect(ends()).toBe(1); // answered before the refresh finished
-    expect(pool.stats()).toMatchObject({ refreshes: 1 });
+    expect(pool.stats()).toMatchObject({ staleHits: 1, refreshes: 1 });
     expect(await eventually(() => ends() === 2)).toBe(true);
     await eventually(() => pool.stats().inFlight === 0);
     const dispatches = pool.stats().dispatches;
     expect(await check('swr')).toBe(true);
-    // The refreshed answer is kept and fresh again: no dispatch, and never served stale.
-    expect(pool.stats()).toMatchObject({ dispatches, staleHits: 0 });
+    // The refreshed answer is kept and fresh again: no dispatch, and not served stale.
+    expect(pool.stats()).toMatchObject({ dispatches, staleHits: 1 });
+  });
+
+  it('refreshes a used answer in the background when it expires: checks keep being answered at once meanwhile', async () => {
+    const marks = dir.path('ahead-marks.txt');
+    writeFileSync(marks, '');
+    const cli = fakeCli(dir, 'ahead', `require('fs').appendFileSync(${JSON.stringify(marks)}, 'run\\n'); process.exit(0);`);
+    const pool = pools.create({ probes: { providers: { ahead: [{ kind: 'command', command: cli }] } }, cacheTtlMs: { positive: 300 } });
+    const check = pool.createChecker();
+    expect(await check('ahead')).toBe(true);
+    const runs = () => readFileSync(marks, 'utf8').split('\n').filter(Boolean).length;
+    // Checked all along: refreshed when due, never served stale, never waited for.
+    for (let i = 0; i < 200 && runs() < 3; i++) {
+      expect(await check('ahead')).toBe(true);
+      await settle(20);
+    }
+    expect(runs()).toBeGreaterThanOrEqual(3);
+    expect(pool.stats()).toMatchObject({ staleHits: 0 });
+    expect(pool.stats().refreshes).toBeGreaterThanOrEqual(2);
   });
 
   it('follows files by fingerprint on an interval when watching is off', async () => {

@@ -41,8 +41,10 @@ export class Cell {
   dueAt = 0;
   /** Failures in a row: the backoff doubles with each. */
   failures = 0;
-  /** Bumped when the cell's inputs change: a run that started before must not decide it. */
+  /** Bumped when the cell's inputs change: a run that started before must not decide it (but see `current`). */
   gen = 0;
+  /** Bumped when the cell must run again for a reason no file records (`warm()`, a reset). */
+  forced = 0;
   error: ErrorData | undefined;
 
   constructor(
@@ -79,11 +81,29 @@ export class Cell {
     this.dueAt = now + Math.min(life.backoff.initialMs * 2 ** Math.min(this.failures - 1, 30), life.backoff.maxMs);
   }
 
-  /** Its inputs changed (a file event, a forced re-run): due now; `endBackoff` forgets earlier failures. */
-  dirty(endBackoff: boolean): void {
+  /** A file it read changed: due now, and earlier failures are forgotten (the file a failure read may be whole now). */
+  changed(): void {
     this.gen++;
     this.dueAt = 0;
-    if (endBackoff) this.failures = 0;
+    this.failures = 0;
+  }
+
+  /** Must run again though no file it read changed (`warm()` probes anew): due now. */
+  force(): void {
+    this.gen++;
+    this.forced++;
+    this.dueAt = 0;
+  }
+
+  /**
+   * Whether a run started at (`gen`, `forced`) may decide the cell: if nothing changed since, or if only files
+   * changed and the run read them exactly as they were last seen. The second keeps a file rewritten faster than
+   * it can be re-read (a gateway's own store, every request) from starving its readers of an answer.
+   */
+  current(outcome: ProbeOutcome, gen: number, forced: number): boolean {
+    if (this.gen === gen) return true;
+    if (this.forced !== forced || !outcome.deps || outcome.deps.length === 0 || outcome.deps.length !== this.deps.size) return false;
+    return outcome.deps.every(([path, fingerprint]) => this.deps.get(path) === fingerprint);
   }
 
   /** Records the fingerprint a file was seen with after a change. */
@@ -95,6 +115,7 @@ export class Cell {
   /** Forgets the outcome, as if never run: for a probe whose files changed while it does not decide the answer. */
   reset(): void {
     this.gen++;
+    this.forced++;
     this.state = 'unknown';
     this.good = undefined;
     this.deps = NO_DEPS;

@@ -92,13 +92,14 @@ export class AnswerBook {
       if (this.#running >= this.#options.maxQueue) {
         throw new AuthProbeError('E_QUEUE_FULL', `${this.#running} distinct checks waiting, limit ${this.#options.maxQueue}`);
       }
+      // The check that creates an answer is not a use: an id checked once (a typo) expires unused and leaves.
       answer = this.#add(state, key, id, modelApi, kinds);
       this.#refresh(answer);
     } else {
       if (!answer.servable) this.counters.coalesced++;
       this.scopes.touch(state);
+      answer.used = true;
     }
-    answer.used = true;
     if (answer.servable && !answer.fresh) this.#refresh(answer);
     const auth = await answer.whenDecided();
     return answer.retired ? auth : answer;
@@ -120,7 +121,7 @@ export class AnswerBook {
     const answers = entries.map(({ id, key, kinds }) => state.answers.get(key) ?? this.#add(state, key, id, undefined, kinds));
     for (const answer of answers) {
       answer.followed = true;
-      for (const cell of answer.cells) if (!(cell.state === 'failed' && cell.dueAt > now)) cell.dirty(false);
+      for (const cell of answer.cells) if (!(cell.state === 'failed' && cell.dueAt > now)) cell.force();
       this.#refresh(answer);
     }
     return Promise.all(
@@ -142,7 +143,7 @@ export class AnswerBook {
       cell.observe(path, fingerprint);
       if (answer.decides(cell)) {
         // A change ends a backoff at once: the file a failure read (half-written, unreadable) may be whole now.
-        cell.dirty(true);
+        cell.changed();
         answer.staleSince ??= performance.now();
         touched.add(answer);
       } else {
@@ -188,8 +189,6 @@ export class AnswerBook {
 
   #add(state: ScopeState, key: string, id: string, modelApi: string | undefined, kinds: readonly ProbeKind[]): Answer {
     const answer = new Answer(state, key, id, modelApi, kinds);
-    // About to be probed and waited for: the cap's sweep below must not take it.
-    answer.used = true;
     state.answers.set(key, answer);
     this.scopes.touch(state);
     this.#all.add(answer);
@@ -202,7 +201,8 @@ export class AnswerBook {
     let budget = 2 * this.#all.size;
     for (const answer of this.#all) {
       if (this.#all.size <= this.#options.maxAnswers || budget-- <= 0) break;
-      if (answer.used || answer.running) {
+      // Used since the hand last passed, or not yet decided (a check is waiting for it): a second chance.
+      if (answer.used || answer.running || !answer.servable) {
         answer.used = false;
         this.#all.delete(answer);
         this.#all.add(answer);
@@ -231,14 +231,15 @@ export class AnswerBook {
     answer.running = true;
     this.#running++;
     const gens = answer.cells.map((c) => c.gen);
+    const forced = answer.cells.map((c) => c.forced);
     const only = positions.length === answer.cells.length ? undefined : positions;
     this.#queue.run(answer.scope, answer.modelApi, { id: answer.id, only }).then(
-      (result) => this.#apply(answer, positions, gens, result),
+      (result) => this.#apply(answer, positions, gens, forced, result),
       (err: unknown) => this.#runFailed(answer, err),
     );
   }
 
-  #apply(answer: Answer, positions: readonly number[], gens: readonly number[], result: ProviderResult): void {
+  #apply(answer: Answer, positions: readonly number[], gens: readonly number[], forced: readonly number[], result: ProviderResult): void {
     answer.running = false;
     this.#running--;
     if (answer.retired) return answer.release(result.auth || answer.combine());
@@ -247,8 +248,8 @@ export class AnswerBook {
     for (const outcome of result.probes) {
       const cell = answer.cells[outcome.position];
       reported.add(outcome.position);
-      // A run that started before the cell's inputs changed does not decide it: the cell stays due.
-      if (!cell || cell.gen !== gens[outcome.position]) continue;
+      // A run that started before the cell's inputs changed does not decide it (the cell stays due), unless it read the files as last seen.
+      if (!cell || !cell.current(outcome, gens[outcome.position] ?? -1, forced[outcome.position] ?? -1)) continue;
       const before = cell.deps;
       cell.apply(outcome, now, this.#life);
       this.#watcher.track(cell, before);

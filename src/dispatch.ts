@@ -27,6 +27,9 @@ export interface DispatchRequest {
   readonly skip?: ProbeTask['skip'];
   /** Plan positions to run, by provider (the rest of its plan is not run). */
   readonly only?: ProbeTask['only'];
+  /** Several scopes in one task, and each provider's index into them. */
+  readonly scopes?: ProbeTask['scopes'];
+  readonly scopeIndex?: ProbeTask['scopeIndex'];
 }
 
 export interface DispatchCounters {
@@ -117,6 +120,7 @@ export class Dispatcher {
       ...(req.modelApi !== undefined ? { modelApi: req.modelApi } : {}),
       ...(req.skip !== undefined ? { skip: req.skip } : {}),
       ...(req.only !== undefined ? { only: req.only } : {}),
+      ...(req.scopes !== undefined ? { scopes: req.scopes, scopeIndex: req.scopeIndex } : {}),
     };
     const started = performance.now();
     this.counters.tasks++;
@@ -159,7 +163,7 @@ export class Dispatcher {
     if (timedOut) this.counters.timeouts++;
     else this.counters.crashes++;
     const culprit = providers[position.provider];
-    const known = culprit === undefined ? undefined : (req.skip?.[culprit] ?? []);
+    const known = culprit === undefined ? undefined : (req.skip?.[position.provider] ?? []);
     const reason = err instanceof Error ? err.message.slice(0, 200) : typeof err;
     if (!position.running || culprit === undefined || known === undefined || known.some((s) => s.position === position.probe)) {
       this.#options.logger.error({ providers: providers.length, code, reason }, 'worker died outside a probe');
@@ -170,7 +174,7 @@ export class Dispatcher {
       timedOut ? 'probe ran past its deadline; worker terminated' : 'worker died while probing',
     );
     const skip = { position: position.probe, error: errorData(code, `probe #${position.probe + 1}${timedOut ? ' ran past its deadline' : ' ended its worker'}`) };
-    return this.run(providers, { ...req, skip: { ...req.skip, [culprit]: [...known, skip] } });
+    return this.run(providers, { ...req, skip: { ...req.skip, [position.provider]: [...known, skip] } });
   }
 
   #record(results: readonly ProviderResult[], durationMs: number): void {

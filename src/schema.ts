@@ -162,15 +162,22 @@ export interface ProbeTask {
   readonly modelApi?: string;
   readonly scope: { readonly agentDir?: string; readonly workspaceDir?: string; readonly agentId?: string };
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * Scopes of a task that probes providers of several scopes at once (a thousand agents checked together go
+   * out in a few tasks, not a thousand), and the index into it of each provider's scope; without them every
+   * provider is probed in `scope` with `env`.
+   */
+  readonly scopes?: readonly { readonly scope: ProbeTask['scope']; readonly env: Readonly<Record<string, string>> }[];
+  readonly scopeIndex?: readonly number[];
   /** `first` stops at the first probe that finds auth; `all` runs every probe (for `explain()`). */
   readonly mode: 'first' | 'all';
   /** Watchdog cells shared with the main thread; see `src/watchdog.ts`. */
   readonly control: SharedArrayBuffer;
   /**
-   * Probes not to run again, by provider and plan position, because they hung or killed the worker
+   * Probes not to run again, by provider index and plan position, because they hung or killed the worker
    * in an earlier attempt: each is reported with its error and the provider's other probes still run.
    */
-  readonly skip?: Readonly<Record<string, readonly ProbeSkip[]>>;
+  readonly skip?: Readonly<Record<number, readonly ProbeSkip[]>>;
   /**
    * Plan positions to run, one entry per provider of `providers` (null: its whole plan). A refresh re-runs only
    * the probes whose files changed or whose outcome expired, never the provider's other probes.

@@ -233,7 +233,7 @@ export class AnswerBook {
     const gens = answer.cells.map((c) => c.gen);
     const forced = answer.cells.map((c) => c.forced);
     const only = positions.length === answer.cells.length ? undefined : positions;
-    this.#queue.run(answer.scope, answer.modelApi, { id: answer.id, only }).then(
+    this.#queue.run(answer.modelApi, { id: answer.id, only, state: answer.scope }).then(
       (result) => this.#apply(answer, positions, gens, forced, result),
       (err: unknown) => this.#runFailed(answer, err),
     );

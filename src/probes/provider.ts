@@ -19,7 +19,8 @@ export async function probeProvider(init: WorkerInit, config: CompiledConfig, ta
   const all = new Map<string, string>();
   const probes: ProbeOutcome[] = [];
   let decidedBy: number | null = null;
-  const skips = task.skip?.[provider];
+  const skips = task.skip?.[providerIndex];
+  const { scope, env } = task.scopes?.[task.scopeIndex?.[providerIndex] ?? 0] ?? task;
   const only = task.only?.[providerIndex] ?? undefined;
   const plan = planProbes(config, provider);
   for (let position = 0; position < plan.length; position++) {
@@ -27,7 +28,7 @@ export async function probeProvider(init: WorkerInit, config: CompiledConfig, ta
     const { probe, source, index } = plan[position] as (typeof plan)[number];
     // Each probe's own dependencies: a change to one file re-runs only the probes that read it.
     const deps = new Map<string, string>();
-    const ctx: ProbeContext = { provider, modelApi: task.modelApi, scope: task.scope, env: task.env, init, config, deps };
+    const ctx: ProbeContext = { provider, modelApi: task.modelApi, scope, env, init, config, deps };
     const t0 = performance.now();
     const skipped = skips?.find((s) => s.position === position);
     let verdict: Verdict;

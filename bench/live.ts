@@ -210,6 +210,8 @@ interface ChurnFigures {
   readonly loopDelayMs: { readonly p99: number; readonly max: number };
   readonly mainThreadElu: number;
   readonly watchedPathsAtEnd: number;
+  /** `warm()`s of the store's providers made while the store is still being rewritten, and how many published. */
+  readonly warms: { readonly made: number; readonly published: number; readonly wrongAnswers: number };
   /** How long an answer in hand waited for its refresh to publish (`stats().refreshTime`), where the pool reports it. */
   readonly refreshMs: { readonly p50: number; readonly p99: number; readonly max: number } | null;
 }
@@ -290,11 +292,23 @@ async function churn(root: string): Promise<ChurnFigures> {
   clearInterval(ticker);
   const elu = performance.eventLoopUtilization(elu0);
   loop.disable();
+  while (outstanding.size > 0) await sleep(10);
+  const cliRuns = { slow: runsOf(slowMark) - slowBefore, hung: runsOf(hungMark) - hungBefore };
+  const probesRerun = diffCounts(probesByKind(pool), probesBefore);
+  // Warms of the store's providers while the store is still rewritten: each should publish.
+  const storeIds = [...expected.keys()].filter((p) => p.startsWith('p'));
+  const warms = { made: 0, published: 0, wrongAnswers: 0 };
+  for (let i = 0; i < 20; i++) {
+    const report = await pool.warm(storeIds, { agentDir });
+    warms.made++;
+    if (report.published) warms.published++;
+    for (const id of storeIds) if (report.answers[id] !== expected.get(id)) warms.wrongAnswers++;
+    await sleep(F.writeMs);
+  }
   const writes = await writer.stop();
   while (outstanding.size > 0) await sleep(10);
   const watchedPathsAtEnd = pool.stats().watchedPaths;
   const rt = (pool.stats() as unknown as { refreshTime?: { count: number; p50: number; p99: number; max: number } }).refreshTime;
-  const probesRerun = diffCounts(probesByKind(pool), probesBefore);
   await pool.close();
   latencies.sort((a, b) => a - b);
   return {
@@ -304,7 +318,8 @@ async function churn(root: string): Promise<ChurnFigures> {
     wrongAnswers: wrong,
     changeEvents: events,
     probesRerun,
-    cliRuns: { slow: runsOf(slowMark) - slowBefore, hung: runsOf(hungMark) - hungBefore },
+    cliRuns,
+    warms,
     checkLatencyMs: { p50: round(percentile(latencies, 50), 3), p99: round(percentile(latencies, 99), 3), max: round(latencies.at(-1) ?? 0, 1) },
     loopDelayMs: { p99: round(loop.percentile(99) / 1e6, 1), max: round(loop.max / 1e6, 1) },
     mainThreadElu: round(elu.utilization, 3),
@@ -459,6 +474,7 @@ try {
   out(`  loop delay (ms)             p99 ${c.loopDelayMs.p99}, max ${c.loopDelayMs.max}`);
   out(`  main-thread ELU             ${c.mainThreadElu}`);
   out(`  watched paths at the end    ${c.watchedPathsAtEnd}`);
+  out(`  warms under churn           ${c.warms.published} of ${c.warms.made} published, ${c.warms.wrongAnswers} wrong answers`);
   out(`  refresh staleness (ms)      ${c.refreshMs ? `p50 ${c.refreshMs.p50}, p99 ${c.refreshMs.p99}, max ${c.refreshMs.max}` : 'n/a'}`);
   }
   if (hot) out(`hot sweep of ${hot.providers} providers, one with a hung CLI: ${hot.sweepMs} ms (median of ${hot.sweeps}); the same through a Map: ${hot.mapSweepMs} ms`);

@@ -113,7 +113,7 @@ describe('auth-probe explain', () => {
     expect(run.stdout).toMatch(/^1\s+provider\s+env\s+present\s+-\s/m);
     expect(run.stdout).toMatch(/^2\s+provider\s+env\s+absent\s+E_ENV_UNSET\s.*\$CLAUDE_CODE_OAUTH_TOKEN$/m);
     expect(run.stdout).toMatch(/^3\s+provider\s+credentialFile\s+absent\s+E_TEMPLATE_UNRESOLVED\s/m);
-    expect(run.stdout).toMatch(/^4\s+provider\s+credentialFile\s+present\s+-\s.*~\/\.claude\/\.credentials\.json \/claudeAiOauth\/accessToken$/m);
+    expect(run.stdout).toMatch(/^4\s+provider\s+credentialFile\s+present\s+-\s.*~\/\.claude\/\.credentials\.json \/claudeAiOauth\/accessToken expiry \/claudeAiOauth\/expiresAt \(ms\) refresh \/claudeAiOauth\/refreshToken$/m);
     expect(run.stdout).toMatch(/^5\s+defaults\s+authProfiles\s+absent\s+E_TEMPLATE_UNRESOLVED\s/m);
     expect(run.stdout).toMatch(/^7\s+defaults\s+authProfiles\s+absent\s+E_NO_PROFILE\s/m);
     expect(run.stdout + run.stderr).not.toContain(SECRET);
@@ -178,7 +178,7 @@ describe('auth-probe --config', () => {
     expect(run.stdout).toBe('');
     expect(run.stderr).toContain(`invalid probe configuration ${bad}`);
     expect(run.stderr).toContain(`${bad}:4:33: providers.openai[0].vars[0]: must be an environment variable name`);
-    expect(run.stderr).toContain(`${bad}:5:7: providers.openai[1].pointer: Invalid input`);
+    expect(run.stderr).toContain(`${bad}:5:7: providers.openai[1].pointer: needs pointer, require or anyOf`);
     expect(run.stderr).toContain(`${bad}:8:3: alias: not a known field`);
     expect(run.stderr).not.toContain(SECRET);
   });

@@ -28,7 +28,7 @@ export function describeProbe(outcome: ProbeOutcome, spec: Probe | undefined, ho
       return d.variable !== undefined ? `$${d.variable}` : spec?.kind === 'env' ? spec.vars.map((v) => `$${v}`).join(' ') : 'env';
     case 'credentialFile': {
       const shown = path ?? (spec?.kind === 'credentialFile' ? spec.path : 'file');
-      return verbose && spec?.kind === 'credentialFile' ? `${shown} ${spec.pointer}` : shown;
+      return verbose && spec?.kind === 'credentialFile' ? `${shown} ${fileRules(spec)}` : shown;
     }
     case 'authProfiles': {
       const shown = path ?? (spec?.kind === 'authProfiles' ? spec.path : 'auth-profiles.json');
@@ -42,6 +42,20 @@ export function describeProbe(outcome: ProbeOutcome, spec: Probe | undefined, ho
       return `module ${path ?? (spec?.kind === 'module' ? spec.module : '')}`.trim();
   }
   return outcome.kind;
+}
+
+/**
+ * A credential file probe's rules, short: required pointers joined by `+`, alternatives by `|`, then the
+ * expiry and refresh pointers: `/a+/b expiry /e (ms) refresh /r`.
+ */
+function fileRules(spec: Extract<Probe, { kind: 'credentialFile' }>): string {
+  const required = [...(spec.pointer !== undefined ? [spec.pointer] : []), ...(spec.require ?? [])];
+  const parts: string[] = [];
+  if (required.length > 0) parts.push(required.join('+'));
+  if (spec.anyOf) parts.push(spec.anyOf.map((group) => group.join('+')).join(' | '));
+  if (spec.expiry) parts.push(`expiry ${spec.expiry.pointer} (${spec.expiry.unit})`);
+  if (spec.refresh) parts.push(`refresh ${spec.refresh}`);
+  return parts.join(' ');
 }
 
 /** The spec of a reported probe, by where it came from: the plan is what the worker ran. */

@@ -32,7 +32,7 @@ export const ERROR_CODES = {
   E_PROFILE_NOT_USABLE: 'no profile of the provider in the store is usable',
   E_POINTER_MISSING: 'the JSON pointer does not name a non-empty string',
   E_EXPIRY_MISSING: 'the expiry is missing or not a valid time',
-  E_TOKEN_EXPIRED: 'the login has expired and has no refresh token',
+  E_TOKEN_EXPIRED: 'the login has expired, or expires within the skew, and cannot be refreshed',
   E_COMMAND_NOT_FOUND: 'the command was not found',
   E_COMMAND_FAILED: 'the command exited unsuccessfully',
   E_COMMAND_NO_OUTPUT: 'the command printed nothing',

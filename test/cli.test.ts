@@ -142,6 +142,55 @@ describe('auth-probe explain', () => {
   });
 });
 
+describe('auth-probe check and explain: credentials found but not usable', () => {
+  const { dir } = useFixture();
+  const HOUR = 3_600_000;
+  const expiresAt = Date.now() - HOUR;
+  const tokenExpires = Date.now() + 2 * HOUR;
+  // Claude Code's login, expired, with no refresh token; a Gemini login without its refresh token.
+  dir.write('home/.claude/.credentials.json', { claudeAiOauth: { accessToken: SECRET, expiresAt } });
+  dir.write('home/.gemini/oauth_creds.json', { access_token: SECRET, expiry_date: expiresAt });
+  dir.write('agent/auth-profiles.json', {
+    version: 1,
+    profiles: { 'mistral:work': { type: 'api_key', key: '' }, 'groq:ci': { type: 'token', token: SECRET, expires: tokenExpires } },
+  });
+  const noEnv = dir.write('none.env', '');
+  const at = ['--home', dir.path('home'), '--env-file', noEnv, '--agent-dir', dir.path('agent')];
+  const iso = (ms: number) => new Date(ms).toISOString();
+
+  it('check names the code and the credential next to "no", and the end of an answer that expires', () => {
+    const run = runCli(['check', 'anthropic', 'google-gemini-cli', 'mistral', 'groq', ...at]);
+    expect(run.status).toBe(1);
+    const rows = tableRows(run.stdout);
+    expect(rows.get('anthropic')).toMatch(/^anthropic\s+no\s+E_TOKEN_EXPIRED ~\/\.claude\/\.credentials\.json\s/);
+    expect(rows.get('google-gemini-cli')).toMatch(/\bno\s+E_POINTER_MISSING ~\/\.gemini\/oauth_creds\.json\s/);
+    expect(rows.get('mistral')).toMatch(/\bno\s+E_PROFILE_NOT_USABLE profile mistral:work in /);
+    expect(rows.get('groq')).toContain(`yes   profile groq:ci in `);
+    expect(rows.get('groq')).toContain(` until ${iso(tokenExpires - 300_000).replace(/\.\d{3}Z$/, 'Z')}`);
+    expect(run.stdout + run.stderr).not.toContain(SECRET);
+  });
+
+  it('check --json lists the codes under notUsable, and validUntil on the source', () => {
+    const run = runCli(['check', '--json', 'anthropic', 'groq', ...at]);
+    const out = JSON.parse(run.stdout) as { providers: { provider: string; notUsable: { code: string; description: string }[]; source: { validUntil?: number } | null }[] };
+    expect(out.providers[0]?.notUsable).toEqual([{ code: 'E_TOKEN_EXPIRED', description: '~/.claude/.credentials.json' }]);
+    expect(out.providers[1]?.source?.validUntil).toBe(tokenExpires - 300_000);
+    expect(out.providers[1]?.notUsable).toEqual([]);
+  });
+
+  it('explain gives the reason: the expiry as ISO, the missing pointer, the profile and its rule; never a token', () => {
+    const claude = runCli(['explain', 'anthropic', ...at]);
+    expect(claude.status).toBe(1);
+    expect(claude.stdout).toMatch(/^4\s+provider\s+credentialFile\s+absent\s+E_TOKEN_EXPIRED\s/m);
+    expect(claude.stdout).toMatch(new RegExp(`^4  E_TOKEN_EXPIRED: .*expired at ${iso(expiresAt).replace(/\./g, '\\.')} .*no refresh token at /claudeAiOauth/refreshToken`, 'm'));
+    const gemini = runCli(['explain', 'google-gemini-cli', ...at]);
+    expect(gemini.stdout).toMatch(/^1  E_POINTER_MISSING: .*\/refresh_token in .*oauth_creds\.json/m);
+    const mistral = runCli(['explain', 'mistral', ...at]);
+    expect(mistral.stdout).toMatch(/^2  E_PROFILE_NOT_USABLE: .*mistral:work: api_key needs a non-empty key or a keyRef object/m);
+    for (const run of [claude, gemini, mistral]) expect(run.stdout + run.stderr).not.toContain(SECRET);
+  });
+});
+
 describe('auth-probe --config', () => {
   const { dir } = useFixture();
   const home = dir.path('home');

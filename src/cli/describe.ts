@@ -63,6 +63,18 @@ export function specOf(plan: readonly PlannedProbe[], outcome: ProbeOutcome): Pr
   return plan.find((p) => p.source === outcome.source && p.index === outcome.index)?.probe;
 }
 
+/**
+ * Codes of lasting absences that mean a credential was found but cannot be used (expired, incomplete, a
+ * profile that fails the gateway's rules): worth showing next to "no", unlike a variable that is unset.
+ */
+export const NOT_USABLE_CODES: ReadonlySet<string> = new Set(['E_TOKEN_EXPIRED', 'E_EXPIRY_MISSING', 'E_PROFILE_NOT_USABLE', 'E_POINTER_MISSING']);
+
+/** An answer's end (`validUntil`, ms since the epoch) as `until 2026-01-01T12:00:00Z`; empty without one. */
+export function describeUntil(outcome: ProbeOutcome | null | undefined): string {
+  if (outcome?.validUntil === undefined) return '';
+  return ` until ${new Date(outcome.validUntil).toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
+}
+
 /** Milliseconds, short: `0.12 ms`, `3.4 ms`, `120 ms`. */
 export function formatMs(ms: number): string {
   if (ms < 1) return `${ms.toFixed(2)} ms`;

@@ -12,6 +12,7 @@ export interface Verdict {
 
 type Detail = NonNullable<ProbeOutcome['detail']>;
 
+/** Found: true. `validUntil` (ms since the epoch) when the finding rests on an expiry and stops being true then. */
 export const present = (detail?: Detail, validUntil?: number): Verdict => ({
   outcome: 'present',
   ...(detail ? { detail } : {}),

@@ -90,6 +90,11 @@ export const PoolOptionsSchema = z.strictObject({
   slowProbeMs: ms(600_000).optional(),
   /** Largest credential file or store read, in bytes. Default 32 MiB. */
   maxFileBytes: z.number().int().positive().max(2 ** 31 - 1).optional(),
+  /**
+   * A login (a credential file's expiry, a token profile's `expires`) that expires within this many
+   * milliseconds counts as expired already, so an answer never outlives the token by a request. Default 300000 (5 min).
+   */
+  expirySkewMs: ms(86_400_000).optional(),
   /** Most stdout a `requireStdout` command may print, in bytes. Default 1 MiB. */
   maxStdoutBytes: z.number().int().positive().max(2 ** 30).optional(),
   /**
@@ -130,6 +135,7 @@ export interface ResolvedOptions {
   readonly slowProbeMs: number;
   readonly maxFileBytes: number;
   readonly maxStdoutBytes: number;
+  readonly expirySkewMs: number;
   readonly niceIncrement: number;
   readonly spawnVia: 'worker' | 'helper';
   readonly logger: Logger;
@@ -179,6 +185,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     slowProbeMs: o.slowProbeMs ?? 1000,
     maxFileBytes: o.maxFileBytes ?? 32 * 1024 * 1024,
     maxStdoutBytes: o.maxStdoutBytes ?? 1024 * 1024,
+    expirySkewMs: o.expirySkewMs ?? 300_000,
     niceIncrement: o.niceIncrement ?? 0,
     spawnVia: o.spawnVia ?? 'worker',
     // Redaction is the second line of defence: nothing we log carries a value in the first place.
@@ -198,5 +205,6 @@ export function workerInitOf(o: ResolvedOptions): WorkerInit {
     maxStdoutBytes: o.maxStdoutBytes,
     allowedRoots: o.allowedRoots,
     spawnVia: o.spawnVia,
+    expirySkewMs: o.expirySkewMs,
   };
 }

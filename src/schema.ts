@@ -23,6 +23,11 @@ const ProbeCommon = {
   label: z.string().min(1).max(200).optional(),
   /** Run only on these `process.platform` values (e.g. `["darwin"]` for keychain lookups). */
   platforms: z.array(z.string().min(1).max(32)).min(1).optional(),
+  /**
+   * Skip the probe (absent, `E_ENV_OVERRIDDEN`) when any of these variables is non-empty: a source that
+   * another takes precedence over, as `GOOGLE_APPLICATION_CREDENTIALS` does over gcloud's ADC file.
+   */
+  unlessEnv: z.array(EnvVarName).min(1).max(16).optional(),
 };
 
 /** Any of the named variables is non-empty in the scope's env. */
@@ -32,23 +37,60 @@ export const EnvProbeSchema = z.strictObject({
   ...ProbeCommon,
 });
 
-/** An `auth-profiles.json` store: true when a profile's provider matches after normalisation. */
+/**
+ * An `auth-profiles.json` store: true when a profile belongs to the provider (its `provider`, or the
+ * `<provider>:` prefix of its id, after normalisation) and, with `eligibility: "usable"` (the default),
+ * is usable as the gateway judges it: `api_key` with a non-empty `key` or a `keyRef` object, `token`
+ * with a non-empty `token` and an `expires` (ms since the epoch) absent or later than now plus the
+ * pool's `expirySkewMs`, `oauth` with a non-empty `access` or `refresh`. `"any"`: any profile counts.
+ */
 export const AuthProfilesProbeSchema = z.strictObject({
   kind: z.literal('authProfiles'),
   path: PathTemplateSchema,
+  eligibility: z.enum(['usable', 'any']).optional(),
   ...ProbeCommon,
 });
 
-/** A JSON credential file: true when the field at the JSON pointer is a non-empty string. */
-export const CredentialFileProbeSchema = z.strictObject({
-  kind: z.literal('credentialFile'),
-  path: PathTemplateSchema,
-  pointer: z
+/** A fresh schema per use: the JSON Schema generator describes fields by schema instance. */
+const jsonPointer = () =>
+  z
     .string()
     .max(1024)
-    .regex(/^(\/[^/]*)+$/, 'must be a JSON pointer such as /tokens/access_token'),
-  ...ProbeCommon,
+    .regex(/^(\/[^/]*)+$/, 'must be a JSON pointer such as /tokens/access_token');
+
+/** Where a credential file keeps its expiry, and in what unit: ms or s since the epoch, or an ISO 8601 date. */
+export const ExpirySchema = z.strictObject({
+  pointer: jsonPointer(),
+  unit: z.enum(['ms', 's', 'iso']),
 });
+
+/**
+ * A JSON credential file. True when the file parses, every pointer of `pointer` and `require` names a
+ * non-empty string, at least one group of `anyOf` does so wholly (when given), and, with `expiry`, the
+ * expiry is a valid time later than now plus the pool's `expirySkewMs`, or `refresh` names a non-empty
+ * string (the tool refreshes the login itself). A missing or invalid expiry is an absence.
+ */
+export const CredentialFileProbeSchema = z
+  .strictObject({
+    kind: z.literal('credentialFile'),
+    path: PathTemplateSchema,
+    /** One JSON pointer that must name a non-empty string (the original form; same as a one-item `require`). */
+    pointer: jsonPointer().optional(),
+    /** JSON pointers that must each name a non-empty string. */
+    require: z.array(jsonPointer()).min(1).max(32).optional(),
+    /** Alternatives: groups of JSON pointers; at least one group must name non-empty strings throughout. */
+    anyOf: z.array(z.array(jsonPointer()).min(1).max(32)).min(1).max(16).optional(),
+    /** The login's expiry: required to be present and valid when given. */
+    expiry: ExpirySchema.optional(),
+    /** A JSON pointer to a refresh token: when it names a non-empty string, an expired login still counts. */
+    refresh: jsonPointer().optional(),
+    ...ProbeCommon,
+  })
+  .refine((p) => p.pointer !== undefined || p.require !== undefined || p.anyOf !== undefined, {
+    message: 'needs pointer, require or anyOf',
+    path: ['pointer'],
+  })
+  .refine((p) => p.refresh === undefined || p.expiry !== undefined, { message: 'refresh needs expiry', path: ['refresh'] });
 
 /** An executable run without a shell; true on exit code 0 (and non-empty stdout when `requireStdout`). */
 export const CommandProbeSchema = z.strictObject({
@@ -119,6 +161,11 @@ export const ProbeOutcomeSchema = z.strictObject({
   kind: z.enum(['env', 'authProfiles', 'credentialFile', 'command', 'module']),
   label: z.string().optional(),
   outcome: z.enum(['present', 'absent', 'error']),
+  /**
+   * For a `present` that rests on an expiry (a token profile's `expires`, a credential file's expiry
+   * without a refresh token): when it stops being true, in ms since the epoch, the skew already taken off.
+   */
+  validUntil: z.number().optional(),
   durationMs: z.number().nonnegative(),
   error: ErrorDataSchema.optional(),
   detail: z
@@ -200,4 +247,6 @@ export interface WorkerInit {
   readonly maxStdoutBytes: number;
   readonly allowedRoots: readonly string[] | undefined;
   readonly spawnVia: 'worker' | 'helper';
+  /** A login expiring within this many milliseconds counts as expired. */
+  readonly expirySkewMs: number;
 }

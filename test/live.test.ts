@@ -322,3 +322,26 @@ describe('change listeners', () => {
     expect(await pool.hasAuth('codex')).toBe(false);
   });
 });
+
+describe('answers follow the clock', () => {
+  const { dir, pools } = useFixture();
+
+  it('re-judges an answer that rests on an expiry at that moment: a change event, with no file write, no check and no polling', async () => {
+    const store = dir.write('clock/auth-profiles.json', {
+      profiles: { 'acme:default': { type: 'token', provider: 'acme', token: 'tok-live', expires: Date.now() + 1500 } },
+    });
+    const pool = pools.create({
+      probes: { providers: { acme: [{ kind: 'authProfiles', path: store }] } },
+      expirySkewMs: 0,
+      watch: { enabled: false, pollMs: 600_000, verifyMs: 0 },
+    });
+    const changes = recordChanges(pool);
+    const check = pool.createChecker();
+    expect(await check('acme')).toBe(true);
+    // Nobody checks again: the expiry alone flips it.
+    expect(await eventually(() => changes.length === 1, 10_000)).toBe(true);
+    expect(changes).toEqual(['acme:true→false']);
+    expect(await check('acme')).toBe(false);
+    expect((await pool.explain('acme')).probes[0]?.error?.code).toBe('E_PROFILE_NOT_USABLE');
+  });
+});

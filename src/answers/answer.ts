@@ -39,6 +39,8 @@ export class Cell {
   deps: ReadonlyMap<string, string> = NO_DEPS;
   /** When the outcome must be run again, in epoch ms; 0 when it is due now (never run, or its files changed). */
   dueAt = 0;
+  /** When a `present` outcome stops being true by the clock (a token's expiry, less the skew), in epoch ms. */
+  validUntil: number | undefined;
   /** Failures in a row: the backoff doubles with each. */
   failures = 0;
   /** Bumped when the cell's inputs change: a run that started before must not decide it (but see `current`). */
@@ -53,9 +55,18 @@ export class Cell {
     readonly kind: ProbeKind,
   ) {}
 
-  /** What the cell says: a failing probe says what it last said, if anything. */
+  /**
+   * What the cell says: a failing probe says what it last said, if anything. A finding past its `validUntil`
+   * says nothing (it must be judged again), whether it is the latest outcome or a failure's fallback.
+   */
   get effective(): CellState {
-    return this.state === 'failed' ? (this.good ?? 'failed') : this.state;
+    const said = this.state === 'failed' ? (this.good ?? 'failed') : this.state;
+    return said === 'present' && this.expired(Date.now()) ? 'unknown' : said;
+  }
+
+  /** Its finding rested on an expiry that has come. */
+  expired(now: number): boolean {
+    return this.validUntil !== undefined && this.validUntil <= now;
   }
 
   /** Takes a worker's outcome for this probe. */
@@ -68,7 +79,9 @@ export class Cell {
     this.state = this.good = outcome.outcome;
     this.failures = 0;
     this.deps = outcome.deps ? new Map(outcome.deps) : NO_DEPS;
-    this.dueAt = now + (outcome.outcome === 'present' ? life.positiveTtlMs : life.negativeTtlMs);
+    this.validUntil = outcome.outcome === 'present' ? outcome.validUntil : undefined;
+    // A finding that rests on an expiry is judged again at that moment, not at the end of its TTL.
+    this.dueAt = Math.min(now + (outcome.outcome === 'present' ? life.positiveTtlMs : life.negativeTtlMs), this.validUntil ?? Infinity);
   }
 
   /** The probe failed: remember it, keep the last good outcome, and retry after a backoff that doubles each time. */
@@ -118,6 +131,7 @@ export class Cell {
     this.forced++;
     this.state = 'unknown';
     this.good = undefined;
+    this.validUntil = undefined;
     this.deps = NO_DEPS;
     this.dueAt = 0;
     this.failures = 0;

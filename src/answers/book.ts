@@ -308,11 +308,15 @@ export class AnswerBook {
     answer.timer = setTimeout(() => this.#due(answer), wait).unref();
   }
 
-  /** An answer's deciding probe is due: refresh it if it is used or followed; otherwise serve it stale for a while, then drop it. */
+  /**
+   * An answer's deciding probe is due: refresh it if it is used or followed, or if a finding's expiry has come
+   * (never served past it); otherwise serve it stale for a while, then drop it.
+   */
   #due(answer: Answer): void {
     answer.timer = undefined;
     if (answer.retired || answer.running || this.#closed) return;
-    if (answer.used || answer.followed) {
+    const now = Date.now();
+    if (answer.used || answer.followed || answer.cells.some((c) => c.expired(now))) {
       answer.used = false;
       return this.#refresh(answer);
     }

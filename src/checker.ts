@@ -1,11 +1,10 @@
 /**
  * The drop-in checker: `(provider, modelApi?) => Promise<boolean>`. The hit
  * path is a Map lookup returning an already-resolved promise; everything
- * else (validation, the scope's shared answers, single flight, dispatch)
- * happens on a miss.
+ * else (validation, the scope's shared answers, dispatch) happens on a miss.
  */
-import { RecordMemo, type AnswerRecord } from './cache.js';
-import type { ScopeState } from './coalesce.js';
+import type { Answer } from './answers/answer.js';
+import type { ScopeState } from './answers/scopes.js';
 import { AuthProbeError } from './errors.js';
 import type { AuthChecker } from './pool-types.js';
 
@@ -14,10 +13,10 @@ export type { AuthChecker };
 /** The parts of the pool a checker needs. */
 export interface CheckerHost {
   readonly counters: { cacheHits: number; staleHits: number; snapshotHits: number };
-  /** The miss path: a record (kept answer), or a bare answer that must not be kept. */
-  lookup(state: ScopeState, provider: unknown, modelApi: unknown): Promise<AnswerRecord | boolean>;
-  /** Starts a background refresh of an expired record still within its stale window. */
-  revalidate(record: AnswerRecord): void;
+  /** The miss path: a kept answer, or a bare answer that must not be kept. */
+  lookup(state: ScopeState, provider: unknown, modelApi: unknown): Promise<Answer | boolean>;
+  /** Starts a background refresh of an expired answer still within its stale window. */
+  revalidate(answer: Answer): void;
 }
 
 const MAX_MODEL_API_LENGTH = 256;
@@ -31,25 +30,66 @@ export function validateModelApi(modelApi: unknown): string | undefined {
 }
 
 /**
- * Serves a record if it is current: fresh, or expired but within its stale
+ * Serves an answer if it can be: fresh, or expired but within its stale
  * window (then a background refresh starts and the caller is not kept
  * waiting). Returns undefined on a miss.
  */
-export function serve(host: CheckerHost, record: AnswerRecord | undefined, counter: 'cacheHits' | 'snapshotHits' = 'cacheHits'): Promise<boolean> | undefined {
-  if (record === undefined || !record.servable) return undefined;
-  if (record.fresh) {
+export function serve(host: CheckerHost, answer: Answer | undefined, counter: 'cacheHits' | 'snapshotHits' = 'cacheHits'): Promise<boolean> | undefined {
+  if (answer === undefined || !answer.servable) return undefined;
+  answer.used = true;
+  if (answer.fresh) {
     host.counters[counter]++;
-    return record.promise;
+    return answer.promise;
   }
   host.counters.staleHits++;
-  host.revalidate(record);
-  return record.promise;
+  host.revalidate(answer);
+  return answer.promise;
+}
+
+/**
+ * A checker's memo: the caller's raw provider string (and modelApi) → answer.
+ * Answers are updated in place, so an entry stays valid across refreshes.
+ * Holds at most `maxEntries`; beyond that it starts over (answers stay in
+ * their scope, so the next check is a cheap miss).
+ */
+export class AnswerMemo {
+  readonly #plain = new Map<string, Answer>();
+  readonly #byModelApi = new Map<string, Map<string, Answer>>();
+  readonly #maxEntries: number;
+  #size = 0;
+
+  constructor(maxEntries = 10_000) {
+    this.#maxEntries = maxEntries;
+  }
+
+  get(provider: string, modelApi: string | undefined): Answer | undefined {
+    return modelApi === undefined ? this.#plain.get(provider) : this.#byModelApi.get(provider)?.get(modelApi);
+  }
+
+  set(provider: string, modelApi: string | undefined, answer: Answer): void {
+    if (this.#size >= this.#maxEntries) this.clear();
+    if (modelApi === undefined) {
+      if (!this.#plain.has(provider)) this.#size++;
+      this.#plain.set(provider, answer);
+      return;
+    }
+    let inner = this.#byModelApi.get(provider);
+    if (!inner) this.#byModelApi.set(provider, (inner = new Map()));
+    if (!inner.has(modelApi)) this.#size++;
+    inner.set(modelApi, answer);
+  }
+
+  clear(): void {
+    this.#plain.clear();
+    this.#byModelApi.clear();
+    this.#size = 0;
+  }
 }
 
 export function createCheckerFor(host: CheckerHost, state: ScopeState): AuthChecker {
-  const memo = new RecordMemo();
+  const memo = new AnswerMemo();
   const counters = host.counters;
-  const slow = async (provider: string, modelApi: string | undefined, known: AnswerRecord | undefined): Promise<boolean> => {
+  const slow = async (provider: string, modelApi: string | undefined, known: Answer | undefined): Promise<boolean> => {
     const stale = serve(host, known);
     if (stale !== undefined) return stale;
     const found = await host.lookup(state, provider, modelApi);
@@ -57,13 +97,14 @@ export function createCheckerFor(host: CheckerHost, state: ScopeState): AuthChec
     memo.set(provider, modelApi, found);
     return found.auth;
   };
-  // The hit path: a Map lookup, a field read, a counter, an already-resolved promise.
+  // The hit path: a Map lookup, a field read, two field writes, an already-resolved promise.
   return (provider, modelApi) => {
-    const record = memo.get(provider, modelApi);
-    if (record !== undefined && record.fresh) {
+    const answer = memo.get(provider, modelApi);
+    if (answer !== undefined && answer.fresh) {
       counters.cacheHits++;
-      return record.promise;
+      answer.used = true;
+      return answer.promise;
     }
-    return slow(provider, modelApi, record);
+    return slow(provider, modelApi, answer);
   };
 }

@@ -12,7 +12,26 @@ import { fileURLToPath } from 'node:url';
 import type { Probe, ProbeConfig } from './schema.js';
 
 const env = (label: string, ...vars: [string, ...string[]]): Probe => ({ kind: 'env', vars, label });
-const file = (label: string, path: string, pointer: string): Probe => ({ kind: 'credentialFile', path, pointer, label });
+type FileRules = Omit<Extract<Probe, { kind: 'credentialFile' }>, 'kind' | 'path' | 'label'>;
+const file = (label: string, path: string, rules: FileRules): Probe => ({ kind: 'credentialFile', path, ...rules, label });
+
+/**
+ * Claude Code's login: an access token and a positive `expiresAt` (ms) are required; usable until then,
+ * or for good with a refresh token, which the CLI uses by itself.
+ */
+const CLAUDE_LOGIN: FileRules = {
+  require: ['/claudeAiOauth/accessToken'],
+  expiry: { pointer: '/claudeAiOauth/expiresAt', unit: 'ms' },
+  refresh: '/claudeAiOauth/refreshToken',
+};
+/** Google-style OAuth token files (Gemini CLI, Qwen Code, MiniMax portal): access token, refresh token and a numeric expiry, all required. */
+const GOOGLE_STYLE_OAUTH: FileRules = {
+  require: ['/access_token', '/refresh_token'],
+  expiry: { pointer: '/expiry_date', unit: 'ms' },
+  refresh: '/refresh_token',
+};
+/** Codex CLI: a ChatGPT login (access and refresh tokens both) or an API-key login (`OPENAI_API_KEY`, `tokens` then null). */
+const CODEX_LOGIN: FileRules = { anyOf: [['/tokens/access_token', '/tokens/refresh_token'], ['/OPENAI_API_KEY']] };
 
 /** Both halves of an AWS key pair must be set: a module probe, shipped next to this file. */
 const AWS_KEY_PAIR = fileURLToPath(new URL('./builtin/aws-key-pair.js', import.meta.url));
@@ -31,6 +50,7 @@ export const defaultProbeConfig: ProbeConfig = deepFreeze({
     vertex: 'google-vertex',
     'gemini-cli': 'google-gemini-cli',
     codex: 'openai-codex',
+    'codex-cli': 'openai-codex',
     bedrock: 'amazon-bedrock',
     'aws-bedrock': 'amazon-bedrock',
     azure: 'azure-openai',
@@ -44,29 +64,27 @@ export const defaultProbeConfig: ProbeConfig = deepFreeze({
   providers: {
     // OpenAI Platform API keys; the official SDKs read OPENAI_API_KEY.
     openai: [env('OpenAI API key', 'OPENAI_API_KEY')],
-    // Codex CLI, "Sign in with ChatGPT": `codex login` writes auth.json under $CODEX_HOME, default ~/.codex.
-    'openai-codex': [
-      file('Codex CLI login ($CODEX_HOME)', '$CODEX_HOME/auth.json', '/tokens/access_token'),
-      file('Codex CLI login', '~/.codex/auth.json', '/tokens/access_token'),
-    ],
+    // Codex CLI: `codex login` ("Sign in with ChatGPT", or `--with-api-key`) writes auth.json under $CODEX_HOME, default ~/.codex.
+    'openai-codex': [file('Codex CLI login ($CODEX_HOME)', '$CODEX_HOME/auth.json', CODEX_LOGIN), file('Codex CLI login', '~/.codex/auth.json', CODEX_LOGIN)],
     // Anthropic API keys and OAuth tokens (ANTHROPIC_*), a token from `claude setup-token`
     // (CLAUDE_CODE_OAUTH_TOKEN), and Claude Code's login file (Linux, Windows; macOS keeps it in
     // the keychain, see keychainProbeConfig). CLAUDE_CONFIG_DIR moves ~/.claude.
     anthropic: [
       env('Anthropic API key or OAuth token', 'ANTHROPIC_API_KEY', 'ANTHROPIC_OAUTH_TOKEN'),
       env('Claude Code setup-token', 'CLAUDE_CODE_OAUTH_TOKEN'),
-      file('Claude Code login ($CLAUDE_CONFIG_DIR)', '$CLAUDE_CONFIG_DIR/.credentials.json', '/claudeAiOauth/accessToken'),
-      file('Claude Code login', '~/.claude/.credentials.json', '/claudeAiOauth/accessToken'),
+      file('Claude Code login ($CLAUDE_CONFIG_DIR)', '$CLAUDE_CONFIG_DIR/.credentials.json', CLAUDE_LOGIN),
+      file('Claude Code login', '~/.claude/.credentials.json', CLAUDE_LOGIN),
     ],
     // Gemini API (Google AI Studio); the google-genai SDKs read GEMINI_API_KEY or GOOGLE_API_KEY.
     google: [env('Gemini API key', 'GEMINI_API_KEY', 'GOOGLE_API_KEY')],
     // Gemini CLI, "Login with Google": OAuth tokens in ~/.gemini/oauth_creds.json.
-    'google-gemini-cli': [file('Gemini CLI login', '~/.gemini/oauth_creds.json', '/access_token')],
-    // Vertex AI through Application Default Credentials: the file named by
-    // GOOGLE_APPLICATION_CREDENTIALS, or the one `gcloud auth application-default login` writes.
+    'google-gemini-cli': [file('Gemini CLI login', '~/.gemini/oauth_creds.json', GOOGLE_STYLE_OAUTH)],
+    // Vertex AI through Application Default Credentials: the file named by GOOGLE_APPLICATION_CREDENTIALS
+    // alone when it is set (Google's libraries do not fall back), else the one `gcloud auth
+    // application-default login` writes.
     'google-vertex': [
-      file('Google ADC file (GOOGLE_APPLICATION_CREDENTIALS)', '$GOOGLE_APPLICATION_CREDENTIALS', '/type'),
-      file('gcloud application-default login', '~/.config/gcloud/application_default_credentials.json', '/type'),
+      file('Google ADC file (GOOGLE_APPLICATION_CREDENTIALS)', '$GOOGLE_APPLICATION_CREDENTIALS', { pointer: '/type' }),
+      { ...file('gcloud application-default login', '~/.config/gcloud/application_default_credentials.json', { pointer: '/type' }), unlessEnv: ['GOOGLE_APPLICATION_CREDENTIALS'] },
     ],
     // Amazon Bedrock: a Bedrock API key, an access key pair, or a named profile.
     'amazon-bedrock': [
@@ -80,13 +98,13 @@ export const defaultProbeConfig: ProbeConfig = deepFreeze({
     // GITHUB_TOKEN), or the OAuth token the Copilot editor plugins keep in hosts.json.
     'github-copilot': [
       env('GitHub token for Copilot', 'COPILOT_GITHUB_TOKEN', 'GH_TOKEN', 'GITHUB_TOKEN'),
-      file('Copilot plugin login ($XDG_CONFIG_HOME)', '$XDG_CONFIG_HOME/github-copilot/hosts.json', '/github.com/oauth_token'),
-      file('Copilot plugin login', '~/.config/github-copilot/hosts.json', '/github.com/oauth_token'),
+      file('Copilot plugin login ($XDG_CONFIG_HOME)', '$XDG_CONFIG_HOME/github-copilot/hosts.json', { pointer: '/github.com/oauth_token' }),
+      file('Copilot plugin login', '~/.config/github-copilot/hosts.json', { pointer: '/github.com/oauth_token' }),
     ],
-    // Qwen Code, "Qwen OAuth": tokens in ~/.qwen/oauth_creds.json.
-    'qwen-portal': [file('Qwen Code login', '~/.qwen/oauth_creds.json', '/access_token')],
-    // MiniMax portal OAuth: tokens in ~/.minimax/oauth_creds.json.
-    'minimax-portal': [file('MiniMax portal login', '~/.minimax/oauth_creds.json', '/access_token')],
+    // Qwen Code, "Qwen OAuth": tokens in ~/.qwen/oauth_creds.json; the gateway's own variables first.
+    'qwen-portal': [env('Qwen portal token', 'QWEN_OAUTH_TOKEN', 'QWEN_PORTAL_API_KEY'), file('Qwen Code login', '~/.qwen/oauth_creds.json', GOOGLE_STYLE_OAUTH)],
+    // MiniMax portal OAuth: tokens in ~/.minimax/oauth_creds.json; the gateway's own variable first.
+    'minimax-portal': [env('MiniMax portal token', 'MINIMAX_OAUTH_TOKEN'), file('MiniMax portal login', '~/.minimax/oauth_creds.json', GOOGLE_STYLE_OAUTH)],
     // API keys, each in the variable the provider's own docs and SDK use.
     mistral: [env('Mistral API key', 'MISTRAL_API_KEY')],
     openrouter: [env('OpenRouter API key', 'OPENROUTER_API_KEY')],
@@ -99,10 +117,11 @@ export const defaultProbeConfig: ProbeConfig = deepFreeze({
     voyage: [env('Voyage AI API key', 'VOYAGE_API_KEY')],
     cohere: [env('Cohere API key', 'COHERE_API_KEY', 'CO_API_KEY')],
     perplexity: [env('Perplexity API key', 'PERPLEXITY_API_KEY')],
-    huggingface: [env('Hugging Face token', 'HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN')],
+    // HF_TOKEN and HUGGING_FACE_HUB_TOKEN are huggingface_hub's; HUGGINGFACE_HUB_TOKEN is the gateway's spelling.
+    huggingface: [env('Hugging Face token', 'HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN', 'HUGGINGFACE_HUB_TOKEN')],
     nvidia: [env('NVIDIA API key', 'NVIDIA_API_KEY')],
     moonshot: [env('Moonshot AI API key', 'MOONSHOT_API_KEY')],
-    zai: [env('Z.AI API key', 'ZAI_API_KEY')],
+    zai: [env('Z.AI API key', 'ZAI_API_KEY', 'Z_AI_API_KEY')],
     minimax: [env('MiniMax API key', 'MINIMAX_API_KEY')],
     'vercel-ai-gateway': [env('Vercel AI Gateway key', 'AI_GATEWAY_API_KEY')],
     opencode: [env('OpenCode Zen API key', 'OPENCODE_API_KEY')],
@@ -110,6 +129,7 @@ export const defaultProbeConfig: ProbeConfig = deepFreeze({
   },
   // Tried for every provider, after its own probes: OpenClaw-style auth-profiles.json stores. The
   // scope's agent store first, then the default agent's store under $OPENCLAW_STATE_DIR or ~/.openclaw.
+  // A profile counts only when the gateway could use it (the kind's default `eligibility: "usable"`).
   defaults: [
     { kind: 'authProfiles', path: '{agentDir}/auth-profiles.json', label: "the agent's auth-profiles.json" },
     { kind: 'authProfiles', path: '$OPENCLAW_STATE_DIR/agents/main/agent/auth-profiles.json', label: 'OpenClaw main agent store ($OPENCLAW_STATE_DIR)' },

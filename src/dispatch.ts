@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { Piscina } from 'piscina';
 import { AuthProbeError, errorData, type ErrorCode } from './errors.js';
 import { workerInitOf, type ResolvedOptions } from './options.js';
-import type { ProbeTask, ProviderResult } from './schema.js';
+import type { ProbeKind, ProbeTask, ProviderResult } from './schema.js';
 import { TaskResultSchema } from './schema.js';
 import { createControl, currentPosition, watchTask } from './watchdog.js';
 
@@ -25,6 +25,11 @@ export interface DispatchRequest {
   readonly mode: ProbeTask['mode'];
   /** Probes to report as failed rather than run, after they hung or killed a worker. */
   readonly skip?: ProbeTask['skip'];
+  /** Plan positions to run, by provider (the rest of its plan is not run). */
+  readonly only?: ProbeTask['only'];
+  /** Several scopes in one task, and each provider's index into them. */
+  readonly scopes?: ProbeTask['scopes'];
+  readonly scopeIndex?: ProbeTask['scopeIndex'];
 }
 
 export interface DispatchCounters {
@@ -33,10 +38,19 @@ export interface DispatchCounters {
   probesRun: number;
   timeouts: number;
   crashes: number;
+  /** Probes run, by kind. */
+  readonly probesByKind: Record<ProbeKind, number>;
 }
 
 export class Dispatcher {
-  readonly counters: DispatchCounters = { tasks: 0, providersProbed: 0, probesRun: 0, timeouts: 0, crashes: 0 };
+  readonly counters: DispatchCounters = {
+    tasks: 0,
+    providersProbed: 0,
+    probesRun: 0,
+    timeouts: 0,
+    crashes: 0,
+    probesByKind: { env: 0, authProfiles: 0, credentialFile: 0, command: 0, module: 0 },
+  };
   #piscina: Piscina | undefined;
   #closed = false;
   readonly #running = new Set<Promise<ProviderResult[]>>();
@@ -105,6 +119,8 @@ export class Dispatcher {
       control,
       ...(req.modelApi !== undefined ? { modelApi: req.modelApi } : {}),
       ...(req.skip !== undefined ? { skip: req.skip } : {}),
+      ...(req.only !== undefined ? { only: req.only } : {}),
+      ...(req.scopes !== undefined ? { scopes: req.scopes, scopeIndex: req.scopeIndex } : {}),
     };
     const started = performance.now();
     this.counters.tasks++;
@@ -147,7 +163,7 @@ export class Dispatcher {
     if (timedOut) this.counters.timeouts++;
     else this.counters.crashes++;
     const culprit = providers[position.provider];
-    const known = culprit === undefined ? undefined : (req.skip?.[culprit] ?? []);
+    const known = culprit === undefined ? undefined : (req.skip?.[position.provider] ?? []);
     const reason = err instanceof Error ? err.message.slice(0, 200) : typeof err;
     if (!position.running || culprit === undefined || known === undefined || known.some((s) => s.position === position.probe)) {
       this.#options.logger.error({ providers: providers.length, code, reason }, 'worker died outside a probe');
@@ -158,7 +174,7 @@ export class Dispatcher {
       timedOut ? 'probe ran past its deadline; worker terminated' : 'worker died while probing',
     );
     const skip = { position: position.probe, error: errorData(code, `probe #${position.probe + 1}${timedOut ? ' ran past its deadline' : ' ended its worker'}`) };
-    return this.run(providers, { ...req, skip: { ...req.skip, [culprit]: [...known, skip] } });
+    return this.run(providers, { ...req, skip: { ...req.skip, [position.provider]: [...known, skip] } });
   }
 
   #record(results: readonly ProviderResult[], durationMs: number): void {
@@ -167,6 +183,7 @@ export class Dispatcher {
     for (const r of results) {
       probes += r.probes.length;
       for (const p of r.probes) {
+        this.counters.probesByKind[p.kind]++;
         if (p.durationMs >= slowProbeMs) {
           logger.warn({ provider: r.provider, probe: p.kind, index: p.index, source: p.source, durationMs: Math.round(p.durationMs), outcome: p.outcome }, 'slow auth probe');
         }

@@ -29,7 +29,10 @@ export const ERROR_CODES = {
   E_JSON_INVALID: 'the file is not valid JSON',
   E_STORE_INVALID: 'the auth profile store has an unexpected shape',
   E_NO_PROFILE: 'no profile in the store matches the provider',
+  E_PROFILE_NOT_USABLE: 'no profile of the provider in the store is usable',
   E_POINTER_MISSING: 'the JSON pointer does not name a non-empty string',
+  E_EXPIRY_MISSING: 'the expiry is missing or not a valid time',
+  E_TOKEN_EXPIRED: 'the login has expired, or expires within the skew, and cannot be refreshed',
   E_COMMAND_NOT_FOUND: 'the command was not found',
   E_COMMAND_FAILED: 'the command exited unsuccessfully',
   E_COMMAND_NO_OUTPUT: 'the command printed nothing',
@@ -38,6 +41,7 @@ export const ERROR_CODES = {
   E_MODULE_FALSE: 'the probe module answered false',
   E_MODULE_BAD_RESULT: 'the probe module did not return a boolean',
   E_PLATFORM_SKIPPED: 'the probe does not run on this platform',
+  E_ENV_OVERRIDDEN: 'the probe is skipped: a variable that takes precedence over it is set',
 } as const;
 
 /** A stable error code, e.g. `E_PROBE_TIMEOUT`. */

@@ -6,6 +6,17 @@
 import type { ErrorData } from './errors.js';
 import type { ProbeOutcome, ProviderResult } from './schema.js';
 
+/** How a published answer is found again from the outside: `explain()` and `stats()`. */
+export interface KeptAnswer {
+  readonly auth: boolean;
+  /** Served from a failing probe's last good outcome. */
+  readonly degraded: boolean;
+  /** False because a probe failed with nothing earlier to fall back on; retried in the background. */
+  readonly failing: boolean;
+  /** When the next background run is due, in ms from now (a failing probe's backoff, or an expiry). */
+  readonly nextRunInMs: number;
+}
+
 export interface ExplainReport {
   /** The id as the caller wrote it. */
   readonly input: string;
@@ -20,9 +31,14 @@ export interface ExplainReport {
   readonly error?: ErrorData;
   /** Milliseconds spent in the worker on this provider. */
   readonly durationMs: number;
+  /**
+   * The answer checks of this scope are served now, if one is kept: it may differ from `auth` (a failing probe
+   * served from its last good outcome is `degraded`; a remembered failure is `failing`, retried in `nextRunInMs`).
+   */
+  readonly kept?: KeptAnswer;
 }
 
-export function explainResult(input: string, result: ProviderResult): ExplainReport {
+export function explainResult(input: string, result: ProviderResult, kept?: KeptAnswer): ExplainReport {
   return {
     input,
     provider: result.provider,
@@ -31,5 +47,6 @@ export function explainResult(input: string, result: ProviderResult): ExplainRep
     probes: result.probes,
     ...(result.error ? { error: result.error } : {}),
     durationMs: result.durationMs,
+    ...(kept ? { kept } : {}),
   };
 }

@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 
 /** The fingerprint of a path that does not exist. */
-const MISSING = 'missing';
+export const MISSING = 'missing';
 
 export function fingerprintOf(st: BigIntStats): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;

@@ -6,7 +6,7 @@
  * `"$schema"` key, which `loadProbeConfig` accepts and ignores.
  */
 import { z } from 'zod';
-import { AuthProfilesProbeSchema, CommandProbeSchema, CredentialFileProbeSchema, EnvProbeSchema, ModuleProbeSchema, ProbeConfigSchema, ProbeSchema } from './schema.js';
+import { AuthProfilesProbeSchema, CommandProbeSchema, CredentialFileProbeSchema, EnvProbeSchema, ExpirySchema, ModuleProbeSchema, ProbeConfigSchema, ProbeSchema } from './schema.js';
 
 /** Hover texts for editors, by field name wherever the field appears. */
 const FIELD_DESCRIPTIONS: Readonly<Record<string, string>> = {
@@ -14,7 +14,14 @@ const FIELD_DESCRIPTIONS: Readonly<Record<string, string>> = {
   platforms: 'Run only on these process.platform values, e.g. ["darwin"]; elsewhere the probe is skipped as absent.',
   vars: 'Environment variable names; any non-empty one means auth.',
   path: 'A path; may use {agentDir}, {workspaceDir}, {provider}, a leading ~, and $VAR or ${VAR}. Relative paths resolve against the config file directory.',
-  pointer: 'A JSON pointer (RFC 6901) such as /tokens/access_token.',
+  pointer: 'A JSON pointer (RFC 6901) such as /tokens/access_token, that must name a non-empty string.',
+  require: 'JSON pointers that must each name a non-empty string.',
+  anyOf: 'Alternatives: groups of JSON pointers; the file counts only when every pointer of at least one group names a non-empty string.',
+  expiry: "The login's expiry: { pointer, unit }. Required to be present and valid; the login counts while it is later than now plus the pool's expirySkewMs, or for good with a refresh token.",
+  unit: 'How the expiry is written: ms or s since the epoch, or iso (an ISO 8601 date).',
+  refresh: 'A JSON pointer to a refresh token: when it names a non-empty string, an expired login still counts (the tool refreshes it).',
+  eligibility: 'usable (default): a profile counts only when the gateway could use it (api_key: key or keyRef; token: token, and expires absent or later than now; oauth: access or refresh). any: every profile of the provider counts.',
+  unlessEnv: 'Skip this probe (absent, E_ENV_OVERRIDDEN) when any of these variables is non-empty: a source another takes precedence over.',
   command: 'The executable, run without a shell.',
   args: 'Arguments passed to the executable.',
   timeoutMs: 'Milliseconds before the command is killed; capped by the pool probeTimeoutMs.',
@@ -28,8 +35,8 @@ const FIELD_DESCRIPTIONS: Readonly<Record<string, string>> = {
 
 const KINDS = [
   [EnvProbeSchema, 'True when any of the variables is non-empty in the env.'],
-  [AuthProfilesProbeSchema, 'True when the auth-profiles.json store has a profile for the provider.'],
-  [CredentialFileProbeSchema, 'True when the JSON file exists and the JSON pointer names a non-empty string.'],
+  [AuthProfilesProbeSchema, 'True when the auth-profiles.json store has a profile for the provider that is usable (or any profile, with eligibility: any).'],
+  [CredentialFileProbeSchema, 'True when the JSON file exists, its pointers (pointer, require, one group of anyOf) name non-empty strings, and its expiry, if given, has not passed or a refresh token is present.'],
   [CommandProbeSchema, 'True when the executable, run without a shell, exits 0 (and prints something, with requireStdout).'],
   [ModuleProbeSchema, 'True when the module export, called in a worker with { provider, modelApi, scope, env }, returns true.'],
 ] as const;
@@ -51,6 +58,9 @@ export function probeConfigJsonSchema(): Record<string, unknown> {
     meta.add(schema, { description });
     describeFields(schema.shape);
   }
+  // Described apart: `pointer` here names a time, not a string that must be non-empty.
+  meta.add(ExpirySchema.shape.pointer, { description: 'A JSON pointer (RFC 6901) to the expiry, such as /claudeAiOauth/expiresAt.' });
+  meta.add(ExpirySchema.shape.unit, { description: FIELD_DESCRIPTIONS['unit'] as string });
   const generated = z.toJSONSchema(ProbeConfigSchema, { target: 'draft-7', io: 'input', metadata: meta }) as Record<string, unknown>;
   const properties = generated['properties'] as Record<string, unknown>;
   return {

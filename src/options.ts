@@ -37,15 +37,25 @@ export const PoolOptionsSchema = z.strictObject({
       positive: ms(86_400_000).optional(),
       /** How long a lasting `false` is kept, in milliseconds. Default 30000. */
       negative: ms(86_400_000).optional(),
-      /**
-       * How long a `false` from a failed probe (timeout, crash, unreadable file) is kept, in milliseconds, so a hung CLI
-       * is not waited for on every sweep. Default 0: not kept. Never served stale.
-       */
-      failure: ms(3_600_000).optional(),
       /** After expiry, how long an answer is still served while a background refresh runs, in milliseconds. Default 60000. */
       staleWhileRevalidate: ms(86_400_000).optional(),
     })
     .optional(),
+  /**
+   * How long a failed probe (timeout, crash, unreadable or half-written file) is remembered before it is retried
+   * in the background, in milliseconds: `initial` after the first failure, doubling with each failure in a row up
+   * to `max`. A change to a file the probe read ends the wait at once. Default 10000 and 300000.
+   */
+  failureBackoffMs: z
+    .strictObject({
+      initial: ms(86_400_000).min(1).optional(),
+      max: ms(86_400_000).min(1).optional(),
+    })
+    .optional(),
+  /** Answers kept at most, over all scopes; past it the least recently used are dropped with their watches. Default 50000. */
+  maxAnswers: z.number().int().positive().max(10_000_000).optional(),
+  /** Scopes holding answers at most; past it the least recently used scope's answers are dropped (its checkers stay usable). Default 4096. */
+  maxScopes: z.number().int().positive().max(1_000_000).optional(),
   watch: z
     .strictObject({
       /** Watch the files answers depend on. False: check their fingerprints every `pollMs` instead. Default true. */
@@ -77,6 +87,11 @@ export const PoolOptionsSchema = z.strictObject({
   slowProbeMs: ms(600_000).optional(),
   /** Largest credential file or store read, in bytes. Default 32 MiB. */
   maxFileBytes: z.number().int().positive().max(2 ** 31 - 1).optional(),
+  /**
+   * A login (a credential file's expiry, a token profile's `expires`) that expires within this many
+   * milliseconds counts as expired already, so an answer never outlives the token by a request. Default 300000 (5 min).
+   */
+  expirySkewMs: ms(86_400_000).optional(),
   /** Most stdout a `requireStdout` command may print, in bytes. Default 1 MiB. */
   maxStdoutBytes: z.number().int().positive().max(2 ** 30).optional(),
   /**
@@ -109,7 +124,9 @@ export interface ResolvedOptions {
   readonly probeTimeoutMs: number;
   readonly positiveTtlMs: number;
   readonly negativeTtlMs: number;
-  readonly failureTtlMs: number;
+  readonly failureBackoff: { readonly initialMs: number; readonly maxMs: number };
+  readonly maxAnswers: number;
+  readonly maxScopes: number;
   readonly staleMs: number;
   readonly watch: { readonly enabled: boolean; readonly debounceMs: number; readonly pollMs: number; readonly verifyMs: number; readonly refreshOnChange: boolean };
   readonly idleTimeoutMs: number;
@@ -120,6 +137,7 @@ export interface ResolvedOptions {
   readonly slowProbeMs: number;
   readonly maxFileBytes: number;
   readonly maxStdoutBytes: number;
+  readonly expirySkewMs: number;
   readonly niceIncrement: number;
   readonly spawnVia: 'worker' | 'helper';
   readonly logger: AuthProbeLogger;
@@ -138,6 +156,10 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   }
   const maxThreads = o.threads?.max ?? Math.min(Math.max(availableParallelism(), 1), 4);
   const minThreads = Math.min(o.threads?.min ?? 1, maxThreads);
+  const backoffInitial = o.failureBackoffMs?.initial ?? 10_000;
+  if (o.failureBackoffMs?.max !== undefined && o.failureBackoffMs.max < backoffInitial) {
+    throw new AuthProbeError('E_BAD_OPTIONS', 'failureBackoffMs.max: must not be less than failureBackoffMs.initial');
+  }
   return Object.freeze({
     probes: o.probes,
     configDir: resolve(o.configDir ?? process.cwd()),
@@ -146,7 +168,9 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     probeTimeoutMs: o.probeTimeoutMs ?? 5000,
     positiveTtlMs: o.cacheTtlMs?.positive ?? 300_000,
     negativeTtlMs: o.cacheTtlMs?.negative ?? 30_000,
-    failureTtlMs: o.cacheTtlMs?.failure ?? 0,
+    failureBackoff: Object.freeze({ initialMs: backoffInitial, maxMs: Math.max(backoffInitial, o.failureBackoffMs?.max ?? 300_000) }),
+    maxAnswers: o.maxAnswers ?? 50_000,
+    maxScopes: o.maxScopes ?? 4096,
     staleMs: o.cacheTtlMs?.staleWhileRevalidate ?? 60_000,
     watch: Object.freeze({
       enabled: o.watch?.enabled ?? true,
@@ -163,6 +187,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     slowProbeMs: o.slowProbeMs ?? 1000,
     maxFileBytes: o.maxFileBytes ?? 32 * 1024 * 1024,
     maxStdoutBytes: o.maxStdoutBytes ?? 1024 * 1024,
+    expirySkewMs: o.expirySkewMs ?? 300_000,
     niceIncrement: o.niceIncrement ?? 0,
     spawnVia: o.spawnVia ?? 'worker',
     // Redacting, whatever the caller's logger is: see ownLogger.
@@ -182,5 +207,6 @@ export function workerInitOf(o: ResolvedOptions): WorkerInit {
     maxStdoutBytes: o.maxStdoutBytes,
     allowedRoots: o.allowedRoots,
     spawnVia: o.spawnVia,
+    expirySkewMs: o.expirySkewMs,
   };
 }

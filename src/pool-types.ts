@@ -5,7 +5,7 @@
  * declaration file they reach.
  */
 import type { ExplainReport } from './explain.js';
-import type { Scope } from './schema.js';
+import type { ProbeKind, Scope } from './schema.js';
 
 /** What a gateway calls today: does this provider have usable auth? */
 export type AuthChecker = (provider: string, modelApi?: string) => Promise<boolean>;
@@ -24,6 +24,8 @@ export interface PoolStats {
   readonly dispatches: number;
   readonly providersProbed: number;
   readonly probesRun: number;
+  /** Probes run, by kind: a store write should re-run file probes, never CLIs. */
+  readonly probesRunByKind: Readonly<Record<ProbeKind, number>>;
   /** Checks answered from a checker's cache. */
   readonly cacheHits: number;
   /** Checks that missed the cache. */
@@ -32,17 +34,30 @@ export interface PoolStats {
   readonly snapshotHits: number;
   /** Expired answers served while a background refresh ran (stale-while-revalidate). */
   readonly staleHits: number;
-  /** Background refreshes started: stale-while-revalidate, and re-probes after a file change. */
+  /** Background runs of answers in hand: an expiry, a file change, a failure's backoff ending. */
   readonly refreshes: number;
+  /** How long answers in hand waited for their refresh to publish (from the change or expiry that made it due). */
+  readonly refreshTime: DurationSummary;
   /** Kept answers that flipped (each one emitted as a `change` event). */
   readonly changes: number;
+  /** `change` listeners that threw (each logged; never surfaced to a caller). */
+  readonly listenerErrors: number;
+  /** Answers kept now, over all scopes (at most `maxAnswers`), and scopes holding them (at most `maxScopes`). */
+  readonly answers: number;
+  readonly scopes: number;
+  /** Answers served from a failing probe's last good outcome right now. */
+  readonly degraded: number;
+  /** Answers false right now because a probe failed with nothing earlier to fall back on (retried with backoff). */
+  readonly failing: number;
+  /** Answers dropped: expired unused, pushed out by a cap, or `invalidate()`. */
+  readonly evictions: number;
   /** Paths followed for changes, and how: `watch` (fs.watch on their directories) or `poll` (fingerprints on an interval). */
   readonly watchedPaths: number;
   readonly watchMode: 'watch' | 'poll';
-  /** Misses that joined a dispatch already in flight for the same key. */
+  /** Misses that joined an answer's first run already under way. */
   readonly coalesced: number;
   readonly warms: number;
-  /** Keys being probed right now. */
+  /** Answers being probed right now. */
   readonly inFlight: number;
   /** Tasks waiting for a free worker. */
   readonly queueSize: number;
@@ -54,7 +69,6 @@ export interface PoolStats {
   /** Time tasks waited in the queue. */
   readonly waitTime: DurationSummary;
 }
-
 
 /** What `warm()` did. */
 export interface WarmReport {

@@ -23,6 +23,11 @@ const ProbeCommon = {
   label: z.string().min(1).max(200).optional(),
   /** Run only on these `process.platform` values (e.g. `["darwin"]` for keychain lookups). */
   platforms: z.array(z.string().min(1).max(32)).min(1).optional(),
+  /**
+   * Skip the probe (absent, `E_ENV_OVERRIDDEN`) when any of these variables is non-empty: a source that
+   * another takes precedence over, as `GOOGLE_APPLICATION_CREDENTIALS` does over gcloud's ADC file.
+   */
+  unlessEnv: z.array(EnvVarName).min(1).max(16).optional(),
 };
 
 /** Any of the named variables is non-empty in the scope's env. */
@@ -32,23 +37,60 @@ export const EnvProbeSchema = z.strictObject({
   ...ProbeCommon,
 });
 
-/** An `auth-profiles.json` store: true when a profile's provider matches after normalisation. */
+/**
+ * An `auth-profiles.json` store: true when a profile belongs to the provider (its `provider`, or the
+ * `<provider>:` prefix of its id, after normalisation) and, with `eligibility: "usable"` (the default),
+ * is usable as the gateway judges it: `api_key` with a non-empty `key` or a `keyRef` object, `token`
+ * with a non-empty `token` and an `expires` (ms since the epoch) absent or later than now plus the
+ * pool's `expirySkewMs`, `oauth` with a non-empty `access` or `refresh`. `"any"`: any profile counts.
+ */
 export const AuthProfilesProbeSchema = z.strictObject({
   kind: z.literal('authProfiles'),
   path: PathTemplateSchema,
+  eligibility: z.enum(['usable', 'any']).optional(),
   ...ProbeCommon,
 });
 
-/** A JSON credential file: true when the field at the JSON pointer is a non-empty string. */
-export const CredentialFileProbeSchema = z.strictObject({
-  kind: z.literal('credentialFile'),
-  path: PathTemplateSchema,
-  pointer: z
+/** A fresh schema per use: the JSON Schema generator describes fields by schema instance. */
+const jsonPointer = () =>
+  z
     .string()
     .max(1024)
-    .regex(/^(\/[^/]*)+$/, 'must be a JSON pointer such as /tokens/access_token'),
-  ...ProbeCommon,
+    .regex(/^(\/[^/]*)+$/, 'must be a JSON pointer such as /tokens/access_token');
+
+/** Where a credential file keeps its expiry, and in what unit: ms or s since the epoch, or an ISO 8601 date. */
+export const ExpirySchema = z.strictObject({
+  pointer: jsonPointer(),
+  unit: z.enum(['ms', 's', 'iso']),
 });
+
+/**
+ * A JSON credential file. True when the file parses, every pointer of `pointer` and `require` names a
+ * non-empty string, at least one group of `anyOf` does so wholly (when given), and, with `expiry`, the
+ * expiry is a valid time later than now plus the pool's `expirySkewMs`, or `refresh` names a non-empty
+ * string (the tool refreshes the login itself). A missing or invalid expiry is an absence.
+ */
+export const CredentialFileProbeSchema = z
+  .strictObject({
+    kind: z.literal('credentialFile'),
+    path: PathTemplateSchema,
+    /** One JSON pointer that must name a non-empty string (the original form; same as a one-item `require`). */
+    pointer: jsonPointer().optional(),
+    /** JSON pointers that must each name a non-empty string. */
+    require: z.array(jsonPointer()).min(1).max(32).optional(),
+    /** Alternatives: groups of JSON pointers; at least one group must name non-empty strings throughout. */
+    anyOf: z.array(z.array(jsonPointer()).min(1).max(32)).min(1).max(16).optional(),
+    /** The login's expiry: required to be present and valid when given. */
+    expiry: ExpirySchema.optional(),
+    /** A JSON pointer to a refresh token: when it names a non-empty string, an expired login still counts. */
+    refresh: jsonPointer().optional(),
+    ...ProbeCommon,
+  })
+  .refine((p) => p.pointer !== undefined || p.require !== undefined || p.anyOf !== undefined, {
+    message: 'needs pointer, require or anyOf',
+    path: ['pointer'],
+  })
+  .refine((p) => p.refresh === undefined || p.expiry !== undefined, { message: 'refresh needs expiry', path: ['refresh'] });
 
 /** An executable run without a shell; true on exit code 0 (and non-empty stdout when `requireStdout`). */
 export const CommandProbeSchema = z.strictObject({
@@ -108,13 +150,22 @@ const ErrorCodeSchema = z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorC
 
 const ErrorDataSchema = z.strictObject({ code: ErrorCodeSchema, message: z.string().max(1000) });
 
+const DepsSchema = z.array(z.tuple([z.string().max(4096), z.string().max(200)])).max(1024);
+
 /** One probe's outcome as a worker reports it: presence and metadata, never a value. */
 export const ProbeOutcomeSchema = z.strictObject({
+  /** Position in the provider's plan (its own probes, then `defaults`): what the main thread keeps the outcome under. */
+  position: z.number().int().nonnegative(),
   index: z.number().int().nonnegative(),
   source: z.enum(['provider', 'defaults']),
   kind: z.enum(['env', 'authProfiles', 'credentialFile', 'command', 'module']),
   label: z.string().optional(),
   outcome: z.enum(['present', 'absent', 'error']),
+  /**
+   * For a `present` that rests on an expiry (a token profile's `expires`, a credential file's expiry
+   * without a refresh token): when it stops being true, in ms since the epoch, the skew already taken off.
+   */
+  validUntil: z.number().optional(),
   durationMs: z.number().nonnegative(),
   error: ErrorDataSchema.optional(),
   detail: z
@@ -126,6 +177,8 @@ export const ProbeOutcomeSchema = z.strictObject({
       signal: z.string().max(32).nullable().optional(),
     })
     .optional(),
+  /** Paths this probe consulted, each with its fingerprint then (or `missing`): what its outcome depends on. */
+  deps: DepsSchema.optional(),
 });
 
 /** A worker's answer for one provider. */
@@ -139,7 +192,7 @@ export const ProviderResultSchema = z.strictObject({
   /** Set when the provider could not be probed at all (deadline passed, worker died). */
   error: ErrorDataSchema.optional(),
   /** Paths the probes consulted, each with its fingerprint then (or `missing`): what the answer depends on. */
-  deps: z.array(z.tuple([z.string().max(4096), z.string().max(200)])).max(1024).optional(),
+  deps: DepsSchema.optional(),
 });
 
 export const TaskResultSchema = z.strictObject({
@@ -156,15 +209,27 @@ export interface ProbeTask {
   readonly modelApi?: string;
   readonly scope: { readonly agentDir?: string; readonly workspaceDir?: string; readonly agentId?: string };
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * Scopes of a task that probes providers of several scopes at once (a thousand agents checked together go
+   * out in a few tasks, not a thousand), and the index into it of each provider's scope; without them every
+   * provider is probed in `scope` with `env`.
+   */
+  readonly scopes?: readonly { readonly scope: ProbeTask['scope']; readonly env: Readonly<Record<string, string>> }[];
+  readonly scopeIndex?: readonly number[];
   /** `first` stops at the first probe that finds auth; `all` runs every probe (for `explain()`). */
   readonly mode: 'first' | 'all';
   /** Watchdog cells shared with the main thread; see `src/watchdog.ts`. */
   readonly control: SharedArrayBuffer;
   /**
-   * Probes not to run again, by provider and plan position, because they hung or killed the worker
+   * Probes not to run again, by provider index and plan position, because they hung or killed the worker
    * in an earlier attempt: each is reported with its error and the provider's other probes still run.
    */
-  readonly skip?: Readonly<Record<string, readonly ProbeSkip[]>>;
+  readonly skip?: Readonly<Record<number, readonly ProbeSkip[]>>;
+  /**
+   * Plan positions to run, one entry per provider of `providers` (null: its whole plan). A refresh re-runs only
+   * the probes whose files changed or whose outcome expired, never the provider's other probes.
+   */
+  readonly only?: readonly (readonly number[] | null)[];
 }
 
 /** A probe left out of a re-run, and the error it is reported with. */
@@ -182,4 +247,6 @@ export interface WorkerInit {
   readonly maxStdoutBytes: number;
   readonly allowedRoots: readonly string[] | undefined;
   readonly spawnVia: 'worker' | 'helper';
+  /** A login expiring within this many milliseconds counts as expired. */
+  readonly expirySkewMs: number;
 }

@@ -1,19 +1,24 @@
 /** `pool.stats()`: counters of our own plus Piscina's queue, threads and histograms. */
-import type { ScopeState } from './coalesce.js';
+import type { RecordableHistogram } from 'node:perf_hooks';
+import type { AnswerBook } from './answers/book.js';
 import type { Dispatcher } from './dispatch.js';
 import type { DependencyWatcher } from './watch.js';
-// The public types live with the pool's public shape, whose declarations import nothing of Piscina's.
 import type { DurationSummary, PoolStats } from './pool-types.js';
 
+// The public types live with the pool's public shape, whose declarations import nothing of Piscina's.
 export type { DurationSummary, PoolStats };
 
-type Counters = { cacheHits: number; staleHits: number; misses: number; snapshotHits: number; coalesced: number; warms: number; refreshes: number; changes: number };
+type Counters = { cacheHits: number; staleHits: number; misses: number; snapshotHits: number; warms: number; listenerErrors: number };
 
 const EMPTY: DurationSummary = Object.freeze({ count: 0, mean: 0, p50: 0, p99: 0, max: 0 });
 
-export function snapshotStats(counters: Counters, dispatcher: Dispatcher, scopes: Iterable<ScopeState>, watcher: Pick<DependencyWatcher<never>, 'size' | 'mode'>): PoolStats {
-  let inFlight = 0;
-  for (const s of scopes) inFlight += s.inflight.size;
+/** A histogram recorded in microseconds, summarised in milliseconds. */
+function fromMicros(h: RecordableHistogram): DurationSummary {
+  if (h.count === 0) return EMPTY;
+  return { count: h.count, mean: h.mean / 1000, p50: h.percentile(50) / 1000, p99: h.percentile(99) / 1000, max: h.max / 1000 };
+}
+
+export function snapshotStats(counters: Counters, dispatcher: Dispatcher, book: AnswerBook, watcher: Pick<DependencyWatcher<never>, 'size' | 'mode'>): PoolStats {
   const pool = dispatcher.piscina;
   const summary = (which: 'runTime' | 'waitTime'): DurationSummary => {
     if (!pool) return EMPTY;
@@ -25,10 +30,16 @@ export function snapshotStats(counters: Counters, dispatcher: Dispatcher, scopes
     dispatches: d.tasks,
     providersProbed: d.providersProbed,
     probesRun: d.probesRun,
+    probesRunByKind: { ...d.probesByKind },
     ...counters,
+    ...book.counters,
+    refreshTime: fromMicros(book.refreshTime),
+    answers: book.size,
+    scopes: book.scopes.size,
+    ...book.health(),
     watchedPaths: watcher.size,
     watchMode: watcher.mode,
-    inFlight,
+    inFlight: book.inFlight,
     queueSize: pool?.queueSize ?? 0,
     threads: pool?.threads.length ?? 0,
     timeouts: d.timeouts,

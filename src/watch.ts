@@ -12,11 +12,29 @@
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, sep } from 'node:path';
 import type { AuthProbeLogger as Logger } from './logger.js';
-import { currentFingerprint } from './fingerprint.js';
+import { stat } from 'node:fs/promises';
+import { setImmediate as turn } from 'node:timers/promises';
+import { currentFingerprint, MISSING } from './fingerprint.js';
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
 
 /** Anything whose answer depends on files: path → fingerprint when it was computed. */
 export interface Dependent {
   readonly deps: ReadonlyMap<string, string>;
+}
+
+/** A followed path whose fingerprint differs from the one a dependent recorded. */
+export interface FileChange<T> {
+  readonly item: T;
+  readonly path: string;
+  /** The fingerprint seen now. */
+  readonly fingerprint: string;
 }
 
 export interface WatchOptions {
@@ -33,6 +51,9 @@ export interface WatchOptions {
   readonly verifyMs: number;
   readonly logger: Logger;
 }
+
+/** Paths stat'ed at once in a check; the event loop gets a turn between slices. */
+const FLUSH_SLICE = 64;
 
 interface Anchor {
   readonly dir: string;
@@ -54,7 +75,7 @@ export class DependencyWatcher<T extends Dependent> {
 
   constructor(
     private readonly options: WatchOptions,
-    private readonly onChanged: (changed: T[]) => void,
+    private readonly onChanged: (changes: FileChange<T>[]) => void,
   ) {
     this.#polling = !options.enabled;
   }
@@ -68,29 +89,36 @@ export class DependencyWatcher<T extends Dependent> {
     return this.#polling ? 'poll' : 'watch';
   }
 
-  /** Starts following a dependent's paths, then checks them once: a change between its probe and now is not missed. */
-  track(item: T): void {
-    if (this.#closed || item.deps.size === 0) return;
-    for (const path of item.deps.keys()) {
+  /**
+   * Starts following a dependent's paths (or, given the paths it followed before, only the difference), then
+   * checks them once: a change between its probe and now is not missed.
+   */
+  track(item: T, previous?: ReadonlyMap<string, string>): void {
+    if (this.#closed) return;
+    if (previous) for (const path of previous.keys()) if (!item.deps.has(path)) this.#forget(item, path);
+    for (const [path, fingerprint] of item.deps) {
       let set = this.#byPath.get(path);
       if (!set) {
         this.#byPath.set(path, (set = new Set()));
-        this.#anchor(path);
+        this.#anchor(path, fingerprint);
       }
       set.add(item);
       this.#pending.add(path);
     }
+    if (item.deps.size === 0) return;
     this.#schedule();
     this.#startChecking();
   }
 
   untrack(item: T): void {
-    for (const path of item.deps.keys()) {
-      const set = this.#byPath.get(path);
-      if (!set?.delete(item) || set.size > 0) continue;
-      this.#byPath.delete(path);
-      this.#unanchor(path);
-    }
+    for (const path of item.deps.keys()) this.#forget(item, path);
+  }
+
+  #forget(item: T, path: string): void {
+    const set = this.#byPath.get(path);
+    if (!set?.delete(item) || set.size > 0) return;
+    this.#byPath.delete(path);
+    this.#unanchor(path);
   }
 
   close(): void {
@@ -104,15 +132,24 @@ export class DependencyWatcher<T extends Dependent> {
     this.#pending.clear();
   }
 
-  #anchor(path: string): void {
+  /**
+   * Watches the directory that holds `path`, or for a missing path the nearest existing ancestor, for the entry
+   * leading down to it. A fingerprint of an existing file says where without asking the file system.
+   */
+  #anchor(path: string, fingerprint?: string): void {
     if (this.#polling) return;
     let dir = dirname(path);
     let name = basename(path);
-    // Climb to the nearest directory that exists; watch it for the entry leading down to the path.
-    while (!existsSync(dir) && dirname(dir) !== dir) {
-      name = basename(dir);
-      dir = dirname(dir);
+    if (fingerprint === undefined || fingerprint === MISSING || fingerprint.startsWith('error:')) {
+      while (!existsSync(dir) && dirname(dir) !== dir) {
+        name = basename(dir);
+        dir = dirname(dir);
+      }
     }
+    this.#watchEntry(path, dir, name);
+  }
+
+  #watchEntry(path: string, dir: string, name: string): void {
     let watched = this.#dirs.get(dir);
     if (!watched) {
       let watcher: FSWatcher;
@@ -129,6 +166,29 @@ export class DependencyWatcher<T extends Dependent> {
     if (!paths) watched.names.set(name, (paths = new Set()));
     paths.add(path);
     this.#anchors.set(path, { dir, name });
+  }
+
+  /**
+   * After a check: a path watched from an ancestor that now exists closer to it, or one whose watched directory
+   * is gone, is watched from its new nearest ancestor. Paths whose anchor is still right (nearly all, and every
+   * existing file watched through its own directory) cost nothing: no watch is closed or made again.
+   */
+  async #reanchor(path: string, fingerprint: string): Promise<void> {
+    const anchor = this.#anchors.get(path);
+    if (this.#polling || !this.#byPath.has(path)) return;
+    const exists = fingerprint !== MISSING && !fingerprint.startsWith('error:');
+    if (exists && anchor?.dir === dirname(path)) return;
+    let dir = dirname(path);
+    let name = basename(path);
+    if (!exists) {
+      while (!(await isDirectory(dir)) && dirname(dir) !== dir) {
+        name = basename(dir);
+        dir = dirname(dir);
+      }
+    }
+    if (this.#closed || !this.#byPath.has(path) || (anchor?.dir === dir && anchor.name === name)) return;
+    this.#unanchor(path);
+    this.#watchEntry(path, dir, name);
   }
 
   #unanchor(path: string): void {
@@ -165,27 +225,30 @@ export class DependencyWatcher<T extends Dependent> {
     this.#debounce = setTimeout(() => void this.#flush(), wait).unref();
   }
 
+  /**
+   * Stats every pending path and reports the dependents whose fingerprint differs. Paths are checked in slices
+   * with a turn of the event loop between them, so a verify pass over thousands of agents' files never holds the
+   * loop for long.
+   */
   async #flush(): Promise<void> {
     const paths = [...this.#pending];
     this.#pending.clear();
     this.#firstPendingAt = undefined;
-    const changed = new Set<T>();
-    await Promise.all(
-      paths.map(async (path) => {
-        const fingerprint = await currentFingerprint(path);
-        for (const item of this.#byPath.get(path) ?? []) if (item.deps.get(path) !== fingerprint) changed.add(item);
-        // A directory on the way may have appeared or gone: watch from the new nearest ancestor.
-        if (this.#byPath.has(path) && !this.#polling) {
-          this.#unanchor(path);
-          this.#anchor(path);
-        }
-      }),
-    );
-    if (this.#closed) return;
-    if (changed.size > 0) {
-      for (const item of changed) this.untrack(item);
-      this.onChanged([...changed]);
+    const changed: FileChange<T>[] = [];
+    for (let i = 0; i < paths.length; i += FLUSH_SLICE) {
+      if (i > 0) await turn();
+      if (this.#closed) return;
+      await Promise.all(
+        paths.slice(i, i + FLUSH_SLICE).map(async (path) => {
+          const fingerprint = await currentFingerprint(path);
+          for (const item of this.#byPath.get(path) ?? []) if (item.deps.get(path) !== fingerprint) changed.push({ item, path, fingerprint });
+          // A directory on the way may have appeared or gone.
+          await this.#reanchor(path, fingerprint);
+        }),
+      );
     }
+    if (this.#closed) return;
+    if (changed.length > 0) this.onChanged(changed);
   }
 
   #fallBack(err: unknown): void {

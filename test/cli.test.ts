@@ -113,7 +113,7 @@ describe('auth-probe explain', () => {
     expect(run.stdout).toMatch(/^1\s+provider\s+env\s+present\s+-\s/m);
     expect(run.stdout).toMatch(/^2\s+provider\s+env\s+absent\s+E_ENV_UNSET\s.*\$CLAUDE_CODE_OAUTH_TOKEN$/m);
     expect(run.stdout).toMatch(/^3\s+provider\s+credentialFile\s+absent\s+E_TEMPLATE_UNRESOLVED\s/m);
-    expect(run.stdout).toMatch(/^4\s+provider\s+credentialFile\s+present\s+-\s.*~\/\.claude\/\.credentials\.json \/claudeAiOauth\/accessToken$/m);
+    expect(run.stdout).toMatch(/^4\s+provider\s+credentialFile\s+present\s+-\s.*~\/\.claude\/\.credentials\.json \/claudeAiOauth\/accessToken expiry \/claudeAiOauth\/expiresAt \(ms\) refresh \/claudeAiOauth\/refreshToken$/m);
     expect(run.stdout).toMatch(/^5\s+defaults\s+authProfiles\s+absent\s+E_TEMPLATE_UNRESOLVED\s/m);
     expect(run.stdout).toMatch(/^7\s+defaults\s+authProfiles\s+absent\s+E_NO_PROFILE\s/m);
     expect(run.stdout + run.stderr).not.toContain(SECRET);
@@ -139,6 +139,55 @@ describe('auth-probe explain', () => {
     const run = runCli(['explain', 'nobody-configured-this', '--home', home, '--env-file', envFile, '--config', dir.write('empty.json', { providers: {} }), '--no-defaults']);
     expect(run.status).toBe(1);
     expect(run.stdout).toContain('no probes are configured for this provider');
+  });
+});
+
+describe('auth-probe check and explain: credentials found but not usable', () => {
+  const { dir } = useFixture();
+  const HOUR = 3_600_000;
+  const expiresAt = Date.now() - HOUR;
+  const tokenExpires = Date.now() + 2 * HOUR;
+  // Claude Code's login, expired, with no refresh token; a Gemini login without its refresh token.
+  dir.write('home/.claude/.credentials.json', { claudeAiOauth: { accessToken: SECRET, expiresAt } });
+  dir.write('home/.gemini/oauth_creds.json', { access_token: SECRET, expiry_date: expiresAt });
+  dir.write('agent/auth-profiles.json', {
+    version: 1,
+    profiles: { 'mistral:work': { type: 'api_key', key: '' }, 'groq:ci': { type: 'token', token: SECRET, expires: tokenExpires } },
+  });
+  const noEnv = dir.write('none.env', '');
+  const at = ['--home', dir.path('home'), '--env-file', noEnv, '--agent-dir', dir.path('agent')];
+  const iso = (ms: number) => new Date(ms).toISOString();
+
+  it('check names the code and the credential next to "no", and the end of an answer that expires', () => {
+    const run = runCli(['check', 'anthropic', 'google-gemini-cli', 'mistral', 'groq', ...at]);
+    expect(run.status).toBe(1);
+    const rows = tableRows(run.stdout);
+    expect(rows.get('anthropic')).toMatch(/^anthropic\s+no\s+E_TOKEN_EXPIRED ~\/\.claude\/\.credentials\.json\s/);
+    expect(rows.get('google-gemini-cli')).toMatch(/\bno\s+E_POINTER_MISSING ~\/\.gemini\/oauth_creds\.json\s/);
+    expect(rows.get('mistral')).toMatch(/\bno\s+E_PROFILE_NOT_USABLE profile mistral:work in /);
+    expect(rows.get('groq')).toContain(`yes   profile groq:ci in `);
+    expect(rows.get('groq')).toContain(` until ${iso(tokenExpires - 300_000).replace(/\.\d{3}Z$/, 'Z')}`);
+    expect(run.stdout + run.stderr).not.toContain(SECRET);
+  });
+
+  it('check --json lists the codes under notUsable, and validUntil on the source', () => {
+    const run = runCli(['check', '--json', 'anthropic', 'groq', ...at]);
+    const out = JSON.parse(run.stdout) as { providers: { provider: string; notUsable: { code: string; description: string }[]; source: { validUntil?: number } | null }[] };
+    expect(out.providers[0]?.notUsable).toEqual([{ code: 'E_TOKEN_EXPIRED', description: '~/.claude/.credentials.json' }]);
+    expect(out.providers[1]?.source?.validUntil).toBe(tokenExpires - 300_000);
+    expect(out.providers[1]?.notUsable).toEqual([]);
+  });
+
+  it('explain gives the reason: the expiry as ISO, the missing pointer, the profile and its rule; never a token', () => {
+    const claude = runCli(['explain', 'anthropic', ...at]);
+    expect(claude.status).toBe(1);
+    expect(claude.stdout).toMatch(/^4\s+provider\s+credentialFile\s+absent\s+E_TOKEN_EXPIRED\s/m);
+    expect(claude.stdout).toMatch(new RegExp(`^4  E_TOKEN_EXPIRED: .*expired at ${iso(expiresAt).replace(/\./g, '\\.')} .*no refresh token at /claudeAiOauth/refreshToken`, 'm'));
+    const gemini = runCli(['explain', 'google-gemini-cli', ...at]);
+    expect(gemini.stdout).toMatch(/^1  E_POINTER_MISSING: .*\/refresh_token in .*oauth_creds\.json/m);
+    const mistral = runCli(['explain', 'mistral', ...at]);
+    expect(mistral.stdout).toMatch(/^2  E_PROFILE_NOT_USABLE: .*mistral:work: api_key needs a non-empty key or a keyRef object/m);
+    for (const run of [claude, gemini, mistral]) expect(run.stdout + run.stderr).not.toContain(SECRET);
   });
 });
 
@@ -178,7 +227,7 @@ describe('auth-probe --config', () => {
     expect(run.stdout).toBe('');
     expect(run.stderr).toContain(`invalid probe configuration ${bad}`);
     expect(run.stderr).toContain(`${bad}:4:33: providers.openai[0].vars[0]: must be an environment variable name`);
-    expect(run.stderr).toContain(`${bad}:5:7: providers.openai[1].pointer: Invalid input`);
+    expect(run.stderr).toContain(`${bad}:5:7: providers.openai[1].pointer: needs pointer, require or anyOf`);
     expect(run.stderr).toContain(`${bad}:8:3: alias: not a known field`);
     expect(run.stderr).not.toContain(SECRET);
   });

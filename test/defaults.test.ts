@@ -95,8 +95,8 @@ describe('the built-in probe set', () => {
   });
 
   it('follows $CODEX_HOME, $CLAUDE_CONFIG_DIR and $GOOGLE_APPLICATION_CREDENTIALS', async () => {
-    dir.write('elsewhere/codex/auth.json', { tokens: { access_token: SECRET } });
-    dir.write('elsewhere/claude/.credentials.json', { claudeAiOauth: { accessToken: SECRET } });
+    dir.write('elsewhere/codex/auth.json', { tokens: { access_token: SECRET, refresh_token: SECRET } });
+    dir.write('elsewhere/claude/.credentials.json', { claudeAiOauth: { accessToken: SECRET, refreshToken: SECRET, expiresAt: 1767225600000 } });
     const adc = dir.write('elsewhere/sa.json', { type: 'service_account', private_key: SECRET });
     const pool = pools.create({
       probes: defaultProbeConfig,

@@ -19,7 +19,7 @@ describe('probes that hang or kill their worker', () => {
     },
   };
 
-  it('ends a probe stuck in a loop at its deadline: false, E_PROBE_TIMEOUT, not cached, worker replaced', async () => {
+  it('ends a probe stuck in a loop at its deadline: false, E_PROBE_TIMEOUT, remembered, worker replaced', async () => {
     const { logger, lines } = capturingLogger();
     const pool = pools.create({ probes, configDir: dir.root, probeTimeoutMs: 300, threads: { min: 1, max: 1 }, logger });
     const check = pool.createChecker();
@@ -30,11 +30,12 @@ describe('probes that hang or kill their worker', () => {
     const report = await pool.explain('spinner');
     expect(report.auth).toBe(false);
     expect(report.probes[0]).toMatchObject({ kind: 'module', outcome: 'error', error: { code: 'E_PROBE_TIMEOUT' } });
-    // Not cached: the next check dispatches again, and the replaced worker still serves.
+    expect(report.kept).toMatchObject({ auth: false, failing: true });
+    // Remembered with backoff: the next check is answered at once, without a dispatch; the replaced worker still serves.
     const dispatches = pool.stats().dispatches;
     expect(await check('spinner')).toBe(false);
-    expect(pool.stats().dispatches).toBeGreaterThan(dispatches);
-    expect(await pool.hasAuth('fine')).toBe(true);
+    expect(pool.stats().dispatches).toBe(dispatches);
+    expect((await pool.explain('fine')).auth).toBe(true);
     expect(lines.some((l) => l['level'] === 50 && l['code'] === 'E_PROBE_TIMEOUT')).toBe(true);
   });
 

@@ -87,7 +87,7 @@ describe('answers follow the credential files', () => {
     expect(await pool.hasAuth('openai-codex')).toBe(true);
   });
 
-  it('does not publish a warm overtaken by a file change', async () => {
+  it('publishes a warm that a file change overtakes, with the changed provider re-probed', async () => {
     const h = home();
     const rel = `${h.slice(dir.root.length + 1)}/.codex`;
     const file = dir.write(`${rel}/auth.json`, { tokens: { access_token: 'sk-1' } });
@@ -98,9 +98,11 @@ describe('answers follow the credential files', () => {
     await settle(100);
     writeFileSync(file, JSON.stringify({ tokens: { access_token: '' } }));
     const report = await warming;
-    expect(report.published).toBe(false);
-    await eventually(() => pool.stats().changes === 1);
+    expect(report.published).toBe(true);
+    expect(report.answers['slow']).toBe(true);
+    expect(await eventually(() => pool.stats().changes === 1)).toBe(true);
     expect(await pool.hasAuth('openai-codex')).toBe(false);
+    expect(await pool.hasAuth('slow')).toBe(true);
   });
 
   it('answers an expired check at once from the cache while the refresh runs in the pool', async () => {
@@ -110,7 +112,7 @@ describe('answers follow the credential files', () => {
     const pool = pools.create({ probes: { providers: { swr: [{ kind: 'command', command: cli }] } }, cacheTtlMs: { positive: 50, staleWhileRevalidate: 60_000 } });
     const check = pool.createChecker();
     expect(await check('swr')).toBe(true);
-    await settle(100); // expired, still within the stale window
+    await settle(100); // expired unused, still within the stale window
     expect(await check('swr')).toBe(true);
     const ends = () => readFileSync(marks, 'utf8').split('\n').filter((l) => l === 'end').length;
     expect(ends()).toBe(1); // answered before the refresh finished
@@ -121,6 +123,24 @@ describe('answers follow the credential files', () => {
     expect(await check('swr')).toBe(true);
     // The refreshed answer is kept and fresh again: no dispatch, and not served stale.
     expect(pool.stats()).toMatchObject({ dispatches, staleHits: 1 });
+  });
+
+  it('refreshes a used answer in the background when it expires: checks keep being answered at once meanwhile', async () => {
+    const marks = dir.path('ahead-marks.txt');
+    writeFileSync(marks, '');
+    const cli = fakeCli(dir, 'ahead', `require('fs').appendFileSync(${JSON.stringify(marks)}, 'run\\n'); process.exit(0);`);
+    const pool = pools.create({ probes: { providers: { ahead: [{ kind: 'command', command: cli }] } }, cacheTtlMs: { positive: 300 } });
+    const check = pool.createChecker();
+    expect(await check('ahead')).toBe(true);
+    const runs = () => readFileSync(marks, 'utf8').split('\n').filter(Boolean).length;
+    // Checked all along: refreshed when due, never served stale, never waited for.
+    for (let i = 0; i < 200 && runs() < 3; i++) {
+      expect(await check('ahead')).toBe(true);
+      await settle(20);
+    }
+    expect(runs()).toBeGreaterThanOrEqual(3);
+    expect(pool.stats()).toMatchObject({ staleHits: 0 });
+    expect(pool.stats().refreshes).toBeGreaterThanOrEqual(2);
   });
 
   it('follows files by fingerprint on an interval when watching is off', async () => {

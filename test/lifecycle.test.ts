@@ -99,6 +99,7 @@ describe('pool lifecycle', () => {
     expect(bad({ probes: { providers: {} }, threads: { min: 0 } })).toMatchObject({ code: 'E_BAD_OPTIONS', message: expect.stringContaining('threads.min') });
     expect(bad({ probes: { providers: {} }, threads: { min: 3, max: 2 } })).toMatchObject({ code: 'E_BAD_OPTIONS', message: expect.stringContaining('threads.min') });
     expect(bad({ probes: { providers: {} }, logger: {} })).toMatchObject({ code: 'E_BAD_OPTIONS', message: expect.stringContaining('logger') });
+    expect(bad({ probes: { providers: {} }, expirySkewMs: -1 })).toMatchObject({ code: 'E_BAD_OPTIONS', message: expect.stringContaining('expirySkewMs') });
     expect(bad(undefined)).toMatchObject({ code: 'E_BAD_OPTIONS' });
   });
 

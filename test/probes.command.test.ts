@@ -57,27 +57,38 @@ describe.each(['worker', 'helper'] as const)('command probe, spawned from the %s
     expect(await pool.hasAuth('onpath', { env: { PATH: `${dir.path('bin')}:/usr/bin:/bin` } })).toBe(true);
   });
 
-  it('kills a command at its timeout: false with E_PROBE_TIMEOUT, and not cached as a lasting no', async () => {
+  it('kills a command at its timeout: false with E_PROBE_TIMEOUT, and remembers the failure so no check waits for it again', async () => {
     const pool = pools.create({ spawnVia, probes });
     const check = pool.createChecker();
-    const before = runs('hung');
+    // Counted by the pool, not by the CLI's mark: on a loaded machine the CLI may be killed before it writes one.
+    const commandsRun = () => pool.stats().probesRunByKind.command;
     expect(await check('hung')).toBe(false);
     const report = await pool.explain('hung');
     expect(report.probes[0]).toMatchObject({ outcome: 'error', error: { code: 'E_PROBE_TIMEOUT' }, detail: { signal: 'SIGKILL' } });
-    // A timeout is not remembered: the next check runs the command again.
+    expect(report.kept).toMatchObject({ auth: false, failing: true, degraded: false });
+    expect(commandsRun()).toBe(2); // the check, and explain(), which always probes
+    // Remembered for the backoff: neither a check nor a warm runs the command again.
     expect(await check('hung')).toBe(false);
-    expect(runs('hung') - before).toBe(3);
+    const warmed = await pool.warm(['hung']);
+    expect(warmed.failed).toEqual(['hung']);
+    expect(commandsRun()).toBe(2);
+    expect(pool.stats().failing).toBe(1);
   });
 
-  it('keeps a failure for cacheTtlMs.failure when asked to, so a hung CLI is not waited for on every sweep', async () => {
-    const pool = pools.create({ spawnVia, probes, cacheTtlMs: { failure: 60_000 } });
+  it('retries a remembered failure in the background when its backoff ends, while checks keep their answer at once', async () => {
+    const pool = pools.create({ spawnVia, probes, failureBackoffMs: { initial: 200, max: 200 } });
     const check = pool.createChecker();
-    const before = runs('hung');
+    const commandsRun = () => pool.stats().probesRunByKind.command;
     expect(await check('hung')).toBe(false);
-    expect(await check('hung')).toBe(false);
-    expect(runs('hung') - before).toBe(1);
-    const report = await pool.warm(['hung']);
-    expect(report.failed).toEqual(['hung']);
+    expect(commandsRun()).toBe(1);
+    // A used answer is retried when due, in the background; each check meanwhile is answered from memory.
+    for (let i = 0; i < 50 && commandsRun() < 2; i++) {
+      expect(await check('hung')).toBe(false);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await eventually(() => commandsRun() >= 2)).toBe(true);
+    expect(pool.stats()).toMatchObject({ refreshes: expect.any(Number), failing: 1 });
+    expect(pool.stats().refreshes).toBeGreaterThanOrEqual(1);
   });
 
   it('never lets the CLI output reach a report', async () => {

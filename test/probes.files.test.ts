@@ -137,3 +137,148 @@ describe('credentialFile probe', () => {
     expect((await pool.explain('openai-codex', scope)).auth).toBe(true);
   });
 });
+
+describe('credentialFile rules: require, anyOf, expiry and refresh', () => {
+  const { dir, pools } = useFixture();
+  const HOUR = 3_600_000;
+  const now = Date.now();
+  const file = (name: string, content: object) => dir.write(`creds/${name}.json`, content);
+  const probe = (name: string, rules: object) => [{ kind: 'credentialFile' as const, path: `${dir.path('creds')}/${name}.json`, ...rules }];
+  const expiresIn = (ms: number, unit: 'ms' | 's' | 'iso') => (unit === 'ms' ? now + ms : unit === 's' ? Math.floor((now + ms) / 1000) : new Date(now + ms).toISOString());
+  const login = { require: ['/access'], expiry: { pointer: '/expires', unit: 'ms' as const }, refresh: '/refresh' };
+
+  file('pair', { a: SECRET, b: '' });
+  file('alt', { tokens: null, API_KEY: SECRET });
+  file('none', { tokens: { access: SECRET }, API_KEY: null });
+  for (const unit of ['ms', 's', 'iso'] as const) {
+    file(`future-${unit}`, { access: SECRET, expires: expiresIn(HOUR, unit) });
+    file(`past-${unit}`, { access: SECRET, expires: expiresIn(-HOUR, unit) });
+  }
+  file('soon', { access: SECRET, expires: now + 120_000 });
+  file('past-refresh', { access: SECRET, expires: now - HOUR, refresh: SECRET });
+  file('no-expiry', { access: SECRET, refresh: SECRET });
+  file('bad-expiry', { access: SECRET, expires: '2030-01-01', refresh: SECRET });
+  const alternatives = { anyOf: [['/tokens/access', '/tokens/refresh'], ['/API_KEY']] };
+  const probes = {
+    providers: {
+      pair: probe('pair', { require: ['/a', '/b'] }),
+      alt: probe('alt', alternatives),
+      none: probe('none', alternatives),
+      ...Object.fromEntries((['ms', 's', 'iso'] as const).flatMap((unit) => [
+        [`future-${unit}`, probe(`future-${unit}`, { ...login, expiry: { pointer: '/expires', unit } })],
+        [`past-${unit}`, probe(`past-${unit}`, { ...login, expiry: { pointer: '/expires', unit } })],
+      ])),
+      soon: probe('soon', login),
+      'past-refresh': probe('past-refresh', login),
+      'no-expiry': probe('no-expiry', login),
+      'bad-expiry': probe('bad-expiry', login),
+    },
+  };
+
+  it('wants every pointer of require, and names the first one missing', async () => {
+    const report = await pools.create({ probes }).explain('pair');
+    expect(report.probes[0]).toMatchObject({ outcome: 'absent', error: { code: 'E_POINTER_MISSING' } });
+    expect(report.probes[0]?.error?.message).toContain('/b in ');
+  });
+
+  it('counts a file when one group of anyOf is complete, and names what each alternative lacks', async () => {
+    const pool = pools.create({ probes });
+    expect(await pool.hasAuth('alt')).toBe(true);
+    const none = (await pool.explain('none')).probes[0];
+    expect(none).toMatchObject({ outcome: 'absent', error: { code: 'E_POINTER_MISSING' } });
+    expect(none?.error?.message).toContain('/tokens/refresh or /API_KEY');
+  });
+
+  it.each(['ms', 's', 'iso'] as const)('reads an expiry in %s: valid until the expiry less the skew, then E_TOKEN_EXPIRED with the time', async (unit) => {
+    const pool = pools.create({ probes });
+    const future = await pool.explain(`future-${unit}`);
+    expect(future.auth).toBe(true);
+    const expiry = unit === 's' ? Math.floor((now + HOUR) / 1000) * 1000 : now + HOUR;
+    expect(future.decidedBy?.validUntil).toBe(expiry - 300_000);
+    const past = (await pool.explain(`past-${unit}`)).probes[0];
+    expect(past).toMatchObject({ outcome: 'absent', error: { code: 'E_TOKEN_EXPIRED' } });
+    expect(past?.error?.message).toMatch(/expired at \d{4}-\d\d-\d\dT[\d:.]+Z/);
+    expect(JSON.stringify(past)).not.toContain(SECRET);
+  });
+
+  it('counts a login expiring within expirySkewMs as expired, and honours a smaller skew', async () => {
+    const soon = (await pools.create({ probes }).explain('soon')).probes[0];
+    expect(soon?.error?.code).toBe('E_TOKEN_EXPIRED');
+    expect(soon?.error?.message).toContain('within the expiry skew');
+    const lenient = await pools.create({ probes, expirySkewMs: 0 }).explain('soon');
+    expect(lenient.decidedBy).toMatchObject({ outcome: 'present', validUntil: now + 120_000 });
+  });
+
+  it('keeps an expired login with a refresh token, with no validUntil: the tool refreshes it', async () => {
+    const report = await pools.create({ probes }).explain('past-refresh');
+    expect(report.auth).toBe(true);
+    expect(report.decidedBy).not.toHaveProperty('validUntil');
+  });
+
+  it('wants the expiry present and of its unit, even with a refresh token: E_EXPIRY_MISSING', async () => {
+    const pool = pools.create({ probes });
+    for (const provider of ['no-expiry', 'bad-expiry']) {
+      const report = await pool.explain(provider);
+      expect(report.probes[0]).toMatchObject({ outcome: 'absent', error: { code: 'E_EXPIRY_MISSING' } });
+      expect(report.probes[0]?.error?.message).toContain('/expires');
+    }
+  });
+
+  it('rejects a probe with nothing to require, and a refresh without an expiry', async () => {
+    const { ProbeConfigSchema } = await import('auth-probe-pool');
+    const check = (rules: object) => ProbeConfigSchema.safeParse({ providers: { x: [{ kind: 'credentialFile', path: 'x.json', ...rules }] } }).error?.issues[0];
+    expect(check({})).toMatchObject({ path: ['providers', 'x', 0, 'pointer'], message: 'needs pointer, require or anyOf' });
+    expect(check({ pointer: '/a', refresh: '/r' })).toMatchObject({ path: ['providers', 'x', 0, 'refresh'], message: 'refresh needs expiry' });
+    expect(check({ pointer: '/a', expiry: { pointer: '/e', unit: 'minutes' } })?.path).toEqual(['providers', 'x', 0, 'expiry', 'unit']);
+    expect(check({ pointer: '/a' })).toBeUndefined();
+  });
+});
+
+describe('authProfiles eligibility', () => {
+  const { dir, pools } = useFixture();
+  const now = Date.now();
+  const HOUR = 3_600_000;
+  dir.write('agent/auth-profiles.json', {
+    version: 1,
+    profiles: {
+      'openai:empty': { type: 'api_key', key: '  ' },
+      'groq:soon': { type: 'token', token: SECRET, expires: now + HOUR },
+      'groq:later': { type: 'token', token: SECRET, expires: now + 2 * HOUR },
+      'mistral:token': { type: 'token', token: SECRET, expires: now + HOUR },
+      'mistral:key': { type: 'api_key', key: SECRET },
+    },
+  });
+  const store = (eligibility?: 'usable' | 'any') => [{ kind: 'authProfiles' as const, path: '{agentDir}/auth-profiles.json', ...(eligibility ? { eligibility } : {}) }];
+  const scope = { agentDir: dir.path('agent') };
+
+  it('counts only a usable profile by default, and any profile with eligibility "any"', async () => {
+    const pool = pools.create({ probes: { providers: { openai: store() } } });
+    const report = await pool.explain('openai', scope);
+    expect(report.probes[0]).toMatchObject({ outcome: 'absent', error: { code: 'E_PROFILE_NOT_USABLE' }, detail: { profileId: 'openai:empty' } });
+    expect(report.probes[0]?.error?.message).toContain('openai:empty: api_key needs a non-empty key or a keyRef object');
+    const any = await pools.create({ probes: { providers: { openai: store('any') } } }).explain('openai', scope);
+    expect(any.decidedBy).toMatchObject({ outcome: 'present', detail: { profileId: 'openai:empty' } });
+  });
+
+  it('reports the latest of expiring tokens with validUntil, and prefers a profile that does not expire', async () => {
+    const pool = pools.create({ probes: { providers: { groq: store(), mistral: store() } } });
+    expect((await pool.explain('groq', scope)).decidedBy).toMatchObject({ detail: { profileId: 'groq:later' }, validUntil: now + 2 * HOUR - 300_000 });
+    const mistral = (await pool.explain('mistral', scope)).decidedBy;
+    expect(mistral).toMatchObject({ detail: { profileId: 'mistral:key' } });
+    expect(mistral).not.toHaveProperty('validUntil');
+  });
+});
+
+describe('unlessEnv', () => {
+  const { dir, pools } = useFixture();
+  const fallback = dir.write('fallback.json', { token: SECRET });
+  const probes = { providers: { p: [{ kind: 'credentialFile' as const, path: fallback, pointer: '/token', unlessEnv: ['MY_CREDENTIALS'] }] } };
+
+  it('skips a probe, as absent with E_ENV_OVERRIDDEN, while a variable that takes precedence is set; empty counts as unset', async () => {
+    const pool = pools.create({ probes, env: {} });
+    expect(await pool.hasAuth('p')).toBe(true);
+    expect(await pool.hasAuth('p', { env: { MY_CREDENTIALS: '' } })).toBe(true);
+    const report = await pool.explain('p', { env: { MY_CREDENTIALS: '/elsewhere.json' } });
+    expect(report.probes[0]).toMatchObject({ outcome: 'absent', error: { code: 'E_ENV_OVERRIDDEN' }, detail: { variable: 'MY_CREDENTIALS' } });
+  });
+});

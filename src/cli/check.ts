@@ -7,7 +7,7 @@ import { planProbes } from '../config.js';
 import { AuthProbeError } from '../errors.js';
 import type { ExplainReport } from '../explain.js';
 import { CliError, type CliArgs } from './args.js';
-import { describeProbe, formatMs, specOf } from './describe.js';
+import { describeProbe, describeUntil, formatMs, NOT_USABLE_CODES, specOf } from './describe.js';
 import { startProgress, type CliStreams } from './progress.js';
 import type { Session } from './session.js';
 import { renderTable } from './table.js';
@@ -20,6 +20,11 @@ export interface CheckRow {
   readonly source: (ExplainReport['probes'][number] & { readonly description: string }) | null;
   /** Error codes of probes that failed (unreadable or corrupt files, timeouts), not mere absences. */
   readonly errors: readonly string[];
+  /**
+   * Why credentials that were found do not count (`E_TOKEN_EXPIRED`, `E_PROFILE_NOT_USABLE`, …), each with
+   * a description of where: set when the provider has no auth.
+   */
+  readonly notUsable: readonly { readonly code: string; readonly description: string }[];
   /** Milliseconds the worker spent on the provider. */
   readonly durationMs: number;
 }
@@ -36,7 +41,7 @@ export async function runCheck(args: CliArgs, session: Session, io: CliStreams):
   } else {
     const table = renderTable(
       [{ title: 'PROVIDER' }, { title: 'AUTH' }, { title: 'SOURCE' }, { title: 'TIME', right: true }],
-      rows.map((r) => [r.provider, r.auth ? 'yes' : 'no', r.source?.description ?? (r.errors.length > 0 ? `error ${r.errors.join(', ')}` : '-'), formatMs(r.durationMs)]),
+      rows.map((r) => [r.provider, r.auth ? 'yes' : 'no', sourceColumn(r), formatMs(r.durationMs)]),
     );
     io.stdout.write(`${table}\n${withAuth} of ${rows.length} provider${rows.length === 1 ? '' : 's'} ${withAuth === 1 ? 'has' : 'have'} auth\n`);
   }
@@ -66,6 +71,14 @@ async function sweep(names: readonly string[], session: Session, io: CliStreams)
   return reports;
 }
 
+/** The deciding source (and its end, if it has one); else what failed; else the first credential found but not usable. */
+function sourceColumn(row: CheckRow): string {
+  if (row.source) return `${row.source.description}${describeUntil(row.source)}`;
+  if (row.errors.length > 0) return `error ${row.errors.join(', ')}`;
+  const first = row.notUsable[0];
+  return first ? `${first.code} ${first.description}` : '-';
+}
+
 function toRow(report: ExplainReport, session: Session): CheckRow {
   const plan = planProbes(session.config, report.provider);
   const decided = report.decidedBy;
@@ -76,6 +89,11 @@ function toRow(report: ExplainReport, session: Session): CheckRow {
     auth: report.auth,
     source: decided ? { ...decided, description: describeProbe(decided, specOf(plan, decided), session.home) } : null,
     errors,
+    notUsable: report.auth
+      ? []
+      : report.probes
+          .filter((p) => p.outcome === 'absent' && p.error && NOT_USABLE_CODES.has(p.error.code))
+          .map((p) => ({ code: p.error?.code ?? '', description: describeProbe(p, specOf(plan, p), session.home) })),
     durationMs: report.durationMs,
   };
 }

@@ -28,7 +28,7 @@ export function describeProbe(outcome: ProbeOutcome, spec: Probe | undefined, ho
       return d.variable !== undefined ? `$${d.variable}` : spec?.kind === 'env' ? spec.vars.map((v) => `$${v}`).join(' ') : 'env';
     case 'credentialFile': {
       const shown = path ?? (spec?.kind === 'credentialFile' ? spec.path : 'file');
-      return verbose && spec?.kind === 'credentialFile' ? `${shown} ${spec.pointer}` : shown;
+      return verbose && spec?.kind === 'credentialFile' ? `${shown} ${fileRules(spec)}` : shown;
     }
     case 'authProfiles': {
       const shown = path ?? (spec?.kind === 'authProfiles' ? spec.path : 'auth-profiles.json');
@@ -44,9 +44,35 @@ export function describeProbe(outcome: ProbeOutcome, spec: Probe | undefined, ho
   return outcome.kind;
 }
 
+/**
+ * A credential file probe's rules, short: required pointers joined by `+`, alternatives by `|`, then the
+ * expiry and refresh pointers: `/a+/b expiry /e (ms) refresh /r`.
+ */
+function fileRules(spec: Extract<Probe, { kind: 'credentialFile' }>): string {
+  const required = [...(spec.pointer !== undefined ? [spec.pointer] : []), ...(spec.require ?? [])];
+  const parts: string[] = [];
+  if (required.length > 0) parts.push(required.join('+'));
+  if (spec.anyOf) parts.push(spec.anyOf.map((group) => group.join('+')).join(' | '));
+  if (spec.expiry) parts.push(`expiry ${spec.expiry.pointer} (${spec.expiry.unit})`);
+  if (spec.refresh) parts.push(`refresh ${spec.refresh}`);
+  return parts.join(' ');
+}
+
 /** The spec of a reported probe, by where it came from: the plan is what the worker ran. */
 export function specOf(plan: readonly PlannedProbe[], outcome: ProbeOutcome): Probe | undefined {
   return plan.find((p) => p.source === outcome.source && p.index === outcome.index)?.probe;
+}
+
+/**
+ * Codes of lasting absences that mean a credential was found but cannot be used (expired, incomplete, a
+ * profile that fails the gateway's rules): worth showing next to "no", unlike a variable that is unset.
+ */
+export const NOT_USABLE_CODES: ReadonlySet<string> = new Set(['E_TOKEN_EXPIRED', 'E_EXPIRY_MISSING', 'E_PROFILE_NOT_USABLE', 'E_POINTER_MISSING']);
+
+/** An answer's end (`validUntil`, ms since the epoch) as `until 2026-01-01T12:00:00Z`; empty without one. */
+export function describeUntil(outcome: ProbeOutcome | null | undefined): string {
+  if (outcome?.validUntil === undefined) return '';
+  return ` until ${new Date(outcome.validUntil).toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
 }
 
 /** Milliseconds, short: `0.12 ms`, `3.4 ms`, `120 ms`. */

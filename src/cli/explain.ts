@@ -8,7 +8,7 @@ import { AuthProbeError } from '../errors.js';
 import type { ExplainReport } from '../explain.js';
 import type { CliArgs } from './args.js';
 import { CliError } from './args.js';
-import { describeProbe, formatMs, specOf } from './describe.js';
+import { describeProbe, describeUntil, formatMs, NOT_USABLE_CODES, specOf } from './describe.js';
 import type { CliStreams } from './progress.js';
 import type { Session } from './session.js';
 import { renderTable } from './table.js';
@@ -33,7 +33,7 @@ export async function runExplain(args: CliArgs, session: Session, io: CliStreams
     return report.auth ? 0 : 1;
   }
   const decided = report.decidedBy ? described.find((p) => p.source === report.decidedBy?.source && p.index === report.decidedBy.index) : undefined;
-  const head = decided ? `${report.provider}: auth yes, from ${decided.description}` : `${report.provider}: auth no`;
+  const head = decided ? `${report.provider}: auth yes, from ${decided.description}${describeUntil(decided)}` : `${report.provider}: auth no`;
   const lines = [head];
   if (report.error) lines.push(`could not probe: ${report.error.code} (${report.error.message})`);
   if (report.probes.length === 0 && !report.error) lines.push('no probes are configured for this provider');
@@ -44,6 +44,9 @@ export async function runExplain(args: CliArgs, session: Session, io: CliStreams
       described.map((p, i) => [String(i + 1), p.source, p.kind, p.outcome, p.error?.code ?? '-', formatMs(p.durationMs), p.description]),
     );
     io.stdout.write(`\n${table}`);
+    // The reasons behind "found but not usable" and failures: the table has room for codes only.
+    const why = described.flatMap((p, i) => (p.error && (p.outcome === 'error' || NOT_USABLE_CODES.has(p.error.code)) ? [`${i + 1}  ${p.error.code}: ${p.error.message}`] : []));
+    if (why.length > 0) io.stdout.write(`\n${why.join('\n')}\n`);
   }
   return report.auth ? 0 : 1;
 }

@@ -1,9 +1,13 @@
 import type { z } from 'zod';
+import { errorData } from '../errors.js';
 import type { CredentialFileProbeSchema } from '../schema.js';
 import { resolveProbePath } from '../templates.js';
 import type { ProbeContext } from './context.js';
-import { deriveFromJsonFile } from './files.js';
-import { absent, failed, present, unresolved, type Verdict } from './verdict.js';
+import { describeExpiry, expiryMs, stillValid, validUntilOf } from './expiry.js';
+import { deriveFromJsonFile, type FileRead } from './files.js';
+import { fromRead, present, unresolved, type Verdict } from './verdict.js';
+
+type CredentialFileProbe = z.infer<typeof CredentialFileProbeSchema>;
 
 /** RFC 6901: `/a/b~1c` names `json.a["b/c"]`. Own properties only. */
 function atPointer(json: unknown, pointer: string): unknown {
@@ -16,15 +20,56 @@ function atPointer(json: unknown, pointer: string): unknown {
   return node;
 }
 
-/** True when the file parses and the field at the pointer is a non-empty string. Only that boolean leaves this function. */
-export function credentialFileProbe(probe: z.infer<typeof CredentialFileProbeSchema>, ctx: ProbeContext): Verdict {
+const names = (json: unknown, pointer: string): boolean => {
+  const value = atPointer(json, pointer);
+  return typeof value === 'string' && value.trim() !== '';
+};
+
+/**
+ * What the file says, independent of the clock, so it can be cached by the
+ * file's fingerprint: the login's expiry (when the probe has one) and whether
+ * a refresh token is there. Only these facts leave this function, never a value.
+ */
+interface FileFacts {
+  readonly expiresAtMs: number | undefined;
+  readonly refreshable: boolean;
+}
+
+function factsOf(json: unknown, probe: CredentialFileProbe, path: string): FileRead<FileFacts> {
+  const lacking = (message: string): FileRead<FileFacts> => ({ ok: false, error: errorData('E_POINTER_MISSING', message), missing: true });
+  for (const pointer of [...(probe.pointer !== undefined ? [probe.pointer] : []), ...(probe.require ?? [])]) {
+    if (!names(json, pointer)) return lacking(`${pointer} in ${path}`);
+  }
+  if (probe.anyOf !== undefined && !probe.anyOf.some((group) => group.every((pointer) => names(json, pointer)))) {
+    // For each alternative, the first pointer it lacks: the shortest account of what would make the file count.
+    const gaps = probe.anyOf.map((group) => group.find((pointer) => !names(json, pointer)) as string);
+    return lacking(`${gaps.join(' or ')} in ${path} (no alternative of anyOf is complete)`);
+  }
+  if (probe.expiry === undefined) return { ok: true, value: { expiresAtMs: undefined, refreshable: false } };
+  const expiresAtMs = expiryMs(atPointer(json, probe.expiry.pointer), probe.expiry.unit);
+  if (expiresAtMs === undefined) {
+    const wanted = probe.expiry.unit === 'iso' ? 'an ISO 8601 date' : `a positive number of ${probe.expiry.unit === 's' ? 'seconds' : 'milliseconds'}`;
+    return { ok: false, error: errorData('E_EXPIRY_MISSING', `${probe.expiry.pointer} in ${path} is not ${wanted}`), missing: true };
+  }
+  return { ok: true, value: { expiresAtMs, refreshable: probe.refresh !== undefined && names(json, probe.refresh) } };
+}
+
+/**
+ * True when the file parses and holds what the probe requires (see
+ * `CredentialFileProbeSchema`). A login that rests on its expiry alone is
+ * reported with `validUntil`; one with a refresh token does not end.
+ */
+export function credentialFileProbe(probe: CredentialFileProbe, ctx: ProbeContext): Verdict {
   const where = resolveProbePath(probe.path, ctx);
   if (!where.ok) return unresolved(where.error);
   const path = where.path;
-  const read = deriveFromJsonFile(path, `pointer:${probe.pointer}`, ctx.init.maxFileBytes, ctx.deps, (json) => {
-    const value = atPointer(json, probe.pointer);
-    return { ok: true, value: typeof value === 'string' && value.trim() !== '' };
-  });
-  if (!read.ok) return read.missing ? absent(read.error.code, path, { path }) : failed(read.error.code, read.error.message, { path });
-  return read.value ? present({ path }) : absent('E_POINTER_MISSING', `${probe.pointer} in ${path}`, { path });
+  const key = `credentialFile:${JSON.stringify([probe.pointer, probe.require, probe.anyOf, probe.expiry, probe.refresh])}`;
+  const read = deriveFromJsonFile(path, key, ctx.init.maxFileBytes, ctx.deps, (json) => factsOf(json, probe, path));
+  if (!read.ok) return fromRead(read.error, read.missing, { path });
+  const { expiresAtMs, refreshable } = read.value;
+  if (expiresAtMs === undefined || refreshable) return present({ path });
+  const skewMs = ctx.init.expirySkewMs;
+  if (stillValid(expiresAtMs, skewMs)) return present({ path }, validUntilOf(expiresAtMs, skewMs));
+  const noRefresh = probe.refresh !== undefined ? `, no refresh token at ${probe.refresh}` : '';
+  return fromRead(errorData('E_TOKEN_EXPIRED', `${describeExpiry(expiresAtMs)} (${path}${noRefresh})`), true, { path });
 }

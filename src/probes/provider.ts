@@ -16,14 +16,19 @@ import { failed, type Verdict } from './verdict.js';
 export async function probeProvider(init: WorkerInit, config: CompiledConfig, task: ProbeTask, providerIndex: number): Promise<ProviderResult> {
   const provider = task.providers[providerIndex] as string;
   const started = performance.now();
-  const deps = new Map<string, string>();
-  const ctx: ProbeContext = { provider, modelApi: task.modelApi, scope: task.scope, env: task.env, init, config, deps };
+  const all = new Map<string, string>();
   const probes: ProbeOutcome[] = [];
   let decidedBy: number | null = null;
-  const skips = task.skip?.[provider];
+  const skips = task.skip?.[providerIndex];
+  const { scope, env } = task.scopes?.[task.scopeIndex?.[providerIndex] ?? 0] ?? task;
+  const only = task.only?.[providerIndex] ?? undefined;
   const plan = planProbes(config, provider);
   for (let position = 0; position < plan.length; position++) {
+    if (only && !only.includes(position)) continue;
     const { probe, source, index } = plan[position] as (typeof plan)[number];
+    // Each probe's own dependencies: a change to one file re-runs only the probes that read it.
+    const deps = new Map<string, string>();
+    const ctx: ProbeContext = { provider, modelApi: task.modelApi, scope, env, init, config, deps };
     const t0 = performance.now();
     const skipped = skips?.find((s) => s.position === position);
     let verdict: Verdict;
@@ -40,18 +45,21 @@ export async function probeProvider(init: WorkerInit, config: CompiledConfig, ta
         probeFinished(task.control);
       }
     }
+    for (const [path, fp] of deps) all.set(path, fp);
     probes.push({
+      position,
       index,
       source,
       kind: probe.kind,
       ...(probe.label ? { label: probe.label } : {}),
       ...verdict,
       durationMs: performance.now() - t0,
+      ...(deps.size > 0 ? { deps: [...deps] } : {}),
     });
     if (verdict.outcome === 'present') {
       decidedBy ??= probes.length - 1;
       if (task.mode === 'first') break;
     }
   }
-  return { provider, auth: decidedBy !== null, decidedBy, probes, durationMs: performance.now() - started, deps: [...deps] };
+  return { provider, auth: decidedBy !== null, decidedBy, probes, durationMs: performance.now() - started, deps: [...all] };
 }

@@ -6,11 +6,18 @@ export interface Verdict {
   readonly outcome: ProbeOutcome['outcome'];
   readonly error?: ProbeOutcome['error'];
   readonly detail?: ProbeOutcome['detail'];
+  /** For a `present` resting on an expiry: when it stops being true, in ms since the epoch (skew taken off). */
+  readonly validUntil?: number;
 }
 
 type Detail = NonNullable<ProbeOutcome['detail']>;
 
-export const present = (detail?: Detail): Verdict => (detail ? { outcome: 'present', detail } : { outcome: 'present' });
+/** Found: true. `validUntil` (ms since the epoch) when the finding rests on an expiry and stops being true then. */
+export const present = (detail?: Detail, validUntil?: number): Verdict => ({
+  outcome: 'present',
+  ...(detail ? { detail } : {}),
+  ...(validUntil !== undefined ? { validUntil } : {}),
+});
 
 /** A fact about the machine ("no such file"): may be cached as a lasting no. */
 export const absent = (code: ErrorCode, message?: string, detail?: Detail): Verdict => ({
@@ -23,6 +30,13 @@ export const absent = (code: ErrorCode, message?: string, detail?: Detail): Verd
 export const failed = (code: ErrorCode, message?: string, detail?: Detail): Verdict => ({
   outcome: 'error',
   error: errorData(code, message),
+  ...(detail ? { detail } : {}),
+});
+
+/** A file read or judgement that did not succeed: `lasting` (the file is missing, a field is absent) is an absence, otherwise a failure. */
+export const fromRead = (error: ErrorData, lasting: boolean, detail?: Detail): Verdict => ({
+  outcome: lasting ? 'absent' : 'error',
+  error,
   ...(detail ? { detail } : {}),
 });
 

@@ -1,0 +1,124 @@
+/**
+ * Between the answers and dispatch: the runs asked for in one tick go to the
+ * workers together, in a few tasks rather than one task per provider, and
+ * across scopes (a thousand agents checked at once share a few tasks). Each
+ * run names the plan positions to probe.
+ */
+import type { Dispatcher, DispatchRequest } from '../dispatch.js';
+import { errorData } from '../errors.js';
+import type { ResolvedOptions } from '../options.js';
+import type { ProbeTask, ProviderResult } from '../schema.js';
+import { mergeEnv, type ResolvedScope } from '../scope.js';
+import type { ScopeState } from './scopes.js';
+
+/** One provider to probe: its normalised id, the plan positions to run (all of them when undefined), and its scope. */
+export interface RunItem {
+  readonly id: string;
+  readonly only: readonly number[] | undefined;
+  readonly state: ScopeState;
+}
+
+interface Pending extends RunItem {
+  resolve(result: ProviderResult): void;
+  reject(err: unknown): void;
+}
+
+type TaskScope = NonNullable<ProbeTask['scopes']>[number];
+
+/** What a task says of a scope: its paths, and the env its probes see, read now. */
+function taskScope(options: ResolvedOptions, scope: ResolvedScope): TaskScope {
+  const { agentDir, workspaceDir, agentId } = scope;
+  return {
+    // Read at dispatch: a run never sees an env older than the moment it was sent.
+    env: mergeEnv(options.env, scope),
+    scope: { ...(agentDir ? { agentDir } : {}), ...(workspaceDir ? { workspaceDir } : {}), ...(agentId ? { agentId } : {}) },
+  };
+}
+
+export function dispatchRequest(options: ResolvedOptions, scope: ResolvedScope, modelApi: string | undefined, mode: DispatchRequest['mode']): DispatchRequest {
+  return { modelApi, mode, ...taskScope(options, scope) };
+}
+
+/**
+ * Splits `items` into tasks of at most `batchSize`, and at least about four
+ * tasks per thread so one slow CLI does not hold up the whole sweep, and calls
+ * `onResult` as each task's answers arrive. Each task carries the scopes of
+ * its own providers only. Rejects (after every task ended) with the first
+ * task's rejection, if any.
+ */
+export async function runBatched(
+  dispatcher: Dispatcher,
+  options: ResolvedOptions,
+  items: readonly RunItem[],
+  modelApi: string | undefined,
+  onResult: (result: ProviderResult, item: RunItem) => void,
+): Promise<void> {
+  const size = Math.max(1, Math.min(options.batchSize, Math.ceil(items.length / (options.maxThreads * 4))));
+  // Scopes without an env of their own share one merged env object, which a task then carries once.
+  const shared = new Map<ScopeState, TaskScope>();
+  let plainEnv: TaskScope['env'] | undefined;
+  const scopeOf = (state: ScopeState): TaskScope => {
+    let ts = shared.get(state);
+    if (!ts) {
+      ts = taskScope(options, state.scope);
+      if (state.scope.env === undefined) ts = { scope: ts.scope, env: (plainEnv ??= ts.env) };
+      shared.set(state, ts);
+    }
+    return ts;
+  };
+  const tasks: Promise<void>[] = [];
+  for (let i = 0; i < items.length; i += size) {
+    const slice = items.slice(i, i + size);
+    const states = [...new Set(slice.map((item) => item.state))];
+    const first = scopeOf(states[0] as ScopeState);
+    const req: DispatchRequest = {
+      modelApi,
+      mode: 'first',
+      ...first,
+      ...(slice.some((item) => item.only !== undefined) ? { only: slice.map((item) => item.only ?? null) } : {}),
+      ...(states.length > 1 ? { scopes: states.map(scopeOf), scopeIndex: slice.map((item) => states.indexOf(item.state)) } : {}),
+    };
+    tasks.push(dispatcher.run(slice.map((item) => item.id), req).then((results) => results.forEach((result, j) => onResult(result, slice[j] as RunItem))));
+  }
+  // Wait for every task even when one rejects, so no answer arrives after we return.
+  const settled = await Promise.allSettled(tasks);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+export class RunQueue {
+  /** This tick's runs, by modelApi (`''` for none). */
+  readonly #pending = new Map<string, Pending[]>();
+
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    private readonly options: ResolvedOptions,
+  ) {}
+
+  /** Probes one provider's `only` positions in its scope (stopping at the first that finds auth), with this tick's other runs. */
+  run(modelApi: string | undefined, item: RunItem): Promise<ProviderResult> {
+    const batchKey = modelApi ?? '';
+    let batch = this.#pending.get(batchKey);
+    if (!batch) {
+      this.#pending.set(batchKey, (batch = []));
+      queueMicrotask(() => this.#flush(batchKey, modelApi));
+    }
+    const list = batch;
+    return new Promise((resolve, reject) => list.push({ ...item, resolve, reject }));
+  }
+
+  #flush(batchKey: string, modelApi: string | undefined): void {
+    const batch = this.#pending.get(batchKey);
+    this.#pending.delete(batchKey);
+    if (!batch) return;
+    const answered = new Set<Pending>();
+    runBatched(this.dispatcher, this.options, batch, modelApi, (result, item) => {
+      answered.add(item as Pending);
+      (item as Pending).resolve(result);
+    }).then(
+      // A provider the worker did not answer for must not hang its callers.
+      () => batch.forEach((p) => answered.has(p) || p.resolve({ provider: p.id, auth: false, decidedBy: null, probes: [], durationMs: 0, error: errorData('E_BAD_WORKER_RESULT', 'no result for the provider') })),
+      (err: unknown) => batch.forEach((p) => answered.has(p) || p.reject(err)),
+    );
+  }
+}

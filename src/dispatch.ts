@@ -139,7 +139,7 @@ export class Dispatcher {
       this.#options.logger.error({ providers: providers.length }, 'worker returned a malformed result');
       return providers.map((p) => failure(p, 'E_BAD_WORKER_RESULT'));
     }
-    this.#record(parsed.data.results, performance.now() - started);
+    this.#record(parsed.data.results, performance.now() - started, req.skip);
     return parsed.data.results;
   }
 
@@ -177,13 +177,17 @@ export class Dispatcher {
     return this.run(providers, { ...req, skip: { ...req.skip, [position.provider]: [...known, skip] } });
   }
 
-  #record(results: readonly ProviderResult[], durationMs: number): void {
+  #record(results: readonly ProviderResult[], durationMs: number, skip: DispatchRequest['skip']): void {
     const { logger, slowProbeMs } = this.#options;
     let probes = 0;
-    for (const r of results) {
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i] as ProviderResult;
       probes += r.probes.length;
       for (const p of r.probes) {
         this.counters.probesByKind[p.kind]++;
+        // A timeout the worker enforced itself (a command killed at its timeoutMs); one the watchdog enforced was
+        // counted in #recover, and comes back here as a skipped probe.
+        if (p.error?.code === 'E_PROBE_TIMEOUT' && !skip?.[i]?.some((s) => s.position === p.position)) this.counters.timeouts++;
         if (p.durationMs >= slowProbeMs) {
           logger.warn({ provider: r.provider, probe: p.kind, index: p.index, source: p.source, durationMs: Math.round(p.durationMs), outcome: p.outcome }, 'slow auth probe');
         }

@@ -41,6 +41,16 @@ describe.each(['worker', 'helper'] as const)('hostile CLIs, spawned from the %s'
     expect(await pool.hasAuth('forker')).toBe(true);
   });
 
+  it('counts a CLI killed at its timeout in stats().timeouts, as explain() reports it', async () => {
+    const sleeper = dir.write('bin/sleeper', '#!/bin/sh\nexec sleep 5\n', 0o755);
+    const pool = pools.create({ spawnVia, probes: { providers: { a: cmd(sleeper, { timeoutMs: 300 }), b: cmd(sleeper, { timeoutMs: 300 }) } } });
+    const check = pool.createChecker();
+    expect(await Promise.all([check('a'), check('b')])).toEqual([false, false]);
+    expect(pool.stats().timeouts).toBe(2);
+    expect((await pool.explain('a')).probes[0]).toMatchObject({ outcome: 'error', error: { code: 'E_PROBE_TIMEOUT' } });
+    expect(pool.stats().timeouts).toBe(3);
+  });
+
   it('kills the grandchild a CLI forked and left behind', async () => {
     const pool = pools.create({ spawnVia, probes });
     expect(await pool.hasAuth('forker')).toBe(true);

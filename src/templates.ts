@@ -30,7 +30,8 @@ export function resolvePathTemplate(template: string, ctx: TemplateContext): Res
   let unsafe: string | undefined;
   let out = template.replace(PLACEHOLDER, (whole, name?: string, braced?: string, bare?: string) => {
     const value = name !== undefined ? placeholder(name, ctx) : ctx.env[(braced ?? bare) as string];
-    if (value === undefined || value === '') {
+    // Blank counts as unset: "   " is a misconfiguration, not a directory named three spaces under the cwd.
+    if (value === undefined || value.trim() === '') {
       missing ??= whole;
       return '';
     }

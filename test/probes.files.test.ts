@@ -109,6 +109,13 @@ describe('credentialFile probe', () => {
     expect(await pool.hasAuth('escaped', { workspaceDir: dir.path('weird') })).toBe(true);
   });
 
+  it('treats a blank variable as unset: E_TEMPLATE_UNRESOLVED, never a path under the cwd', async () => {
+    const pool = pools.create({ probes: { providers: { codex: [{ kind: 'credentialFile', path: '$CODEX_HOME/auth.json', pointer: '/tokens/access_token' }] } }, env: { CODEX_HOME: '   ' } });
+    const report = await pool.explain('codex');
+    expect(report.probes[0]).toMatchObject({ outcome: 'absent', error: { code: 'E_TEMPLATE_UNRESOLVED' } });
+    expect(JSON.stringify(report)).not.toContain('   /auth.json');
+  });
+
   it('is false, with E_FILE_NOT_FOUND, when the file does not exist', async () => {
     const pool = pools.create({ probes, env });
     expect(await pool.hasAuth('missing')).toBe(false);
@@ -278,6 +285,7 @@ describe('unlessEnv', () => {
     const pool = pools.create({ probes, env: {} });
     expect(await pool.hasAuth('p')).toBe(true);
     expect(await pool.hasAuth('p', { env: { MY_CREDENTIALS: '' } })).toBe(true);
+    expect(await pool.hasAuth('p', { env: { MY_CREDENTIALS: ' \t' } })).toBe(true);
     const report = await pool.explain('p', { env: { MY_CREDENTIALS: '/elsewhere.json' } });
     expect(report.probes[0]).toMatchObject({ outcome: 'absent', error: { code: 'E_ENV_OVERRIDDEN' }, detail: { variable: 'MY_CREDENTIALS' } });
   });

@@ -18,11 +18,16 @@ export const PathTemplateSchema = z
 
 const EnvVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
 
+/** Every value Node's `process.platform` can take. */
+export const PLATFORMS = ['aix', 'android', 'cygwin', 'darwin', 'freebsd', 'haiku', 'linux', 'netbsd', 'openbsd', 'sunos', 'win32'] as const;
+
+const PlatformSchema = z.enum(PLATFORMS, { error: () => `must be a process.platform value: ${PLATFORMS.join(', ')}` });
+
 const ProbeCommon = {
   /** A name shown in `explain()` reports. */
   label: z.string().min(1).max(200).optional(),
   /** Run only on these `process.platform` values (e.g. `["darwin"]` for keychain lookups). */
-  platforms: z.array(z.string().min(1).max(32)).min(1).optional(),
+  platforms: z.array(PlatformSchema).min(1).optional(),
   /**
    * Skip the probe (absent, `E_ENV_OVERRIDDEN`) when any of these variables is non-empty: a source that
    * another takes precedence over, as `GOOGLE_APPLICATION_CREDENTIALS` does over gcloud's ADC file.

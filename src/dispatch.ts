@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Piscina } from 'piscina';
-import { AuthProbeError, errorData, type ErrorCode } from './errors.js';
+import { AuthProbeError, errorData, errorName, type ErrorCode } from './errors.js';
 import { workerInitOf, type ResolvedOptions } from './options.js';
 import type { ProbeKind, ProbeTask, ProviderResult } from './schema.js';
 import { TaskResultSchema } from './schema.js';
@@ -83,7 +83,8 @@ export class Dispatcher {
       o.logger.warn({ niceIncrement: o.niceIncrement }, 'niceIncrement has no effect: the optional @napi-rs/nice package Piscina uses for it is not installed');
     }
     pool.on('error', (err: unknown) => {
-      o.logger.error({ err: err instanceof Error ? { name: err.name, message: err.message } : String(err) }, 'worker pool error');
+      // Reduced to its name: what a worker dies of may be a probe's own error, message and all.
+      o.logger.error({ err: errorName(err) }, 'worker pool error');
     });
     this.#piscina = pool;
     return pool;
@@ -164,7 +165,8 @@ export class Dispatcher {
     else this.counters.crashes++;
     const culprit = providers[position.provider];
     const known = culprit === undefined ? undefined : (req.skip?.[position.provider] ?? []);
-    const reason = err instanceof Error ? err.message.slice(0, 200) : typeof err;
+    // Its name only: a worker may die of a module probe's own error (a rejection left behind), whose message may quote a secret.
+    const reason = errorName(err);
     if (!position.running || culprit === undefined || known === undefined || known.some((s) => s.position === position.probe)) {
       this.#options.logger.error({ providers: providers.length, code, reason }, 'worker died outside a probe');
       return providers.map((p) => failure(p, code));

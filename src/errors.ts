@@ -58,6 +58,18 @@ export function errorData(code: ErrorCode, detail?: string): ErrorData {
   return { code, message: detail ? `${ERROR_CODES[code]}: ${detail}` : ERROR_CODES[code] };
 }
 
+/**
+ * What may be said of an error someone else's code raised (a module probe, a
+ * worker that died of it): its name, and its `code` when that looks like one
+ * (`ERR_WORKER_OUT_OF_MEMORY`), never its message, which may quote a secret.
+ */
+export function errorName(err: unknown): string {
+  if (!(err instanceof Error)) return typeof err;
+  const name = /^[A-Za-z]{1,64}$/.test(err.name) ? err.name : 'Error';
+  const code = (err as NodeJS.ErrnoException).code;
+  return typeof code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? `${name} ${code}` : name;
+}
+
 /** The error class every rejection from this library uses; switch on `code`. */
 export class AuthProbeError extends Error {
   readonly code: ErrorCode;

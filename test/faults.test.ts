@@ -159,6 +159,16 @@ describe('secrets', () => {
     for (const secret of secrets) expect(all).not.toContain(secret);
   });
 
+  it('never reach the logs through a worker crash: a rejection a module left behind is logged by its name only', async () => {
+    const secret = `sk-live-${Math.random().toString(36).slice(2)}`;
+    dir.write('probes/leaky.mjs', `export default () => { Promise.reject(new Error('token refresh failed for ${secret}')); return new Promise((r) => setTimeout(() => r(true), 50)); }`);
+    const { logger, lines, text } = capturingLogger();
+    const pool = pools.create({ logger, configDir: dir.root, threads: { min: 1, max: 1 }, probes: { providers: { leaky: [{ kind: 'module', module: './probes/leaky.mjs' }] } } });
+    expect((await pool.explain('leaky')).probes[0]).toMatchObject({ outcome: 'error', error: { code: 'E_WORKER_CRASHED' } });
+    expect(lines.find((l) => l['code'] === 'E_WORKER_CRASHED')).toMatchObject({ level: 50, reason: 'Error' });
+    expect(text()).not.toContain(secret);
+  });
+
   it('never appear in error messages, causes or logs when a secret is passed as bad input', async () => {
     const secret = `sk-misused-${Math.random().toString(36).slice(2)}`;
     const { logger, text } = capturingLogger();

@@ -12,7 +12,7 @@ import { Piscina } from 'piscina';
 import { AuthProbeError, errorData, errorName, type ErrorCode } from './errors.js';
 import { workerInitOf, type ResolvedOptions } from './options.js';
 import type { ProbeKind, ProbeTask, ProviderResult } from './schema.js';
-import { TaskResultSchema } from './schema.js';
+import { ProviderResultSchema, TaskResultSchema } from './schema.js';
 import { createControl, currentPosition, watchTask } from './watchdog.js';
 
 /** The compiled worker entry, next to this file's compiled form: `dist/src/` → `dist/workers/`. */
@@ -135,13 +135,24 @@ export class Dispatcher {
     } finally {
       unwatch();
     }
+    const results = this.#validate(providers, raw);
+    this.#record(results, performance.now() - started, req.skip);
+    return results;
+  }
+
+  /** Each provider's result checked on its own: a malformed one fails that provider only, never its batch. */
+  #validate(providers: readonly string[], raw: unknown): ProviderResult[] {
     const parsed = TaskResultSchema.safeParse(raw);
     if (!parsed.success || parsed.data.results.length !== providers.length) {
       this.#options.logger.error({ providers: providers.length }, 'worker returned a malformed result');
       return providers.map((p) => failure(p, 'E_BAD_WORKER_RESULT'));
     }
-    this.#record(parsed.data.results, performance.now() - started, req.skip);
-    return parsed.data.results;
+    return providers.map((provider, i) => {
+      const one = ProviderResultSchema.safeParse(parsed.data.results[i]);
+      if (one.success && one.data.provider === provider) return one.data;
+      this.#options.logger.error({ provider, fields: one.success ? ['provider'] : [...new Set(one.error.issues.map((x) => x.path.join('.')))].slice(0, 5) }, 'worker returned a malformed result');
+      return failure(provider, 'E_BAD_WORKER_RESULT');
+    });
   }
 
   /**

@@ -53,9 +53,22 @@ export interface ErrorData {
   readonly message: string;
 }
 
-/** Builds error data; `detail` is appended to the code's fixed message. */
+/** The longest error message, in characters: a detail quoting a long path is cut to fit. */
+export const MAX_MESSAGE_CHARS = 1000;
+
+/**
+ * Builds error data; `detail` is appended to the code's fixed message, and the
+ * whole is cut to {@link MAX_MESSAGE_CHARS} (its middle elided, so both the
+ * start of a path and the file it names stay readable).
+ */
 export function errorData(code: ErrorCode, detail?: string): ErrorData {
-  return { code, message: detail ? `${ERROR_CODES[code]}: ${detail}` : ERROR_CODES[code] };
+  const message = detail ? `${ERROR_CODES[code]}: ${detail}` : ERROR_CODES[code];
+  return { code, message: message.length <= MAX_MESSAGE_CHARS ? message : elide(message, MAX_MESSAGE_CHARS) };
+}
+
+function elide(text: string, max: number): string {
+  const tail = Math.floor((max - 1) / 3);
+  return `${text.slice(0, max - 1 - tail)}…${text.slice(text.length - tail)}`;
 }
 
 /**

@@ -5,7 +5,7 @@
  * state.
  */
 import { z } from 'zod';
-import { ERROR_CODES, type ErrorCode } from './errors.js';
+import { ERROR_CODES, MAX_MESSAGE_CHARS, type ErrorCode } from './errors.js';
 
 const noNul = (s: string) => !s.includes('\0');
 
@@ -153,7 +153,7 @@ export type Scope = z.infer<typeof ScopeSchema>;
 
 const ErrorCodeSchema = z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]);
 
-const ErrorDataSchema = z.strictObject({ code: ErrorCodeSchema, message: z.string().max(1000) });
+const ErrorDataSchema = z.strictObject({ code: ErrorCodeSchema, message: z.string().max(MAX_MESSAGE_CHARS) });
 
 const DepsSchema = z.array(z.tuple([z.string().max(4096), z.string().max(200)])).max(1024);
 
@@ -200,13 +200,17 @@ export const ProviderResultSchema = z.strictObject({
   deps: DepsSchema.optional(),
 });
 
+/**
+ * A worker's answer for a task: one entry per provider, each validated on its own with
+ * {@link ProviderResultSchema}, so one malformed provider result never spoils the others.
+ */
 export const TaskResultSchema = z.strictObject({
-  results: z.array(ProviderResultSchema),
+  results: z.array(z.unknown()),
 });
 
 export type ProbeOutcome = z.infer<typeof ProbeOutcomeSchema>;
 export type ProviderResult = z.infer<typeof ProviderResultSchema>;
-export type TaskResult = z.infer<typeof TaskResultSchema>;
+export type TaskResult = { readonly results: ProviderResult[] };
 
 /** What the main thread sends a worker. Built by our own code, so not re-validated there. */
 export interface ProbeTask {

@@ -148,4 +148,18 @@ describe('long error messages', () => {
     expect(report.probes[0]?.error?.message.length).toBeLessThanOrEqual(1000);
     expect(report.probes[0]?.error?.message).toMatch(/…[a/]*\/auth-profiles\.json$/);
   });
+
+  it('are never made of a secret: a credential in a path variable is named, not printed', async () => {
+    const short = JSON.stringify({ type: 'service_account', private_key: 'sk-pasted-9c1e' });
+    const pool = pools.create({ probes: defaultProbeConfig, env: { HOME: dir.path('home') } });
+    for (const value of [serviceAccount, short, `/etc/${'x'.repeat(2000)}`, 'line\nbreak']) {
+      const report = await pool.explain('google-vertex', { env: { GOOGLE_APPLICATION_CREDENTIALS: value } });
+      expect(report.probes[0]).toMatchObject({ outcome: 'error', error: { code: 'E_PATH_REFUSED', message: expect.stringContaining('$GOOGLE_APPLICATION_CREDENTIALS') } });
+      const text = JSON.stringify(report);
+      for (const part of ['PRIVATE KEY', 'sk-pasted-9c1e', 'x'.repeat(100), 'break']) expect(text).not.toContain(part);
+    }
+    // A plain path is still shown as it is.
+    const plain = await pool.explain('google-vertex', { env: { GOOGLE_APPLICATION_CREDENTIALS: dir.path('sa.json') } });
+    expect(plain.probes[0]).toMatchObject({ error: { code: 'E_FILE_NOT_FOUND', message: expect.stringContaining(dir.path('sa.json')) } });
+  });
 });

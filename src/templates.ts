@@ -4,7 +4,8 @@
  *
  * A value substituted into a template (from the scope or the env) may not
  * climb out of where the template puts it: a `..` segment or a NUL byte in a
- * value refuses the path. With `allowedRoots`, the resolved path must also lie
+ * value refuses the path, and so does a relative `{agentDir}` or
+ * `{workspaceDir}`. With `allowedRoots`, the resolved path must also lie
  * within one of the roots.
  */
 import { homedir } from 'node:os';
@@ -29,6 +30,7 @@ export function resolvePathTemplate(template: string, ctx: TemplateContext): Res
   let missing: string | undefined;
   let unsafe: string | undefined;
   let opaque: string | undefined;
+  let relativeDir: string | undefined;
   let out = template.replace(PLACEHOLDER, (whole, name?: string, braced?: string, bare?: string) => {
     const value = name !== undefined ? placeholder(name, ctx) : ctx.env[(braced ?? bare) as string];
     // Blank counts as unset: "   " is a misconfiguration, not a directory named three spaces under the cwd.
@@ -38,12 +40,15 @@ export function resolvePathTemplate(template: string, ctx: TemplateContext): Res
     }
     if (name === undefined && !plainlyAPath(value)) opaque ??= whole;
     else if (value.includes('\0') || CLIMBS.test(value)) unsafe ??= whole;
+    else if ((name === 'agentDir' || name === 'workspaceDir') && !isAbsolute(value)) relativeDir ??= whole;
     return value;
   });
   if (missing !== undefined) return { ok: false, error: errorData('E_TEMPLATE_UNRESOLVED', `${missing} in ${template}`) };
   // Named, never quoted: the value may be a credential pasted where its path belongs.
   if (opaque !== undefined) return { ok: false, error: errorData('E_PATH_REFUSED', `the value of ${opaque} in ${template} is not a path (it holds a newline or "{", or is over ${MAX_ENV_PATH_CHARS} characters)`) };
   if (unsafe !== undefined) return { ok: false, error: errorData('E_PATH_REFUSED', `the value of ${unsafe} in ${template} contains ".." or NUL`) };
+  // A scope's directory is the gateway's to state in full; resolved here it would mean the config's directory.
+  if (relativeDir !== undefined) return { ok: false, error: errorData('E_PATH_REFUSED', `the value of ${relativeDir} in ${template} is not an absolute path`) };
   if (out === '~' || out.startsWith('~/')) {
     const home = ctx.env['HOME'] || homedir();
     if (!plainlyAPath(home)) return { ok: false, error: errorData('E_PATH_REFUSED', `HOME is not a path, in ${template}`) };

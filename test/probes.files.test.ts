@@ -55,6 +55,18 @@ describe('authProfiles probe', () => {
     expect((await pool.explain('anthropic')).probes[0]?.error?.code).toBe('E_TEMPLATE_UNRESOLVED');
   });
 
+  it('refuses an agentDir with a ".." segment, or a relative one, with E_PATH_REFUSED: never a read elsewhere', async () => {
+    // A store the climbing agentDir would reach, were it resolved first.
+    dir.write('evil/auth-profiles.json', { profiles: { 'anthropic:x': { type: 'api_key', provider: 'anthropic', key: SECRET } } });
+    const pool = pools.create({ probes, configDir: dir.root });
+    for (const agentDir of [`${dir.root}/agents/user/../../evil`, 'evil', './evil']) {
+      expect(await pool.hasAuth('anthropic', { agentDir })).toBe(false);
+      const report = await pool.explain('anthropic', { agentDir });
+      expect(report.probes[0]).toMatchObject({ outcome: 'error', error: { code: 'E_PATH_REFUSED' } });
+      expect(report.probes[0]?.detail?.path).toBeUndefined();
+    }
+  });
+
   it('gives E_JSON_INVALID for a corrupt store, without quoting it', async () => {
     dir.write('bad/auth-profiles.json', `{"profiles": {"anthropic:x": {"key": "${SECRET}"`);
     const pool = pools.create({ probes });

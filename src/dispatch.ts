@@ -202,7 +202,10 @@ export class Dispatcher {
         // counted in #recover, and comes back here as a skipped probe.
         if (p.error?.code === 'E_PROBE_TIMEOUT' && !skip?.[i]?.some((s) => s.position === p.position)) this.counters.timeouts++;
         if (p.durationMs >= slowProbeMs) {
-          logger.warn({ provider: r.provider, probe: p.kind, index: p.index, source: p.source, durationMs: Math.round(p.durationMs), outcome: p.outcome }, 'slow auth probe');
+          logger.warn(
+            { provider: r.provider, probe: p.kind, index: p.index, source: p.source, durationMs: Math.round(p.durationMs), outcome: p.outcome, ...(p.error ? { code: p.error.code } : {}) },
+            'slow auth probe',
+          );
         }
       }
     }

@@ -39,9 +39,16 @@ export function dispatchRequest(options: ResolvedOptions, scope: ResolvedScope, 
   return { modelApi, mode, ...taskScope(options, scope) };
 }
 
+/** Fewest providers in a task, unless `batchSize` or the number of providers is smaller: a task costs a message and a schedule. */
+const MIN_TASK_PROVIDERS = 4;
+
+/** Providers per task: about four tasks per thread (one slow CLI does not hold up a whole sweep), within [MIN_TASK_PROVIDERS, batchSize]. */
+export function taskSize(providers: number, maxThreads: number, batchSize: number): number {
+  return Math.max(1, Math.min(batchSize, Math.max(MIN_TASK_PROVIDERS, Math.ceil(providers / (maxThreads * 4)))));
+}
+
 /**
- * Splits `items` into tasks of at most `batchSize`, and at least about four
- * tasks per thread so one slow CLI does not hold up the whole sweep, and calls
+ * Splits `items` into tasks of {@link taskSize} providers, and calls
  * `onResult` as each task's answers arrive. Each task carries the scopes of
  * its own providers only. Rejects (after every task ended) with the first
  * task's rejection, if any.
@@ -53,7 +60,7 @@ export async function runBatched(
   modelApi: string | undefined,
   onResult: (result: ProviderResult, item: RunItem) => void,
 ): Promise<void> {
-  const size = Math.max(1, Math.min(options.batchSize, Math.ceil(items.length / (options.maxThreads * 4))));
+  const size = taskSize(items.length, options.maxThreads, options.batchSize);
   // Scopes without an env of their own share one merged env object, which a task then carries once.
   const shared = new Map<ScopeState, TaskScope>();
   let plainEnv: TaskScope['env'] | undefined;

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
 import { AuthProbeError } from './errors.js';
-import { PathTemplateSchema, ProbeConfigSchema, type ProbeConfig, type WorkerInit } from './schema.js';
+import { DEFAULT_COMMAND_ENV, EnvVarPatternSchema, PathTemplateSchema, ProbeConfigSchema, type ProbeConfig, type WorkerInit } from './schema.js';
 import { formatZodError } from './zod-errors.js';
 
 const isLogger = (v: unknown): v is Logger =>
@@ -102,6 +102,12 @@ export const PoolOptionsSchema = z.strictObject({
    * worker thread, so a fork never copies the gateway's page tables; worth it for large gateways). Default `worker`.
    */
   spawnVia: z.enum(['worker', 'helper']).optional(),
+  /**
+   * The variables every command probe gets from the scope's env, by name (an entry ending in `*` is a prefix);
+   * a probe's `passEnv` adds to it, and nothing else reaches a CLI. Default: PATH, HOME, USER, LOGNAME, SHELL,
+   * LANG, LC_*, TZ, TMPDIR, XDG_*.
+   */
+  commandEnv: z.array(EnvVarPatternSchema).max(256).optional(),
   /** Raise the workers' nice value by this much (Linux, macOS), so probes yield the CPU to the gateway. Default 0. */
   niceIncrement: z.number().int().nonnegative().max(19).optional(),
   /** A pino logger; the pool logs through a child of it. Default: silent. */
@@ -138,6 +144,7 @@ export interface ResolvedOptions {
   readonly expirySkewMs: number;
   readonly niceIncrement: number;
   readonly spawnVia: 'worker' | 'helper';
+  readonly commandEnv: readonly string[];
   readonly logger: Logger;
   readonly env: Readonly<Record<string, string | undefined>>;
 }
@@ -188,6 +195,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     expirySkewMs: o.expirySkewMs ?? 300_000,
     niceIncrement: o.niceIncrement ?? 0,
     spawnVia: o.spawnVia ?? 'worker',
+    commandEnv: Object.freeze([...(o.commandEnv ?? DEFAULT_COMMAND_ENV)]),
     // Redaction is the second line of defence: nothing we log carries a value in the first place.
     logger: (o.logger ?? pino({ level: 'silent' })).child({ lib: 'auth-probe-pool' }, { redact: { paths: REDACT_PATHS, censor: '[redacted]' } }),
     // Keep the caller's object itself (zod returns a copy) so later changes to it are seen.
@@ -205,6 +213,7 @@ export function workerInitOf(o: ResolvedOptions): WorkerInit {
     maxStdoutBytes: o.maxStdoutBytes,
     allowedRoots: o.allowedRoots,
     spawnVia: o.spawnVia,
+    commandEnv: o.commandEnv,
     expirySkewMs: o.expirySkewMs,
   };
 }

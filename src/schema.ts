@@ -18,6 +18,12 @@ export const PathTemplateSchema = z
 
 const EnvVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
 
+/** A variable name, or a prefix of names ending in `*` (`LC_*`). */
+export const EnvVarPatternSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'must be an environment variable name, or a prefix ending in *');
+
+/** What a command gets of the environment by default: what a CLI needs to find its files and speak the locale, nothing more. */
+export const DEFAULT_COMMAND_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_*', 'TZ', 'TMPDIR', 'XDG_*'] as const;
+
 /** Every value Node's `process.platform` can take. */
 export const PLATFORMS = ['aix', 'android', 'cygwin', 'darwin', 'freebsd', 'haiku', 'linux', 'netbsd', 'openbsd', 'sunos', 'win32'] as const;
 
@@ -105,6 +111,11 @@ export const CommandProbeSchema = z.strictObject({
   /** Milliseconds before the command is killed with SIGKILL; capped by the pool's `probeTimeoutMs`. */
   timeoutMs: z.number().int().positive().max(600_000).optional(),
   requireStdout: z.boolean().optional(),
+  /**
+   * Variables the command gets on top of the pool's `commandEnv` base list (PATH, HOME, locale, ...): it never sees
+   * the rest of the gateway's environment. E.g. `["AWS_PROFILE", "AWS_CONFIG_FILE"]`.
+   */
+  passEnv: z.array(EnvVarName).max(64).optional(),
   ...ProbeCommon,
 });
 
@@ -180,6 +191,8 @@ export const ProbeOutcomeSchema = z.strictObject({
       variable: z.string().max(256).optional(),
       exitCode: z.number().int().nullable().optional(),
       signal: z.string().max(32).nullable().optional(),
+      /** The names (never the values) of the variables a command was given. */
+      env: z.array(z.string().max(256)).max(512).optional(),
     })
     .optional(),
   /** Paths this probe consulted, each with its fingerprint then (or `missing`): what its outcome depends on. */
@@ -256,6 +269,8 @@ export interface WorkerInit {
   readonly maxStdoutBytes: number;
   readonly allowedRoots: readonly string[] | undefined;
   readonly spawnVia: 'worker' | 'helper';
+  /** Variables every command gets, by name; an entry ending in `*` is a prefix (`LC_*`). */
+  readonly commandEnv: readonly string[];
   /** A login expiring within this many milliseconds counts as expired. */
   readonly expirySkewMs: number;
 }

@@ -4,6 +4,7 @@
  * module is imported by the worker entry too: keep it free of main-thread
  * state.
  */
+import type { MessagePort } from 'node:worker_threads';
 import { z } from 'zod';
 import { ERROR_CODES, MAX_MESSAGE_CHARS, type ErrorCode } from './errors.js';
 
@@ -242,6 +243,8 @@ export interface ProbeTask {
   readonly mode: 'first' | 'all';
   /** Watchdog cells shared with the main thread; see `src/watchdog.ts`. */
   readonly control: SharedArrayBuffer;
+  /** Where the worker posts each provider's result (`{ index, result }`) as it completes; see `src/dispatch.ts`. */
+  readonly port?: MessagePort;
   /**
    * Probes not to run again, by provider index and plan position, because they hung or killed the worker
    * in an earlier attempt: each is reported with its error and the provider's other probes still run.

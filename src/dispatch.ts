@@ -14,7 +14,7 @@ import { AuthProbeError, errorData, errorName, type ErrorCode } from './errors.j
 import { workerInitOf, type ResolvedOptions } from './options.js';
 import type { ProbeKind, ProbeSkip, ProbeTask, ProviderResult } from './schema.js';
 import { ProviderResultSchema, TaskResultSchema } from './schema.js';
-import { createControl, currentPosition, watchTask } from './watchdog.js';
+import { createControl, currentPosition, runningCommand, watchTask } from './watchdog.js';
 
 /** The compiled worker entry, next to this file's compiled form: `dist/src/` → `dist/workers/`. */
 const WORKER_FILE = fileURLToPath(new URL('../workers/probe-worker.js', import.meta.url));
@@ -55,6 +55,8 @@ export class Dispatcher {
   #piscina: Piscina | undefined;
   #closed = false;
   readonly #running = new Set<Promise<ProviderResult[]>>();
+  /** Watchdog cells of the tasks in flight: where their workers say which command (and helper) runs now. */
+  readonly #controls = new Set<SharedArrayBuffer>();
   readonly #options: ResolvedOptions;
 
   constructor(options: ResolvedOptions) {
@@ -112,6 +114,7 @@ export class Dispatcher {
 
   async #run(pool: Piscina, providers: readonly string[], req: DispatchRequest, onResult?: (index: number, result: ProviderResult) => void): Promise<ProviderResult[]> {
     const control = createControl();
+    this.#controls.add(control);
     const abort = new AbortController();
     let overdue = false;
     const unwatch = watchTask(control, () => {
@@ -153,6 +156,8 @@ export class Dispatcher {
     try {
       raw = await pool.run(task, { signal: abort.signal, transferList: [port2] as never });
     } catch (err) {
+      // A command the ended worker was running would outlive it.
+      killProcess(-runningCommand(control).pid);
       // Let results the worker posted just before it ended arrive.
       await new Promise((resolve) => setImmediate(resolve));
       port1.close();
@@ -163,6 +168,7 @@ export class Dispatcher {
       return this.#recover(providers, req, currentPosition(control), overdue, err, answered, deliver);
     } finally {
       unwatch();
+      this.#controls.delete(control);
     }
     port1.close();
     const results = this.#validate(providers, raw);
@@ -270,7 +276,8 @@ export class Dispatcher {
    * Ends every worker. Without `force`, tasks already dispatched (and their
    * re-runs) finish first: Piscina's own close would drop tasks still queued.
    * With `force`, queued and running tasks are aborted and reject with
-   * `E_POOL_CLOSED`. Either way no task outlives this promise.
+   * `E_POOL_CLOSED`, and the commands they are running (and their spawn
+   * helpers) are killed. Either way no task outlives this promise.
    */
   async close(force: boolean): Promise<void> {
     if (this.#closed) return;
@@ -280,6 +287,14 @@ export class Dispatcher {
       while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
     }
     this.#closed = true;
+    // Ending a worker thread does not end the processes it started: kill the commands running now, and their helpers.
+    if (force) {
+      for (const control of this.#controls) {
+        const { pid, helperPid } = runningCommand(control);
+        killProcess(-pid);
+        killProcess(helperPid);
+      }
+    }
     const pool = this.#piscina;
     if (pool) await pool.destroy();
   }
@@ -302,6 +317,16 @@ function subRequest(req: DispatchRequest, keep: readonly number[]): DispatchRequ
 
 function failure(provider: string, code: ErrorCode, detail?: string): ProviderResult {
   return { provider, auth: false, decidedBy: null, probes: [], durationMs: 0, error: errorData(code, detail) };
+}
+
+/** SIGKILL to a pid (a negative one: its process group), if there is one; gone already is fine. */
+function killProcess(pid: number): void {
+  if (pid === 0 || process.platform === 'win32') return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // ESRCH: it ended meanwhile.
+  }
 }
 
 /** Whether Piscina can apply `niceIncrement`: it loads the optional `@napi-rs/nice` from its own location. */

@@ -1,11 +1,12 @@
 import { statSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { fingerprintOf } from '../fingerprint.js';
 import type { z } from 'zod';
 import type { CommandProbeSchema } from '../schema.js';
 import type { ProbeContext } from './context.js';
 import { runInHelper } from './spawn-client.js';
-import { runCommandSync, type CommandRun, type CommandSpec } from './spawn.js';
+import { runCommand, runCommandSync, type CommandRun, type CommandSpec } from './spawn.js';
 import { absent, failed, present, type Verdict } from './verdict.js';
 
 /** How long the probe may take, in milliseconds: its own `timeoutMs`, capped by the pool's `probeTimeoutMs`. */
@@ -14,9 +15,9 @@ export function commandTimeoutMs(probe: z.infer<typeof CommandProbeSchema>, prob
 }
 
 /**
- * Runs the executable without a shell, with a timeout and SIGKILL (a blocking
- * spawn cannot be interrupted by `worker.terminate()`), in the worker itself
- * or, with `spawnVia: 'helper'`, in the worker's spawn helper process. Output
+ * Runs the executable without a shell, with a timeout and SIGKILL, in the
+ * worker itself or, with `spawnVia: 'helper'`, in the worker's spawn helper
+ * process; its pid is reported through `ctx.onSpawn` so a force-close can kill it. Output
  * is read only to test that it is non-empty, and never returned.
  */
 export function commandProbe(probe: z.infer<typeof CommandProbeSchema>, ctx: ProbeContext): Verdict | Promise<Verdict> {
@@ -32,11 +33,13 @@ export function commandProbe(probe: z.infer<typeof CommandProbeSchema>, ctx: Pro
   trackExecutable(probe.command, ctx);
   const names = Object.keys(env).sort();
   if (ctx.init.spawnVia === 'helper') {
-    return runInHelper(spec).then(
+    return runInHelper(spec, ctx.onSpawn).then(
       (run) => verdictOf(spec, run, names),
       () => failed('E_PROBE_FAILED', `the spawn helper could not run ${probe.command}`, { env: names }),
     );
   }
+  // In a worker, without blocking it, so that a force-close can end the thread and kill the command at once.
+  if (!isMainThread) return runCommand(spec, ctx.onSpawn).then((run) => verdictOf(spec, run, names));
   return verdictOf(spec, runCommandSync(spec), names);
 }
 

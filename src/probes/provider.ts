@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { planProbes, runCost, type CompiledConfig } from '../config.js';
 import type { ProbeOutcome, ProbeTask, ProviderResult, WorkerInit } from '../schema.js';
-import { probeFinished, probeStarted } from '../watchdog.js';
+import { commandRunning, probeFinished, probeStarted } from '../watchdog.js';
 import type { ProbeContext } from './context.js';
 import { probeBudgetMs, runProbe } from './index.js';
 import { failed, type Verdict } from './verdict.js';
@@ -38,7 +38,7 @@ export async function probeProvider(init: WorkerInit, config: CompiledConfig, ta
     const { probe, source, index } = plan[position] as (typeof plan)[number];
     // Each probe's own dependencies: a change to one file re-runs only the probes that read it.
     const deps = new Map<string, string>();
-    const ctx: ProbeContext = { provider, modelApi: task.modelApi, scope, env, init, config, deps };
+    const ctx: ProbeContext = { provider, modelApi: task.modelApi, scope, env, init, config, deps, onSpawn: (pid, helperPid) => commandRunning(task.control, pid, helperPid) };
     const t0 = performance.now();
     const skipped = skips?.find((s) => s.position === position);
     let verdict: Verdict;

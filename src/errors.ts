@@ -53,9 +53,34 @@ export interface ErrorData {
   readonly message: string;
 }
 
-/** Builds error data; `detail` is appended to the code's fixed message. */
+/** The longest error message, in characters: a detail quoting a long path is cut to fit. */
+export const MAX_MESSAGE_CHARS = 1000;
+
+/**
+ * Builds error data; `detail` is appended to the code's fixed message, and the
+ * whole is cut to {@link MAX_MESSAGE_CHARS} (its middle elided, so both the
+ * start of a path and the file it names stay readable).
+ */
 export function errorData(code: ErrorCode, detail?: string): ErrorData {
-  return { code, message: detail ? `${ERROR_CODES[code]}: ${detail}` : ERROR_CODES[code] };
+  const message = detail ? `${ERROR_CODES[code]}: ${detail}` : ERROR_CODES[code];
+  return { code, message: message.length <= MAX_MESSAGE_CHARS ? message : elide(message, MAX_MESSAGE_CHARS) };
+}
+
+function elide(text: string, max: number): string {
+  const tail = Math.floor((max - 1) / 3);
+  return `${text.slice(0, max - 1 - tail)}…${text.slice(text.length - tail)}`;
+}
+
+/**
+ * What may be said of an error someone else's code raised (a module probe, a
+ * worker that died of it): its name, and its `code` when that looks like one
+ * (`ERR_WORKER_OUT_OF_MEMORY`), never its message, which may quote a secret.
+ */
+export function errorName(err: unknown): string {
+  if (!(err instanceof Error)) return typeof err;
+  const name = /^[A-Za-z]{1,64}$/.test(err.name) ? err.name : 'Error';
+  const code = (err as NodeJS.ErrnoException).code;
+  return typeof code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? `${name} ${code}` : name;
 }
 
 /** The error class every rejection from this library uses; switch on `code`. */

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { AuthProbeError } from './errors.js';
 import { missingLoggerMethods, ownLogger, type AuthProbeLogger } from './logger.js';
-import { PathTemplateSchema, ProbeConfigSchema, type ProbeConfig, type WorkerInit } from './schema.js';
+import { DEFAULT_COMMAND_ENV, EnvVarPatternSchema, PathTemplateSchema, ProbeConfigSchema, type ProbeConfig, type WorkerInit } from './schema.js';
 import { formatZodError } from './zod-errors.js';
 
 const ms = (max: number) => z.number().int().nonnegative().max(max);
@@ -99,6 +99,12 @@ export const PoolOptionsSchema = z.strictObject({
    * worker thread, so a fork never copies the gateway's page tables; worth it for large gateways). Default `worker`.
    */
   spawnVia: z.enum(['worker', 'helper']).optional(),
+  /**
+   * The variables every command probe gets from the scope's env, by name (an entry ending in `*` is a prefix);
+   * a probe's `passEnv` adds to it, and nothing else reaches a CLI. Default: PATH, HOME, USER, LOGNAME, SHELL,
+   * LANG, LC_*, TZ, TMPDIR, XDG_*.
+   */
+  commandEnv: z.array(EnvVarPatternSchema).max(256).optional(),
   /** Raise the workers' nice value by this much (Linux, macOS), so probes yield the CPU to the gateway. Default 0. */
   niceIncrement: z.number().int().nonnegative().max(19).optional(),
   /**
@@ -140,6 +146,7 @@ export interface ResolvedOptions {
   readonly expirySkewMs: number;
   readonly niceIncrement: number;
   readonly spawnVia: 'worker' | 'helper';
+  readonly commandEnv: readonly string[];
   readonly logger: AuthProbeLogger;
   readonly env: Readonly<Record<string, string | undefined>>;
 }
@@ -190,6 +197,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     expirySkewMs: o.expirySkewMs ?? 300_000,
     niceIncrement: o.niceIncrement ?? 0,
     spawnVia: o.spawnVia ?? 'worker',
+    commandEnv: Object.freeze([...(o.commandEnv ?? DEFAULT_COMMAND_ENV)]),
     // Redacting, whatever the caller's logger is: see ownLogger.
     logger: ownLogger(o.logger, { lib: 'auth-probe-pool' }),
     // Keep the caller's object itself (zod returns a copy) so later changes to it are seen.
@@ -207,6 +215,7 @@ export function workerInitOf(o: ResolvedOptions): WorkerInit {
     maxStdoutBytes: o.maxStdoutBytes,
     allowedRoots: o.allowedRoots,
     spawnVia: o.spawnVia,
+    commandEnv: o.commandEnv,
     expirySkewMs: o.expirySkewMs,
   };
 }

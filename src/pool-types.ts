@@ -62,6 +62,7 @@ export interface PoolStats {
   /** Tasks waiting for a free worker. */
   readonly queueSize: number;
   readonly threads: number;
+  /** Probes that ran past their deadline, whoever cut them off: the watchdog, or a command's own timeout. */
   readonly timeouts: number;
   readonly crashes: number;
   /** Time tasks spent running in a worker. */

@@ -11,7 +11,7 @@ import { AnswerBook } from './answers/book.js';
 import { dispatchRequest, RunQueue } from './answers/run-queue.js';
 import type { ScopeState } from './answers/scopes.js';
 import { createCheckerFor, serve, validateModelApi, type AuthChecker, type CheckerHost } from './checker.js';
-import { compileConfig, planProbes, type CompiledConfig } from './config.js';
+import { compileConfig, planProbes, runCost, type CompiledConfig } from './config.js';
 import { Dispatcher } from './dispatch.js';
 import { AuthProbeError } from './errors.js';
 import { explainResult, type ExplainReport } from './explain.js';
@@ -51,8 +51,9 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     this.#config = compileConfig(options.probes);
     this.#dispatcher = new Dispatcher(options);
     this.#watcher = new DependencyWatcher<Cell>({ ...options.watch, logger: options.logger }, (changes) => this.#book.filesChanged(changes));
-    this.#book = new AnswerBook(options, new RunQueue(this.#dispatcher, options), this.#watcher, (answer, previous) => this.#changed(answer, previous));
     this.#defaultPlan = planOf(planProbes(this.#config, '\0'));
+    const queue = new RunQueue(this.#dispatcher, options, (item) => runCost(this.#plan(item.id).kinds, item.only));
+    this.#book = new AnswerBook(options, queue, this.#watcher, (answer, previous) => this.#changed(answer, previous));
   }
 
   #normalize(provider: unknown): string {

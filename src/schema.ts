@@ -4,8 +4,9 @@
  * module is imported by the worker entry too: keep it free of main-thread
  * state.
  */
+import type { MessagePort } from 'node:worker_threads';
 import { z } from 'zod';
-import { ERROR_CODES, type ErrorCode } from './errors.js';
+import { ERROR_CODES, MAX_MESSAGE_CHARS, type ErrorCode } from './errors.js';
 
 const noNul = (s: string) => !s.includes('\0');
 
@@ -18,11 +19,22 @@ export const PathTemplateSchema = z
 
 const EnvVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
 
+/** A variable name, or a prefix of names ending in `*` (`LC_*`). */
+export const EnvVarPatternSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'must be an environment variable name, or a prefix ending in *');
+
+/** What a command gets of the environment by default: what a CLI needs to find its files and speak the locale, nothing more. */
+export const DEFAULT_COMMAND_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_*', 'TZ', 'TMPDIR', 'XDG_*'] as const;
+
+/** Every value Node's `process.platform` can take. */
+export const PLATFORMS = ['aix', 'android', 'cygwin', 'darwin', 'freebsd', 'haiku', 'linux', 'netbsd', 'openbsd', 'sunos', 'win32'] as const;
+
+const PlatformSchema = z.enum(PLATFORMS, { error: () => `must be a process.platform value: ${PLATFORMS.join(', ')}` });
+
 const ProbeCommon = {
   /** A name shown in `explain()` reports. */
   label: z.string().min(1).max(200).optional(),
   /** Run only on these `process.platform` values (e.g. `["darwin"]` for keychain lookups). */
-  platforms: z.array(z.string().min(1).max(32)).min(1).optional(),
+  platforms: z.array(PlatformSchema).min(1).optional(),
   /**
    * Skip the probe (absent, `E_ENV_OVERRIDDEN`) when any of these variables is non-empty: a source that
    * another takes precedence over, as `GOOGLE_APPLICATION_CREDENTIALS` does over gcloud's ADC file.
@@ -100,6 +112,11 @@ export const CommandProbeSchema = z.strictObject({
   /** Milliseconds before the command is killed with SIGKILL; capped by the pool's `probeTimeoutMs`. */
   timeoutMs: z.number().int().positive().max(600_000).optional(),
   requireStdout: z.boolean().optional(),
+  /**
+   * Variables the command gets on top of the pool's `commandEnv` base list (PATH, HOME, locale, ...): it never sees
+   * the rest of the gateway's environment. E.g. `["AWS_PROFILE", "AWS_CONFIG_FILE"]`.
+   */
+  passEnv: z.array(EnvVarName).max(64).optional(),
   ...ProbeCommon,
 });
 
@@ -148,7 +165,7 @@ export type Scope = z.infer<typeof ScopeSchema>;
 
 const ErrorCodeSchema = z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]);
 
-const ErrorDataSchema = z.strictObject({ code: ErrorCodeSchema, message: z.string().max(1000) });
+const ErrorDataSchema = z.strictObject({ code: ErrorCodeSchema, message: z.string().max(MAX_MESSAGE_CHARS) });
 
 const DepsSchema = z.array(z.tuple([z.string().max(4096), z.string().max(200)])).max(1024);
 
@@ -175,6 +192,8 @@ export const ProbeOutcomeSchema = z.strictObject({
       variable: z.string().max(256).optional(),
       exitCode: z.number().int().nullable().optional(),
       signal: z.string().max(32).nullable().optional(),
+      /** The names (never the values) of the variables a command was given. */
+      env: z.array(z.string().max(256)).max(512).optional(),
     })
     .optional(),
   /** Paths this probe consulted, each with its fingerprint then (or `missing`): what its outcome depends on. */
@@ -195,13 +214,17 @@ export const ProviderResultSchema = z.strictObject({
   deps: DepsSchema.optional(),
 });
 
+/**
+ * A worker's answer for a task: one entry per provider, each validated on its own with
+ * {@link ProviderResultSchema}, so one malformed provider result never spoils the others.
+ */
 export const TaskResultSchema = z.strictObject({
-  results: z.array(ProviderResultSchema),
+  results: z.array(z.unknown()),
 });
 
 export type ProbeOutcome = z.infer<typeof ProbeOutcomeSchema>;
 export type ProviderResult = z.infer<typeof ProviderResultSchema>;
-export type TaskResult = z.infer<typeof TaskResultSchema>;
+export type TaskResult = { readonly results: ProviderResult[] };
 
 /** What the main thread sends a worker. Built by our own code, so not re-validated there. */
 export interface ProbeTask {
@@ -220,6 +243,8 @@ export interface ProbeTask {
   readonly mode: 'first' | 'all';
   /** Watchdog cells shared with the main thread; see `src/watchdog.ts`. */
   readonly control: SharedArrayBuffer;
+  /** Where the worker posts each provider's result (`{ index, result }`) as it completes; see `src/dispatch.ts`. */
+  readonly port?: MessagePort;
   /**
    * Probes not to run again, by provider index and plan position, because they hung or killed the worker
    * in an earlier attempt: each is reported with its error and the provider's other probes still run.
@@ -247,6 +272,8 @@ export interface WorkerInit {
   readonly maxStdoutBytes: number;
   readonly allowedRoots: readonly string[] | undefined;
   readonly spawnVia: 'worker' | 'helper';
+  /** Variables every command gets, by name; an entry ending in `*` is a prefix (`LC_*`). */
+  readonly commandEnv: readonly string[];
   /** A login expiring within this many milliseconds counts as expired. */
   readonly expirySkewMs: number;
 }

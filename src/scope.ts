@@ -4,7 +4,6 @@
  * one agent never serve another. Parsing is remembered per scope object.
  */
 import { createHash } from 'node:crypto';
-import { resolve } from 'node:path';
 import { AuthProbeError } from './errors.js';
 import { ScopeSchema, type Scope } from './schema.js';
 import { formatZodError } from './zod-errors.js';
@@ -37,8 +36,9 @@ export function resolveScope(input: unknown): ResolvedScope {
 }
 
 function build(s: Scope): ResolvedScope {
-  const agentDir = s.agentDir === undefined ? undefined : resolve(s.agentDir);
-  const workspaceDir = s.workspaceDir === undefined ? undefined : resolve(s.workspaceDir);
+  // Kept as given, not resolve()d: resolving would fold a `..` segment away before the worker could refuse it,
+  // and anchor a relative directory at the gateway's cwd. Path templates refuse both (E_PATH_REFUSED).
+  const { agentDir, workspaceDir } = s;
   let envHash = '';
   if (s.env) {
     const hash = createHash('sha256');

@@ -4,7 +4,8 @@
  *
  * A value substituted into a template (from the scope or the env) may not
  * climb out of where the template puts it: a `..` segment or a NUL byte in a
- * value refuses the path. With `allowedRoots`, the resolved path must also lie
+ * value refuses the path, and so does a relative `{agentDir}` or
+ * `{workspaceDir}`. With `allowedRoots`, the resolved path must also lie
  * within one of the roots.
  */
 import { homedir } from 'node:os';
@@ -28,19 +29,29 @@ const CLIMBS = /(^|[\\/])\.\.([\\/]|$)/;
 export function resolvePathTemplate(template: string, ctx: TemplateContext): Resolved {
   let missing: string | undefined;
   let unsafe: string | undefined;
+  let opaque: string | undefined;
+  let relativeDir: string | undefined;
   let out = template.replace(PLACEHOLDER, (whole, name?: string, braced?: string, bare?: string) => {
     const value = name !== undefined ? placeholder(name, ctx) : ctx.env[(braced ?? bare) as string];
-    if (value === undefined || value === '') {
+    // Blank counts as unset: "   " is a misconfiguration, not a directory named three spaces under the cwd.
+    if (value === undefined || value.trim() === '') {
       missing ??= whole;
       return '';
     }
-    if (value.includes('\0') || CLIMBS.test(value)) unsafe ??= whole;
+    if (name === undefined && !plainlyAPath(value)) opaque ??= whole;
+    else if (value.includes('\0') || CLIMBS.test(value)) unsafe ??= whole;
+    else if ((name === 'agentDir' || name === 'workspaceDir') && !isAbsolute(value)) relativeDir ??= whole;
     return value;
   });
   if (missing !== undefined) return { ok: false, error: errorData('E_TEMPLATE_UNRESOLVED', `${missing} in ${template}`) };
+  // Named, never quoted: the value may be a credential pasted where its path belongs.
+  if (opaque !== undefined) return { ok: false, error: errorData('E_PATH_REFUSED', `the value of ${opaque} in ${template} is not a path (it holds a newline or "{", or is over ${MAX_ENV_PATH_CHARS} characters)`) };
   if (unsafe !== undefined) return { ok: false, error: errorData('E_PATH_REFUSED', `the value of ${unsafe} in ${template} contains ".." or NUL`) };
+  // A scope's directory is the gateway's to state in full; resolved here it would mean the config's directory.
+  if (relativeDir !== undefined) return { ok: false, error: errorData('E_PATH_REFUSED', `the value of ${relativeDir} in ${template} is not an absolute path`) };
   if (out === '~' || out.startsWith('~/')) {
     const home = ctx.env['HOME'] || homedir();
+    if (!plainlyAPath(home)) return { ok: false, error: errorData('E_PATH_REFUSED', `HOME is not a path, in ${template}`) };
     if (CLIMBS.test(home)) return { ok: false, error: errorData('E_PATH_REFUSED', `HOME contains ".." in ${template}`) };
     out = home + out.slice(1);
   }
@@ -73,6 +84,17 @@ export function resolveProbePath(
     return { ok: false, error: errorData('E_PATH_REFUSED', `${resolved.path} is outside the allowed roots`) };
   }
   return resolved;
+}
+
+/** The longest env value used as (part of) a path, in characters; a longer one is named, never echoed. */
+const MAX_ENV_PATH_CHARS = 1024;
+
+/**
+ * Whether an env value may be echoed as a path: a credential pasted where its path belongs (service-account
+ * JSON in GOOGLE_APPLICATION_CREDENTIALS, a PEM key) has a newline or a `{`, or is long.
+ */
+function plainlyAPath(value: string): boolean {
+  return value.length <= MAX_ENV_PATH_CHARS && !/[\u0000-\u001f\u007f{]/.test(value);
 }
 
 function placeholder(name: string, ctx: TemplateContext): string | undefined {

@@ -5,14 +5,30 @@
  * deadline D" into a few shared cells and the main thread, which stays free,
  * aborts the task (Piscina then terminates that worker) once D has passed.
  *
- * Layout of the 24-byte buffer: Int32 [state, providerIndex, probePosition], BigInt64 at byte 16 [deadline, epoch ms].
+ * The worker also writes there the pid of the command it is running (the id
+ * of its process group) and of its spawn helper, so that a force-close can
+ * kill them: ending a worker thread does not end the processes it started.
+ *
+ * Layout of the 32-byte buffer: Int32 [state, providerIndex, probePosition, commandPid], BigInt64 at byte 16
+ * [deadline, epoch ms], Int32 at byte 24 [helperPid].
  */
 
 const IDLE = 0;
 const RUNNING = 1;
 
 export function createControl(): SharedArrayBuffer {
-  return new SharedArrayBuffer(24);
+  return new SharedArrayBuffer(32);
+}
+
+/** Worker side: the probe's command runs as `pid` (its process group), in the spawn helper `helperPid` if any; 0 when it ended. */
+export function commandRunning(control: SharedArrayBuffer, pid: number, helperPid = 0): void {
+  Atomics.store(new Int32Array(control, 12, 1), 0, pid);
+  Atomics.store(new Int32Array(control, 24, 1), 0, helperPid);
+}
+
+/** Main side: the pids of the command a task is running and of the helper running it (0: none). */
+export function runningCommand(control: SharedArrayBuffer): { pid: number; helperPid: number } {
+  return { pid: Atomics.load(new Int32Array(control, 12, 1), 0), helperPid: Atomics.load(new Int32Array(control, 24, 1), 0) };
 }
 
 /** Worker side: probe `position` of provider `providerIndex` starts and must end within `budgetMs`. */
@@ -26,6 +42,7 @@ export function probeStarted(control: SharedArrayBuffer, providerIndex: number, 
 
 /** Worker side: the probe returned. */
 export function probeFinished(control: SharedArrayBuffer): void {
+  commandRunning(control, 0);
   Atomics.store(new Int32Array(control, 0, 1), 0, IDLE);
 }
 

@@ -30,6 +30,12 @@ describe('the JSON Schema of a probe configuration', () => {
     for (const kind of kinds) expect(committed).toContain(`"const": "${kind}"`);
   });
 
+  it('refuses a platform name Node never reports ("macos"), naming the allowed ones', () => {
+    const file = dir.write('macos.json', { providers: { a: [{ kind: 'env', vars: ['A'], platforms: ['darwin', 'macos'] }] } });
+    expect(() => loadProbeConfig(file)).toThrow(/providers\.a\[0\]\.platforms\[1\]: must be a process\.platform value: .*darwin.*linux.*win32/);
+    expect(committed).toContain('"win32"');
+  });
+
   it('lets a config file name it: loadProbeConfig ignores a top-level "$schema"', () => {
     const file = dir.write('probes.json', { $schema: './node_modules/auth-probe-pool/schema/probe-config.schema.json', providers: { openai: [{ kind: 'env', vars: ['OPENAI_API_KEY'] }] } });
     expect(loadProbeConfig(file).probes).toEqual({ providers: { openai: [{ kind: 'env', vars: ['OPENAI_API_KEY'] }] } });

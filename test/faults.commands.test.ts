@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { eventually, processesWith } from './helpers/processes.js';
+import { createAuthProbePool } from 'auth-probe-pool';
+import { childrenWith, eventually, processesWith } from './helpers/processes.js';
 import { fakeCli } from './helpers/temp.js';
 import { useFixture } from './helpers/fixture.js';
 
@@ -39,6 +40,37 @@ describe.each(['worker', 'helper'] as const)('hostile CLIs, spawned from the %s'
     expect(await eventually(() => processesWith(marker).length === 0)).toBe(true);
     // The worker is still usable.
     expect(await pool.hasAuth('forker')).toBe(true);
+  });
+
+  it('counts a CLI killed at its timeout in stats().timeouts, as explain() reports it', async () => {
+    const sleeper = dir.write('bin/sleeper', '#!/bin/sh\nexec sleep 5\n', 0o755);
+    const pool = pools.create({ spawnVia, probes: { providers: { a: cmd(sleeper, { timeoutMs: 300 }), b: cmd(sleeper, { timeoutMs: 300 }) } } });
+    const check = pool.createChecker();
+    expect(await Promise.all([check('a'), check('b')])).toEqual([false, false]);
+    expect(pool.stats().timeouts).toBe(2);
+    expect((await pool.explain('a')).probes[0]).toMatchObject({ outcome: 'error', error: { code: 'E_PROBE_TIMEOUT' } });
+    expect(pool.stats().timeouts).toBe(3);
+  });
+
+  it('force-close ends a running CLI at once, and leaves no process behind, nor a helper', async () => {
+    // A duration no other test uses, to find this sleep in the process table.
+    const nap = `2${spawnVia === 'worker' ? 1 : 2}.${process.pid}`;
+    const napper = dir.write(`bin/nap-${spawnVia}`, `#!/bin/sh\nexec sleep ${nap}\n`, 0o755);
+    const helpersBefore = childrenWith('spawn-helper.js').length;
+    const pool = createAuthProbePool({ spawnVia, threads: { min: 1, max: 1 }, probeTimeoutMs: 60_000, probes: { providers: { napper: [{ kind: 'command', command: napper }] } } });
+    const pending = pool.hasAuth('napper').then(
+      () => 'answered',
+      (err: { code?: string }) => err.code,
+    );
+    expect(await eventually(() => processesWith(nap).length === 1)).toBe(true);
+    const started = Date.now();
+    await pool.close({ force: true });
+    const closing = Date.now() - started;
+    expect(await pending).toBe('E_POOL_CLOSED');
+    expect(processesWith(nap)).toEqual([]);
+    expect(await eventually(() => childrenWith('spawn-helper.js').length <= helpersBefore)).toBe(true);
+    // Far below the 2x-second nap: the CLI was cut off, not waited for.
+    expect(closing).toBeLessThan(10_000);
   });
 
   it('kills the grandchild a CLI forked and left behind', async () => {

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, renameSync, symlinkSync, unlinkSync, writeFileSync, ftruncateSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { defaultProbeConfig } from 'auth-probe-pool';
 import { useFixture } from './helpers/fixture.js';
 
 const SECRET = 'sk-hostile-file-5e77';
@@ -107,5 +108,58 @@ describe('hostile credential files', () => {
     writing = false;
     await writer;
     expect(n).toBeGreaterThan(3);
+  });
+});
+
+describe('long error messages', () => {
+  const { dir, pools } = useFixture();
+  const privateKey = `-----BEGIN PRIVATE KEY-----\n${'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC'.repeat(50)}\n-----END PRIVATE KEY-----\n`;
+  const serviceAccount = JSON.stringify({ type: 'service_account', project_id: 'p', private_key_id: 'k', private_key: privateKey, client_email: 'x@p.iam.gserviceaccount.com' });
+
+  it('never spoil another provider of the batch: a service-account JSON in GOOGLE_APPLICATION_CREDENTIALS leaves openai and anthropic true', async () => {
+    const pool = pools.create({
+      probes: defaultProbeConfig,
+      threads: { min: 1, max: 1 },
+      env: { HOME: dir.path('home'), OPENAI_API_KEY: 'sk-a', ANTHROPIC_API_KEY: 'sk-b', GOOGLE_APPLICATION_CREDENTIALS: serviceAccount },
+    });
+    // A sweep of every built-in provider, google-vertex first, so it shares a task with openai and anthropic.
+    const rest = Object.keys(defaultProbeConfig.providers).filter((p) => !['google-vertex', 'openai', 'anthropic'].includes(p));
+    const report = await pool.warm(['google-vertex', 'openai', 'anthropic', ...rest]);
+    expect(report.dispatches).toBeLessThan(rest.length + 3);
+    expect(report.answers).toMatchObject({ openai: true, anthropic: true, 'google-vertex': false });
+    const vertex = await pool.explain('google-vertex');
+    expect(vertex.probes[0]?.error?.code).not.toBe('E_BAD_WORKER_RESULT');
+    for (const p of vertex.probes) expect((p.error?.message ?? '').length).toBeLessThanOrEqual(1000);
+  });
+
+  it('are cut where they are made: an agentDir of 997 characters gives a bounded E_FILE_NOT_FOUND, its neighbours their answers', async () => {
+    // Directories of 99 characters each, none of them there: a path too long to print whole, not one the kernel refuses.
+    const agentDir = dir.path(`${'a'.repeat(99)}/`.repeat(10)).slice(0, 997);
+    expect(agentDir).toHaveLength(997);
+    const pool = pools.create({
+      threads: { min: 1, max: 1 },
+      env: { KEY: 'set' },
+      probes: { providers: { store: [{ kind: 'authProfiles', path: '{agentDir}/auth-profiles.json' }], keyed: [{ kind: 'env', vars: ['KEY'] }] } },
+    });
+    const check = pool.createChecker({ agentDir });
+    expect(await Promise.all([check('store'), check('keyed')])).toEqual([false, true]);
+    const report = await pool.explain('store', { agentDir });
+    expect(report.probes[0]?.error?.code).toBe('E_FILE_NOT_FOUND');
+    expect(report.probes[0]?.error?.message.length).toBeLessThanOrEqual(1000);
+    expect(report.probes[0]?.error?.message).toMatch(/…[a/]*\/auth-profiles\.json$/);
+  });
+
+  it('are never made of a secret: a credential in a path variable is named, not printed', async () => {
+    const short = JSON.stringify({ type: 'service_account', private_key: 'sk-pasted-9c1e' });
+    const pool = pools.create({ probes: defaultProbeConfig, env: { HOME: dir.path('home') } });
+    for (const value of [serviceAccount, short, `/etc/${'x'.repeat(2000)}`, 'line\nbreak']) {
+      const report = await pool.explain('google-vertex', { env: { GOOGLE_APPLICATION_CREDENTIALS: value } });
+      expect(report.probes[0]).toMatchObject({ outcome: 'error', error: { code: 'E_PATH_REFUSED', message: expect.stringContaining('$GOOGLE_APPLICATION_CREDENTIALS') } });
+      const text = JSON.stringify(report);
+      for (const part of ['PRIVATE KEY', 'sk-pasted-9c1e', 'x'.repeat(100), 'break']) expect(text).not.toContain(part);
+    }
+    // A plain path is still shown as it is.
+    const plain = await pool.explain('google-vertex', { env: { GOOGLE_APPLICATION_CREDENTIALS: dir.path('sa.json') } });
+    expect(plain.probes[0]).toMatchObject({ error: { code: 'E_FILE_NOT_FOUND', message: expect.stringContaining(dir.path('sa.json')) } });
   });
 });

@@ -77,6 +77,30 @@ describe('probes that hang or kill their worker', () => {
     expect(report.decidedBy).toMatchObject({ kind: 'env' });
   });
 
+  it('answers the unrelated providers of a batch within one deadline however many of its probes hang', async () => {
+    const spin = { kind: 'module' as const, module: './probes/bad.mjs', export: 'spin' };
+    const ids = Array.from({ length: 23 }, (_, i) => (i % 8 === 0 ? `spin${i}` : `env${i}`));
+    const providers = Object.fromEntries(ids.map((id) => [id, id.startsWith('spin') ? [spin] : [{ kind: 'env' as const, vars: ['KEY'] }]]));
+    const pool = pools.create({ configDir: dir.root, probeTimeoutMs: 1000, threads: { min: 1, max: 1 }, env: { KEY: 'set' }, probes: { providers } });
+    const check = pool.createChecker();
+    const order: string[] = [];
+    const timeoutsSeen: number[] = [];
+    const answers = await Promise.all(
+      ids.map((id) =>
+        check(id).then((answer) => {
+          order.push(id);
+          if (id.startsWith('env')) timeoutsSeen.push(pool.stats().timeouts);
+          return answer;
+        }),
+      ),
+    );
+    expect(answers).toEqual(ids.map((id) => id.startsWith('env')));
+    expect(pool.stats().timeouts).toBe(3);
+    // Every env provider was answered before any spinner, and by the first deadline at the latest.
+    expect(order.slice(0, 20).every((id) => id.startsWith('env'))).toBe(true);
+    expect(Math.max(...timeoutsSeen)).toBeLessThanOrEqual(1);
+  });
+
   it('survives a probe that calls process.exit(): false with E_WORKER_CRASHED, others unaffected', async () => {
     const pool = pools.create({ probes, configDir: dir.root, threads: { min: 1, max: 1 } });
     const check = pool.createChecker();
@@ -157,6 +181,16 @@ describe('secrets', () => {
     const report = emitted[1] as { probes: { outcome: string }[] };
     expect(report.probes.map((p) => p.outcome)).toEqual(['present', 'present', 'present', 'error', 'present', 'error']);
     for (const secret of secrets) expect(all).not.toContain(secret);
+  });
+
+  it('never reach the logs through a worker crash: a rejection a module left behind is logged by its name only', async () => {
+    const secret = `sk-live-${Math.random().toString(36).slice(2)}`;
+    dir.write('probes/leaky.mjs', `export default () => { Promise.reject(new Error('token refresh failed for ${secret}')); return new Promise((r) => setTimeout(() => r(true), 50)); }`);
+    const { logger, lines, text } = capturingLogger();
+    const pool = pools.create({ logger, configDir: dir.root, threads: { min: 1, max: 1 }, probes: { providers: { leaky: [{ kind: 'module', module: './probes/leaky.mjs' }] } } });
+    expect((await pool.explain('leaky')).probes[0]).toMatchObject({ outcome: 'error', error: { code: 'E_WORKER_CRASHED' } });
+    expect(lines.find((l) => l['code'] === 'E_WORKER_CRASHED')).toMatchObject({ level: 50, reason: 'Error' });
+    expect(text()).not.toContain(secret);
   });
 
   it('never appear in error messages, causes or logs when a secret is passed as bad input', async () => {

@@ -113,6 +113,14 @@ describe('pool lifecycle', () => {
     expect(lines.find((l) => l['msg'] === 'slow auth probe')).toMatchObject({ level: 40, provider: 'slow', probe: 'command' });
   });
 
+  it('gives a slow probe that timed out its error code in the warning', async () => {
+    const { logger, lines } = capturingLogger();
+    const sleeper = dir.write('bin/sleeper', '#!/bin/sh\nexec sleep 5\n', 0o755);
+    const pool = pools.create({ probes: { providers: { stuck: [{ kind: 'command', command: sleeper, timeoutMs: 200 }] } }, logger, slowProbeMs: 100 });
+    expect(await pool.hasAuth('stuck')).toBe(false);
+    expect(lines.find((l) => l['msg'] === 'slow auth probe')).toMatchObject({ level: 40, provider: 'stuck', outcome: 'error', code: 'E_PROBE_TIMEOUT' });
+  });
+
   it('lowers the worker threads\' priority with niceIncrement, not the main thread\'s', async () => {
     const niceOf = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]);
     const before = new Set(readdirSync('/proc/self/task'));

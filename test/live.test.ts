@@ -261,7 +261,7 @@ describe('invalidate() and scopes', () => {
   it('is a barrier: a check made after invalidate() never gets an answer from a dispatch that started before it', async () => {
     const env: Record<string, string> = { PATH: '/usr/bin:/bin', TOKEN_OK: 'yes' };
     const cli = dir.write('bin/slow-env', `#!/bin/sh\nsleep 0.4\n[ "$TOKEN_OK" = yes ]\n`, 0o755);
-    const pool = pools.create({ probes: { providers: { k: [{ kind: 'command', command: cli }] } }, env });
+    const pool = pools.create({ probes: { providers: { k: [{ kind: 'command', command: cli, passEnv: ['TOKEN_OK'] }] } }, env });
     const check = pool.createChecker();
     const before = check('k'); // reads TOKEN_OK=yes, for 0.4 s
     await settle(150);

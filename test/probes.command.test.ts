@@ -51,6 +51,23 @@ describe.each(['worker', 'helper'] as const)('command probe, spawned from the %s
     expect((await pool.explain('absent')).probes[0]?.error?.code).toBe('E_COMMAND_NOT_FOUND');
   });
 
+  it('gives a command a minimal environment: the base list, plus its passEnv, never the rest; explain() names them', async () => {
+    const envCheck = dir.write('bin/env-check', '#!/bin/sh\n[ -z "$STRIPE_SECRET_KEY" ] && [ -z "$DATABASE_URL" ] && [ "$AWS_PROFILE" = work ] && [ "$LC_ALL" = C ] && [ -n "$HOME" ]\n', 0o755);
+    const noHome = dir.write('bin/no-home', '#!/bin/sh\n[ -z "$HOME" ] && [ -z "$AWS_PROFILE" ]\n', 0o755);
+    const env = { PATH: '/usr/bin:/bin', HOME: dir.root, LC_ALL: 'C', STRIPE_SECRET_KEY: 'sk-stripe', DATABASE_URL: 'postgres://u:p@h/db', AWS_PROFILE: 'work' };
+    const envProbes = { providers: { aws: [{ kind: 'command' as const, command: envCheck, passEnv: ['AWS_PROFILE'] }], bare: [{ kind: 'command' as const, command: envCheck }], narrow: [{ kind: 'command' as const, command: noHome }] } };
+    const pool = pools.create({ spawnVia, env, probes: envProbes });
+    expect(await pool.hasAuth('aws')).toBe(true);
+    expect(await pool.hasAuth('bare')).toBe(false); // no AWS_PROFILE without passEnv
+    const report = await pool.explain('aws');
+    expect(report.probes[0]?.detail?.env).toEqual(['AWS_PROFILE', 'HOME', 'LC_ALL', 'PATH']);
+    expect(JSON.stringify(report)).not.toContain('sk-stripe');
+    // The base list is the pool's to change.
+    const strict = pools.create({ spawnVia, env, probes: envProbes, commandEnv: ['PATH'] });
+    expect(await strict.hasAuth('narrow')).toBe(true);
+    expect(await pool.hasAuth('narrow')).toBe(false);
+  });
+
   it("resolves a bare command on the scope env's PATH", async () => {
     const pool = pools.create({ spawnVia, probes, env: { PATH: '/usr/bin:/bin' } });
     expect(await pool.hasAuth('onpath')).toBe(false);

@@ -55,6 +55,18 @@ describe('authProfiles probe', () => {
     expect((await pool.explain('anthropic')).probes[0]?.error?.code).toBe('E_TEMPLATE_UNRESOLVED');
   });
 
+  it('refuses an agentDir with a ".." segment, or a relative one, with E_PATH_REFUSED: never a read elsewhere', async () => {
+    // A store the climbing agentDir would reach, were it resolved first.
+    dir.write('evil/auth-profiles.json', { profiles: { 'anthropic:x': { type: 'api_key', provider: 'anthropic', key: SECRET } } });
+    const pool = pools.create({ probes, configDir: dir.root });
+    for (const agentDir of [`${dir.root}/agents/user/../../evil`, 'evil', './evil']) {
+      expect(await pool.hasAuth('anthropic', { agentDir })).toBe(false);
+      const report = await pool.explain('anthropic', { agentDir });
+      expect(report.probes[0]).toMatchObject({ outcome: 'error', error: { code: 'E_PATH_REFUSED' } });
+      expect(report.probes[0]?.detail?.path).toBeUndefined();
+    }
+  });
+
   it('gives E_JSON_INVALID for a corrupt store, without quoting it', async () => {
     dir.write('bad/auth-profiles.json', `{"profiles": {"anthropic:x": {"key": "${SECRET}"`);
     const pool = pools.create({ probes });
@@ -107,6 +119,13 @@ describe('credentialFile probe', () => {
   it('decodes ~0 and ~1 in pointers', async () => {
     const pool = pools.create({ probes, env });
     expect(await pool.hasAuth('escaped', { workspaceDir: dir.path('weird') })).toBe(true);
+  });
+
+  it('treats a blank variable as unset: E_TEMPLATE_UNRESOLVED, never a path under the cwd', async () => {
+    const pool = pools.create({ probes: { providers: { codex: [{ kind: 'credentialFile', path: '$CODEX_HOME/auth.json', pointer: '/tokens/access_token' }] } }, env: { CODEX_HOME: '   ' } });
+    const report = await pool.explain('codex');
+    expect(report.probes[0]).toMatchObject({ outcome: 'absent', error: { code: 'E_TEMPLATE_UNRESOLVED' } });
+    expect(JSON.stringify(report)).not.toContain('   /auth.json');
   });
 
   it('is false, with E_FILE_NOT_FOUND, when the file does not exist', async () => {
@@ -278,6 +297,7 @@ describe('unlessEnv', () => {
     const pool = pools.create({ probes, env: {} });
     expect(await pool.hasAuth('p')).toBe(true);
     expect(await pool.hasAuth('p', { env: { MY_CREDENTIALS: '' } })).toBe(true);
+    expect(await pool.hasAuth('p', { env: { MY_CREDENTIALS: ' \t' } })).toBe(true);
     const report = await pool.explain('p', { env: { MY_CREDENTIALS: '/elsewhere.json' } });
     expect(report.probes[0]).toMatchObject({ outcome: 'absent', error: { code: 'E_ENV_OVERRIDDEN' }, detail: { variable: 'MY_CREDENTIALS' } });
   });

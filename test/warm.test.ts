@@ -26,6 +26,15 @@ describe('warm, the prepared snapshot, and invalidate', () => {
     expect(pool.stats().snapshotHits).toBe(300);
   });
 
+  it('sends a small warm in one or two tasks, and still spreads a large sweep over the threads', async () => {
+    const pool = pools.create({ probes: { providers }, threads: { min: 1, max: 2 } });
+    expect((await pool.warm(Object.keys(providers).slice(0, 6), scope)).dispatches).toBeLessThanOrEqual(2);
+    expect((await pool.warm(Object.keys(providers).slice(0, 3), scope)).dispatches).toBe(1);
+    const sweep = await pool.warm(Object.keys(providers), scope);
+    expect(sweep.dispatches).toBeGreaterThanOrEqual(8);
+    expect(sweep.dispatches).toBeLessThanOrEqual(Math.ceil(300 / 32) + 2);
+  });
+
   it('reports progress per batch, ending at the total before it resolves; a throwing listener does not fail it', async () => {
     const pool = pools.create({ probes: { providers }, batchSize: 16 });
     const seen: { done: number; total: number }[] = [];

@@ -5,25 +5,42 @@
  * tables while its other threads stall on page faults: done here, in a process
  * of a few tens of MB, it costs the gateway nothing, whatever its size.
  *
- * Protocol: one JSON request per line on stdin (`{ id, spec }`), one JSON
- * reply per line on stdout (`{ id, run }`), in order, after one `{ ready: true }`
- * line once it has started. It exits when stdin closes, which is when its
- * worker thread ends.
+ * Protocol: one JSON request per line on stdin (`{ id, spec }`); on stdout,
+ * one `{ ready: true }` line once it has started, then per request
+ * `{ id, pid }` when the command starts and `{ id, run }` when it ends.
+ * Commands run without blocking the helper, so when stdin closes, which is
+ * when its worker thread ends, it kills what is still running and exits at once.
  */
 import { createInterface } from 'node:readline';
-import { runCommandSync, type CommandSpec } from '../src/probes/spawn.js';
+import { killGroup, runCommand, type CommandSpec } from '../src/probes/spawn.js';
+
+/** Commands running now, by pid (each its process group's id): killed with the helper's end. */
+const running = new Set<number>();
 
 const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
 lines.on('line', (line) => {
   let id: unknown = null;
+  const fail = () => process.stdout.write(`${JSON.stringify({ id, run: { errorCode: 'EHELPER', status: null, signal: null, stdoutNonEmpty: false } })}\n`);
   try {
     const request = JSON.parse(line) as { id: number; spec: CommandSpec };
     id = request.id;
-    process.stdout.write(`${JSON.stringify({ id, run: runCommandSync(request.spec) })}\n`);
+    let pid = 0;
+    runCommand(request.spec, (started) => {
+      pid = started;
+      running.add(pid);
+      process.stdout.write(`${JSON.stringify({ id, pid })}\n`);
+    }).then((run) => {
+      running.delete(pid);
+      process.stdout.write(`${JSON.stringify({ id, run })}\n`);
+    }, fail);
   } catch {
-    process.stdout.write(`${JSON.stringify({ id, run: { errorCode: 'EHELPER', status: null, signal: null, stdoutNonEmpty: false } })}\n`);
+    fail();
   }
 });
-lines.on('close', () => process.exit(0));
+// Its worker ended (or was terminated by a force-close): nothing it started may outlive it.
+lines.on('close', () => {
+  for (const pid of running) killGroup(pid);
+  process.exit(0);
+});
 // Modules loaded, requests read: the worker may start its probes' clocks.
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`);

@@ -39,9 +39,16 @@ export function dispatchRequest(options: ResolvedOptions, scope: ResolvedScope, 
   return { modelApi, mode, ...taskScope(options, scope) };
 }
 
+/** Fewest providers in a task, unless `batchSize` or the number of providers is smaller: a task costs a message and a schedule. */
+const MIN_TASK_PROVIDERS = 4;
+
+/** Providers per task: about four tasks per thread (one slow CLI does not hold up a whole sweep), within [MIN_TASK_PROVIDERS, batchSize]. */
+export function taskSize(providers: number, maxThreads: number, batchSize: number): number {
+  return Math.max(1, Math.min(batchSize, Math.max(MIN_TASK_PROVIDERS, Math.ceil(providers / (maxThreads * 4)))));
+}
+
 /**
- * Splits `items` into tasks of at most `batchSize`, and at least about four
- * tasks per thread so one slow CLI does not hold up the whole sweep, and calls
+ * Splits `items` into tasks of {@link taskSize} providers, and calls
  * `onResult` as each task's answers arrive. Each task carries the scopes of
  * its own providers only. Rejects (after every task ended) with the first
  * task's rejection, if any.
@@ -49,11 +56,15 @@ export function dispatchRequest(options: ResolvedOptions, scope: ResolvedScope, 
 export async function runBatched(
   dispatcher: Dispatcher,
   options: ResolvedOptions,
-  items: readonly RunItem[],
+  runs: readonly RunItem[],
   modelApi: string | undefined,
   onResult: (result: ProviderResult, item: RunItem) => void,
+  costOf?: (item: RunItem) => number,
 ): Promise<void> {
-  const size = Math.max(1, Math.min(options.batchSize, Math.ceil(items.length / (options.maxThreads * 4))));
+  const size = taskSize(runs.length, options.maxThreads, options.batchSize);
+  // Cheapest runs first (a stable sort): env and file lookups fill the first tasks, CLIs and modules the last,
+  // so a hung CLI holds back no task of lookups queued behind it on a busy thread.
+  const items = costOf ? runs.map((item, i) => ({ item, i, cost: costOf(item) })).sort((a, b) => a.cost - b.cost || a.i - b.i).map((x) => x.item) : runs;
   // Scopes without an env of their own share one merged env object, which a task then carries once.
   const shared = new Map<ScopeState, TaskScope>();
   let plainEnv: TaskScope['env'] | undefined;
@@ -78,7 +89,8 @@ export async function runBatched(
       ...(slice.some((item) => item.only !== undefined) ? { only: slice.map((item) => item.only ?? null) } : {}),
       ...(states.length > 1 ? { scopes: states.map(scopeOf), scopeIndex: slice.map((item) => states.indexOf(item.state)) } : {}),
     };
-    tasks.push(dispatcher.run(slice.map((item) => item.id), req).then((results) => results.forEach((result, j) => onResult(result, slice[j] as RunItem))));
+    // Each answer as the dispatcher delivers it: a task cut off at a deadline delivers what it had done at once.
+    tasks.push(dispatcher.run(slice.map((item) => item.id), req, (j, result) => onResult(result, slice[j] as RunItem)).then(() => undefined));
   }
   // Wait for every task even when one rejects, so no answer arrives after we return.
   const settled = await Promise.allSettled(tasks);
@@ -93,6 +105,8 @@ export class RunQueue {
   constructor(
     private readonly dispatcher: Dispatcher,
     private readonly options: ResolvedOptions,
+    /** How slow a run may be (see `runCost`); runs are sent cheapest first. */
+    private readonly costOf?: (item: RunItem) => number,
   ) {}
 
   /** Probes one provider's `only` positions in its scope (stopping at the first that finds auth), with this tick's other runs. */
@@ -112,10 +126,17 @@ export class RunQueue {
     this.#pending.delete(batchKey);
     if (!batch) return;
     const answered = new Set<Pending>();
-    runBatched(this.dispatcher, this.options, batch, modelApi, (result, item) => {
-      answered.add(item as Pending);
-      (item as Pending).resolve(result);
-    }).then(
+    runBatched(
+      this.dispatcher,
+      this.options,
+      batch,
+      modelApi,
+      (result, item) => {
+        answered.add(item as Pending);
+        (item as Pending).resolve(result);
+      },
+      this.costOf,
+    ).then(
       // A provider the worker did not answer for must not hang its callers.
       () => batch.forEach((p) => answered.has(p) || p.resolve({ provider: p.id, auth: false, decidedBy: null, probes: [], durationMs: 0, error: errorData('E_BAD_WORKER_RESULT', 'no result for the provider') })),
       (err: unknown) => batch.forEach((p) => answered.has(p) || p.reject(err)),

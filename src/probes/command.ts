@@ -1,11 +1,12 @@
 import { statSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { fingerprintOf } from '../fingerprint.js';
 import type { z } from 'zod';
 import type { CommandProbeSchema } from '../schema.js';
 import type { ProbeContext } from './context.js';
 import { runInHelper } from './spawn-client.js';
-import { runCommandSync, type CommandRun, type CommandSpec } from './spawn.js';
+import { runCommand, runCommandSync, type CommandRun, type CommandSpec } from './spawn.js';
 import { absent, failed, present, type Verdict } from './verdict.js';
 
 /** How long the probe may take, in milliseconds: its own `timeoutMs`, capped by the pool's `probeTimeoutMs`. */
@@ -14,32 +15,54 @@ export function commandTimeoutMs(probe: z.infer<typeof CommandProbeSchema>, prob
 }
 
 /**
- * Runs the executable without a shell, with a timeout and SIGKILL (a blocking
- * spawn cannot be interrupted by `worker.terminate()`), in the worker itself
- * or, with `spawnVia: 'helper'`, in the worker's spawn helper process. Output
+ * Runs the executable without a shell, with a timeout and SIGKILL, in the
+ * worker itself or, with `spawnVia: 'helper'`, in the worker's spawn helper
+ * process; its pid is reported through `ctx.onSpawn` so a force-close can kill it. Output
  * is read only to test that it is non-empty, and never returned.
  */
 export function commandProbe(probe: z.infer<typeof CommandProbeSchema>, ctx: ProbeContext): Verdict | Promise<Verdict> {
+  const env = commandEnv(ctx.env, ctx.init.commandEnv, probe.passEnv);
   const spec: CommandSpec = {
     command: probe.command,
     args: probe.args ?? [],
-    env: ctx.env,
+    env,
     timeoutMs: commandTimeoutMs(probe, ctx.init.probeTimeoutMs),
     requireStdout: probe.requireStdout ?? false,
     maxStdoutBytes: ctx.init.maxStdoutBytes,
   };
   trackExecutable(probe.command, ctx);
+  const names = Object.keys(env).sort();
   if (ctx.init.spawnVia === 'helper') {
-    return runInHelper(spec).then(
-      (run) => verdictOf(spec, run),
-      () => failed('E_PROBE_FAILED', `the spawn helper could not run ${probe.command}`),
+    return runInHelper(spec, ctx.onSpawn).then(
+      (run) => verdictOf(spec, run, names),
+      () => failed('E_PROBE_FAILED', `the spawn helper could not run ${probe.command}`, { env: names }),
     );
   }
-  return verdictOf(spec, runCommandSync(spec));
+  // In a worker, without blocking it, so that a force-close can end the thread and kill the command at once.
+  if (!isMainThread) return runCommand(spec, ctx.onSpawn).then((run) => verdictOf(spec, run, names));
+  return verdictOf(spec, runCommandSync(spec), names);
 }
 
-function verdictOf(spec: CommandSpec, run: CommandRun): Verdict {
-  const detail = { exitCode: run.status, signal: run.signal };
+/**
+ * The environment a command runs with: the variables of `env` named by the pool's base list or the probe's
+ * `passEnv`, and no other. A CLI has no business with the gateway's database URL or payment keys.
+ */
+export function commandEnv(env: Readonly<Record<string, string>>, base: readonly string[], passEnv: readonly string[] | undefined): Record<string, string> {
+  const exact = new Set<string>(passEnv);
+  const prefixes: string[] = [];
+  for (const entry of base) {
+    if (entry.endsWith('*')) prefixes.push(entry.slice(0, -1));
+    else exact.add(entry);
+  }
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (exact.has(name) || prefixes.some((p) => name.startsWith(p))) out[name] = value;
+  }
+  return out;
+}
+
+function verdictOf(spec: CommandSpec, run: CommandRun, env: string[]): Verdict {
+  const detail = { exitCode: run.status, signal: run.signal, env };
   // The command exited 0 by itself, but a process it forked kept stdout open until the timeout:
   // the command's own answer stands.
   const exitedOnItsOwn = run.status === 0 && run.signal === null;

@@ -12,4 +12,6 @@ export interface ProbeContext {
   readonly config: CompiledConfig;
   /** Paths the probes consulted, with their fingerprints; reported for change tracking. */
   readonly deps: Dependencies;
+  /** Called when a command starts, with its pid (its process group) and the spawn helper's pid, if it runs in one. */
+  readonly onSpawn?: (pid: number, helperPid?: number) => void;
 }

@@ -25,8 +25,8 @@ export function runProbe(probe: Probe, ctx: ProbeContext): Verdict | Promise<Ver
   if (probe.platforms && !probe.platforms.includes(process.platform)) {
     return absent('E_PLATFORM_SKIPPED', `runs on ${probe.platforms.join(', ')}`);
   }
-  // Empty counts as unset, as in path templates, so of a `$VAR` probe and its `unlessEnv: [VAR]` fallback exactly one runs.
-  const overriding = probe.unlessEnv?.find((name) => (ctx.env[name] ?? '') !== '');
+  // Empty or blank counts as unset, as in path templates, so of a `$VAR` probe and its `unlessEnv: [VAR]` fallback exactly one runs.
+  const overriding = probe.unlessEnv?.find((name) => (ctx.env[name] ?? '').trim() !== '');
   if (overriding !== undefined) return absent('E_ENV_OVERRIDDEN', `${overriding} is set`, { variable: overriding });
   switch (probe.kind) {
     case 'env':

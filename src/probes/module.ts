@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import type { z } from 'zod';
 import type { ModuleProbeSchema } from '../schema.js';
 import type { ProbeContext } from './context.js';
+import { errorName } from '../errors.js';
 import { absent, failed, present, type Verdict } from './verdict.js';
 
 /** What a module probe's function receives. */
@@ -53,9 +54,4 @@ export async function moduleProbe(probe: z.infer<typeof ModuleProbeSchema>, ctx:
   }
   if (typeof result !== 'boolean') return failed('E_MODULE_BAD_RESULT', `${path} returned ${result === null ? 'null' : typeof result}`, { path });
   return result ? present({ path }) : absent('E_MODULE_FALSE', undefined, { path });
-}
-
-function errorName(err: unknown): string {
-  if (err instanceof Error) return /^[A-Za-z]{1,64}$/.test(err.name) ? err.name : 'Error';
-  return typeof err;
 }

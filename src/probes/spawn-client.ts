@@ -1,7 +1,10 @@
 /**
  * The worker's side of the spawn helper (`workers/spawn-helper.ts`): started
  * with the worker when its configuration has a command probe (else on the
- * first one), kept for the worker's life, restarted if it dies. Requests go out one JSON line each; replies are validated with zod,
+ * first one), kept for the worker's life, restarted if it dies. Requests go
+ * out one JSON line each; the helper answers `{ ready: true }` once started,
+ * then per request `{ id, pid }` when the command starts and `{ id, run }`;
+ * replies are validated with zod,
  * since they cross a process boundary. While nothing is pending the helper's
  * pipes are unref'd, so it never holds the worker (or the process) open.
  */
@@ -16,6 +19,7 @@ const HELPER_FILE = fileURLToPath(new URL('../../workers/spawn-helper.js', impor
 interface Pending {
   resolve(run: CommandRun): void;
   reject(err: Error): void;
+  onStart: ((pid: number, helperPid: number) => void) | undefined;
 }
 
 class SpawnHelper {
@@ -31,11 +35,11 @@ class SpawnHelper {
     return this.#ready;
   }
 
-  run(spec: CommandSpec): Promise<CommandRun> {
+  run(spec: CommandSpec, onStart?: (pid: number, helperPid: number) => void): Promise<CommandRun> {
     const child = this.#child ?? this.#start();
     const id = this.#next++;
     return new Promise<CommandRun>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      this.#pending.set(id, { resolve, reject, onStart });
       if (this.#pending.size === 1) this.#ref(child, true);
       child.stdin?.write(`${JSON.stringify({ id, spec })}\n`);
     });
@@ -48,15 +52,20 @@ class SpawnHelper {
     this.#ready = new Promise<void>((resolve) => (signalReady = resolve));
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream, crlfDelay: Infinity });
     lines.on('line', (line) => {
-      let reply: { id?: unknown; run?: unknown; ready?: unknown };
+      let reply: { id?: unknown; run?: unknown; pid?: unknown; ready?: unknown };
       try {
-        reply = JSON.parse(line) as { id?: unknown; run?: unknown; ready?: unknown };
+        reply = JSON.parse(line) as { id?: unknown; run?: unknown; pid?: unknown; ready?: unknown };
       } catch {
         return;
       }
       if (reply.ready === true) return signalReady();
       const pending = typeof reply.id === 'number' ? this.#pending.get(reply.id) : undefined;
       if (!pending) return;
+      // The command started: `{ id, pid }`, before its reply.
+      if (reply.run === undefined) {
+        if (typeof reply.pid === 'number' && Number.isInteger(reply.pid) && reply.pid > 0) pending.onStart?.(reply.pid, child.pid ?? 0);
+        return;
+      }
       this.#pending.delete(reply.id as number);
       const run = CommandRunSchema.safeParse(reply.run);
       if (run.success) pending.resolve(run.data);
@@ -95,8 +104,8 @@ export function startHelper(): Promise<void> {
   return helper.ready();
 }
 
-/** Runs the spec in this worker's spawn helper. Rejects if the helper dies or answers nonsense. */
-export function runInHelper(spec: CommandSpec): Promise<CommandRun> {
+/** Runs the spec in this worker's spawn helper; `onStart` gets the command's pid and the helper's. Rejects if the helper dies or answers nonsense. */
+export function runInHelper(spec: CommandSpec, onStart?: (pid: number, helperPid: number) => void): Promise<CommandRun> {
   helper ??= new SpawnHelper();
-  return helper.run(spec);
+  return helper.run(spec, onStart);
 }

@@ -15,8 +15,8 @@ import type { ErrorData } from '../errors.js';
 import type { ProbeKind, ProbeOutcome } from '../schema.js';
 import type { ScopeState } from './scopes.js';
 
-export const TRUE = Promise.resolve(true);
-export const FALSE = Promise.resolve(false);
+const TRUE = Promise.resolve(true);
+const FALSE = Promise.resolve(false);
 
 const NO_DEPS: ReadonlyMap<string, string> = new Map();
 

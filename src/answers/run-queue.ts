@@ -43,7 +43,7 @@ export function dispatchRequest(options: ResolvedOptions, scope: ResolvedScope, 
 const MIN_TASK_PROVIDERS = 4;
 
 /** Providers per task: about four tasks per thread (one slow CLI does not hold up a whole sweep), within [MIN_TASK_PROVIDERS, batchSize]. */
-export function taskSize(providers: number, maxThreads: number, batchSize: number): number {
+function taskSize(providers: number, maxThreads: number, batchSize: number): number {
   return Math.max(1, Math.min(batchSize, Math.max(MIN_TASK_PROVIDERS, Math.ceil(providers / (maxThreads * 4)))));
 }
 
@@ -53,7 +53,7 @@ export function taskSize(providers: number, maxThreads: number, batchSize: numbe
  * its own providers only. Rejects (after every task ended) with the first
  * task's rejection, if any.
  */
-export async function runBatched(
+async function runBatched(
   dispatcher: Dispatcher,
   options: ResolvedOptions,
   runs: readonly RunItem[],

@@ -67,8 +67,4 @@ export class ScopeRegistry {
   release(state: ScopeState): void {
     if (state.answers.size === 0 && this.#holding.get(state.scope.key) === state) this.#holding.delete(state.scope.key);
   }
-
-  holding(): IterableIterator<ScopeState> {
-    return this.#holding.values();
-  }
 }

@@ -210,8 +210,6 @@ export const ProviderResultSchema = z.strictObject({
   durationMs: z.number().nonnegative(),
   /** Set when the provider could not be probed at all (deadline passed, worker died). */
   error: ErrorDataSchema.optional(),
-  /** Paths the probes consulted, each with its fingerprint then (or `missing`): what the answer depends on. */
-  deps: DepsSchema.optional(),
 });
 
 /**

@@ -26,7 +26,6 @@ export function probeOrder(config: CompiledConfig, task: ProbeTask): number[] {
 export async function probeProvider(init: WorkerInit, config: CompiledConfig, task: ProbeTask, providerIndex: number): Promise<ProviderResult> {
   const provider = task.providers[providerIndex] as string;
   const started = performance.now();
-  const all = new Map<string, string>();
   const probes: ProbeOutcome[] = [];
   let decidedBy: number | null = null;
   const skips = task.skip?.[providerIndex];
@@ -55,7 +54,6 @@ export async function probeProvider(init: WorkerInit, config: CompiledConfig, ta
         probeFinished(task.control);
       }
     }
-    for (const [path, fp] of deps) all.set(path, fp);
     probes.push({
       position,
       index,
@@ -71,5 +69,5 @@ export async function probeProvider(init: WorkerInit, config: CompiledConfig, ta
       if (task.mode === 'first') break;
     }
   }
-  return { provider, auth: decidedBy !== null, decidedBy, probes, durationMs: performance.now() - started, deps: [...all] };
+  return { provider, auth: decidedBy !== null, decidedBy, probes, durationMs: performance.now() - started };
 }

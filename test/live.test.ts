@@ -214,6 +214,30 @@ describe('failures are remembered', () => {
   });
 });
 
+describe('failures are remembered past the stale window', () => {
+  const { dir, pools } = useFixture();
+
+  it('keeps an unused failure until its longest backoff: a check much later is still answered at once', async () => {
+    const mark = dir.path('later.mark');
+    const hung = shellCli(dir, 'hung-later', mark, 'exec sleep 30');
+    const pool = pools.create({
+      probes: { providers: { keychain: [{ kind: 'command', command: hung, timeoutMs: 300 }] } },
+      failureBackoffMs: { initial: 100, max: 60_000 },
+      cacheTtlMs: { staleWhileRevalidate: 100 },
+    });
+    const check = pool.createChecker();
+    expect(await check('keychain')).toBe(false);
+    await settle(800); // past the backoff and the stale window, unused all along
+    expect(pool.stats().answers).toBe(1);
+    let timerFired = false;
+    const timer = setTimeout(() => (timerFired = true), 0);
+    expect(await check('keychain')).toBe(false);
+    expect(timerFired).toBe(false); // answered from memory; the retry runs in the background
+    clearTimeout(timer);
+    expect(pool.stats().staleHits).toBe(1);
+  });
+});
+
 describe('bounded memory', () => {
   const { dir, pools } = useFixture();
 

@@ -314,9 +314,12 @@ export class AnswerBook {
       return this.#refresh(answer);
     }
     answer.fresh = false;
+    // A remembered failure outlives the stale window, up to the longest backoff: a gateway that lists models every
+    // few minutes must not wait for the same hung CLI each time, and the backoff must get the chance to grow.
+    const keepMs = answer.failing ? Math.max(this.#options.staleMs, this.#life.backoff.maxMs) : this.#options.staleMs;
     answer.timer = setTimeout(() => {
       if (!answer.running && !answer.fresh) this.#evict(answer);
-    }, this.#options.staleMs).unref();
+    }, keepMs).unref();
   }
 
   #evict(answer: Answer): void {

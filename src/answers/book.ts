@@ -309,6 +309,8 @@ export class AnswerBook {
     answer.timer = undefined;
     if (answer.retired || answer.running || this.#closed) return;
     const now = Date.now();
+    // Timers keep a monotonic clock and may fire a millisecond before the wall clock reaches the due time.
+    if (answer.nextDueAt(now, 0) > now) return this.#schedule(answer, now);
     if (answer.used || answer.followed || answer.cells.some((c) => c.expired(now))) {
       answer.used = false;
       return this.#refresh(answer);

@@ -171,7 +171,7 @@ export class Dispatcher {
       this.#controls.delete(control);
     }
     port1.close();
-    const results = this.#validate(providers, raw);
+    const results = this.#validate(providers, raw, streamed);
     results.forEach((result, i) => deliver(i, result));
     this.#record(results.map((r, i) => [i, r] as const), performance.now() - started, req.skip);
     return results;
@@ -183,14 +183,19 @@ export class Dispatcher {
     return { ok: false, fields: one.success ? ['provider'] : [...new Set(one.error.issues.map((x) => x.path.join('.')))].slice(0, 5) };
   }
 
-  /** Each provider's result checked on its own: a malformed one fails that provider only, never its batch. */
-  #validate(providers: readonly string[], raw: unknown): ProviderResult[] {
+  /**
+   * Each provider's result checked on its own: a malformed one fails that provider only, never its batch. One the
+   * worker streamed, and that was checked then, is the same result: it is not parsed twice.
+   */
+  #validate(providers: readonly string[], raw: unknown, checked: ReadonlyMap<number, ProviderResult>): ProviderResult[] {
     const parsed = TaskResultSchema.safeParse(raw);
     if (!parsed.success || parsed.data.results.length !== providers.length) {
       this.#options.logger.error({ providers: providers.length }, 'worker returned a malformed result');
       return providers.map((p) => failure(p, 'E_BAD_WORKER_RESULT'));
     }
     return providers.map((provider, i) => {
+      const known = checked.get(i);
+      if (known) return known;
       const one = this.#validateOne(provider, parsed.data.results[i]);
       if (one.ok) return one.result;
       this.#options.logger.error({ provider, fields: one.fields }, 'worker returned a malformed result');

@@ -39,7 +39,7 @@ const KIND_COST = { env: 0, authProfiles: 1, credentialFile: 1, command: 2, modu
 
 /**
  * How slow a provider's run may be: the costliest kind among the plan positions it runs (`only`, or all).
- * Runs are probed cheapest first, on both threads, so a CLI or module that hangs never holds back a provider
+ * The run queue sends runs cheapest first, and each task is probed in its order, so a CLI or module that hangs never holds back a provider
  * that needs only an env lookup or a file read.
  */
 export function runCost(kinds: readonly Probe['kind'][], only: readonly number[] | null | undefined): number {

@@ -6,22 +6,12 @@
  * work.
  */
 import { performance } from 'node:perf_hooks';
-import { planProbes, runCost, type CompiledConfig } from '../config.js';
+import { planProbes, type CompiledConfig } from '../config.js';
 import type { ProbeOutcome, ProbeTask, ProviderResult, WorkerInit } from '../schema.js';
 import { commandRunning, probeFinished, probeStarted } from '../watchdog.js';
 import type { ProbeContext } from './context.js';
 import { probeBudgetMs, runProbe } from './index.js';
 import { failed, type Verdict } from './verdict.js';
-
-/**
- * The order a task's providers are probed in (indices into `task.providers`): cheapest first (see `runCost`),
- * each cost in task order. Since results are streamed, a module stuck in a loop then never holds back a
- * provider of its task that needs nothing but an env lookup.
- */
-export function probeOrder(config: CompiledConfig, task: ProbeTask): number[] {
-  const cost = task.providers.map((provider, i) => runCost(planProbes(config, provider).map((p) => p.probe.kind), task.only?.[i]));
-  return task.providers.map((_, i) => i).sort((a, b) => (cost[a] as number) - (cost[b] as number) || a - b);
-}
 
 export async function probeProvider(init: WorkerInit, config: CompiledConfig, task: ProbeTask, providerIndex: number): Promise<ProviderResult> {
   const provider = task.providers[providerIndex] as string;

@@ -15,7 +15,9 @@ describe.each(['worker', 'helper'] as const)('hostile CLIs, spawned from the %s'
     hang: fakeCli(dir, 'hang', `setInterval(() => {}, 1000);`),
     stubborn: fakeCli(dir, 'stubborn', `process.on('SIGTERM', () => {}); process.on('SIGINT', () => {}); setInterval(() => {}, 1000);`),
     forker: fakeCli(dir, 'forker', `${grandchild} process.exit(0);`),
-    forkerOut: fakeCli(dir, 'forker-out', `${grandchild} process.stdout.write(${JSON.stringify(SECRET)}); process.exit(0);`),
+    // A shell script, not a Node one: it must exit well within its timeout however loaded the machine is, leaving the
+    // grandchild (a shell carrying the marker in its arguments) holding stdout open until that timeout.
+    forkerOut: dir.write('bin/forker-out', `#!/bin/sh\nsh -c 'sleep 3600; :' "$1" &\nprintf '%s' '${SECRET}'\nexit 0\n`, 0o755),
     flood: fakeCli(dir, 'flood', `const chunk = Buffer.alloc(1 << 20, 65); let n = 0; const go = () => { while (n++ < 400) { if (!process.stdout.write(chunk)) return process.stdout.once('drain', go); } process.exit(0); }; go();`),
   };
   const cmd = (command: string, extra: object = {}) => [{ kind: 'command' as const, command, args: [marker], ...extra }];

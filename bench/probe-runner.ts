@@ -26,7 +26,7 @@ export function createProbeRunner(input: RunnerInput): ProviderProbe {
   const init = workerInitOf(resolveOptions({ probes: input.config, configDir: input.configDir, env: input.env }));
   const config = compileConfig(init.config);
   // Nobody watches these cells here: on the main thread a hung probe simply blocks, as it did before any fix.
-  const control = createControl();
+  const control = createControl(1);
   return async (provider) => {
     const task: ProbeTask = { providers: [provider], scope: { agentDir: input.agentDir }, env: input.env, mode: 'first', control };
     return (await probeProvider(init, config, task, 0)).auth;

@@ -34,22 +34,6 @@ export function compileConfig(config: ProbeConfig): CompiledConfig {
   return { aliases, providers, defaults: config.defaults ?? [] };
 }
 
-/** How long a probe of each kind may hold a worker, roughly: reading the env, reading a file, running foreign code. */
-const KIND_COST = { env: 0, authProfiles: 1, credentialFile: 1, command: 2, module: 2 } as const;
-
-/**
- * How slow a provider's run may be: the costliest kind among the plan positions it runs (`only`, or all).
- * The run queue sends runs cheapest first, and each task is probed in its order, so a CLI or module that hangs never holds back a provider
- * that needs only an env lookup or a file read.
- */
-export function runCost(kinds: readonly Probe['kind'][], only: readonly number[] | null | undefined): number {
-  let max = 0;
-  kinds.forEach((kind, position) => {
-    if (!only || only.includes(position)) max = Math.max(max, KIND_COST[kind]);
-  });
-  return max;
-}
-
 /** The probes to run for a normalised id, in order: its own, then `defaults`. */
 export function planProbes(config: CompiledConfig, id: string): PlannedProbe[] {
   const own = config.providers.get(id) ?? [];

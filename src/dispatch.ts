@@ -2,8 +2,9 @@
  * Dispatch: the only module that talks to Piscina. It starts the pool on the
  * first task (importing the package starts no thread), watches each task's
  * probe deadlines, turns a hung or crashed worker into error results for the
- * provider it was on (and re-runs the rest of that batch), validates what
- * workers return, and logs each dispatch.
+ * provider it was on (and re-runs the rest of that batch, and of the other
+ * tasks that shared the thread), validates what workers return, delivers
+ * each provider's result as the worker streams it, and logs each dispatch.
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -14,10 +15,41 @@ import { AuthProbeError, errorData, errorName, type ErrorCode } from './errors.j
 import { workerInitOf, type ResolvedOptions } from './options.js';
 import type { ProbeKind, ProbeSkip, ProbeTask, ProviderResult } from './schema.js';
 import { ProviderResultSchema, TaskResultSchema } from './schema.js';
-import { createControl, currentPosition, runningCommand, watchTask } from './watchdog.js';
+import { createControl, culprit, runningCommands, taskThread, watchTask, type ProbePosition } from './watchdog.js';
 
 /** The compiled worker entry, next to this file's compiled form: `dist/src/` → `dist/workers/`. */
 const WORKER_FILE = fileURLToPath(new URL('../workers/probe-worker.js', import.meta.url));
+
+/**
+ * Tasks one worker runs at once. A task waiting for its CLIs leaves the thread idle, so a worker takes more
+ * tasks meanwhile (their other probes share the thread's lane): a check of a new provider never waits behind
+ * a batch's hung CLI.
+ */
+const TASKS_PER_WORKER = 8;
+
+/** How long a force-close waits for a spawn helper to kill what it runs and exit, in milliseconds. */
+const HELPER_EXIT_MS = 2000;
+
+/** Times a task is run again after its thread ended for another task's probe (or for no probe at all). */
+const MAX_COLLATERAL_RUNS = 2;
+
+/**
+ * Piscina's default balancer gives every task to the first worker with room, so with several tasks per worker
+ * a second thread would start only once the first is full. This one starts a thread while there are fewer than
+ * `maxThreads` and all are busy, then picks the least busy.
+ */
+type LoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
+
+function spreadBalancer(maxThreads: number): LoadBalancer {
+  return (_task, workers) => {
+    let best: (typeof workers)[number] | null = null;
+    for (const worker of workers) {
+      if (worker.currentUsage === 0) return worker;
+      if (worker.currentUsage < TASKS_PER_WORKER && (best === null || worker.currentUsage < best.currentUsage)) best = worker;
+    }
+    return workers.length < maxThreads ? null : best;
+  };
+}
 
 export interface DispatchRequest {
   readonly modelApi?: string | undefined;
@@ -26,6 +58,8 @@ export interface DispatchRequest {
   readonly mode: ProbeTask['mode'];
   /** Probes to report as failed rather than run, after they hung or killed a worker. */
   readonly skip?: ProbeTask['skip'];
+  /** Runs of these providers that ended with their thread for another task's probe (see MAX_COLLATERAL_RUNS). */
+  readonly collateral?: number;
   /** Plan positions to run, by provider (the rest of its plan is not run). */
   readonly only?: ProbeTask['only'];
   /** Several scopes in one task, and each provider's index into them. */
@@ -39,6 +73,8 @@ export interface DispatchCounters {
   probesRun: number;
   timeouts: number;
   crashes: number;
+  /** Tasks run again because their thread ended for another task's probe. */
+  collateralRuns: number;
   /** Probes run, by kind. */
   readonly probesByKind: Record<ProbeKind, number>;
 }
@@ -50,6 +86,7 @@ export class Dispatcher {
     probesRun: 0,
     timeouts: 0,
     crashes: 0,
+    collateralRuns: 0,
     probesByKind: { env: 0, authProfiles: 0, credentialFile: 0, command: 0, module: 0 },
   };
   #piscina: Piscina | undefined;
@@ -77,6 +114,8 @@ export class Dispatcher {
       maxThreads: o.maxThreads,
       idleTimeout: o.idleTimeoutMs,
       maxQueue: o.maxQueue,
+      concurrentTasksPerWorker: TASKS_PER_WORKER,
+      loadBalancer: spreadBalancer(o.maxThreads),
       niceIncrement: o.niceIncrement,
       resourceLimits: { maxOldGenerationSizeMb: o.maxWorkerMemoryMb },
       workerData: workerInitOf(o),
@@ -113,30 +152,39 @@ export class Dispatcher {
   }
 
   async #run(pool: Piscina, providers: readonly string[], req: DispatchRequest, onResult?: (index: number, result: ProviderResult) => void): Promise<ProviderResult[]> {
-    const control = createControl();
+    const control = createControl(providers.length);
     this.#controls.add(control);
-    const abort = new AbortController();
-    let overdue = false;
-    const unwatch = watchTask(control, () => {
-      overdue = true;
-      abort.abort();
+    let overdue: ProbePosition | undefined;
+    const unwatch = watchTask(control, (position) => {
+      overdue = position;
+      // Ends the thread (Piscina replaces it): the only way to stop a probe that blocks it. The other tasks it
+      // was running fail with it, and run again (see #recover).
+      void pool.threads.find((t) => t.threadId === taskThread(control))?.terminate();
     });
-    // Results streamed by the worker, by provider index: what a task cut off at a deadline, or whose worker died, had
-    // done. They are delivered then; a task that completes delivers its answers together, as its result.
-    const streamed = new Map<number, ProviderResult>();
     const answered = new Map<number, ProviderResult>();
-    const deliver = (index: number, result: ProviderResult) => {
+    // A result of a re-run (see #recover), which accounted for it.
+    const forward = (index: number, result: ProviderResult) => {
       if (answered.has(index)) return;
       answered.set(index, result);
       onResult?.(index, result);
     };
+    let probes = 0;
+    const deliver = (index: number, result: ProviderResult) => {
+      if (answered.has(index)) return;
+      // Counted and logged as it is answered, so stats() and the logs already show it when its check resolves.
+      probes += this.#account(result, req.skip?.[index]);
+      forward(index, result);
+    };
+    // Each provider's result as the worker streams it, answered at once: a batch's slow CLI holds back no other provider.
     const { port1, port2 } = new MessageChannel();
     port1.on('message', (message: unknown) => {
       const { index, result } = (message ?? {}) as { index?: unknown; result?: unknown };
+      // A force-close cut the task off (its CLIs killed): it rejects with E_POOL_CLOSED, whatever it still posts.
+      if (this.#closed) return;
       if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= providers.length || answered.has(index)) return;
       const one = this.#validateOne(providers[index] as string, result);
       // A malformed one waits for the task's own result (or its recovery), which decides it.
-      if (one.ok) streamed.set(index, one.result);
+      if (one.ok) deliver(index, one.result);
     });
     const task: ProbeTask = {
       providers,
@@ -154,26 +202,25 @@ export class Dispatcher {
     this.counters.tasks++;
     let raw: unknown;
     try {
-      raw = await pool.run(task, { signal: abort.signal, transferList: [port2] as never });
+      raw = await pool.run(task, { transferList: [port2] as never });
     } catch (err) {
-      // A command the ended worker was running would outlive it.
-      killProcess(-runningCommand(control).pid);
+      // Commands the ended worker was running would outlive it.
+      for (const pid of runningCommands(control).pids) killProcess(-pid);
       // Let results the worker posted just before it ended arrive.
       await new Promise((resolve) => setImmediate(resolve));
       port1.close();
       if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED', undefined, { cause: err });
       if (err instanceof Error && err.message === 'Task queue is at limit') throw new AuthProbeError('E_QUEUE_FULL', `${this.#options.maxQueue} tasks waiting`);
-      for (const [i, result] of streamed) deliver(i, result);
-      this.#record([...answered], performance.now() - started, req.skip);
-      return this.#recover(providers, req, currentPosition(control), overdue, err, answered, deliver);
+      this.#logDispatch(answered.size, probes, started);
+      return this.#recover(providers, req, overdue ?? culprit(control), overdue !== undefined, err, answered, deliver, forward);
     } finally {
       unwatch();
       this.#controls.delete(control);
     }
     port1.close();
-    const results = this.#validate(providers, raw, streamed);
+    const results = this.#validate(providers, raw, answered);
     results.forEach((result, i) => deliver(i, result));
-    this.#record(results.map((r, i) => [i, r] as const), performance.now() - started, req.skip);
+    this.#logDispatch(results.length, probes, started);
     return results;
   }
 
@@ -204,34 +251,49 @@ export class Dispatcher {
   }
 
   /**
-   * A task was aborted at its deadline, or its worker died, while a probe ran.
-   * Providers the worker had answered keep their results. That probe is
-   * reported with the error and not run again; the providers not yet answered
-   * run again without it, so the provider's other probes still decide (a hung
-   * keychain lookup does not hide a valid credential file) and the batch's
-   * other providers get their answers. Each recovery adds a skip, so this
-   * ends. A worker that died outside any probe, or on a probe already
-   * skipped, fails the providers not yet answered instead.
+   * A task's worker ended while the task ran: a probe of it ran past its deadline (`timedOut`, and the watchdog
+   * ended the thread), or the thread died. Providers the worker had answered keep their results. When a probe of
+   * this task is to blame (`position`), it is reported with the error and not run again; the providers not yet
+   * answered run again without it, so the provider's other probes still decide (a hung keychain lookup does not
+   * hide a valid credential file) and the batch's other providers get their answers. Each such recovery adds a
+   * skip, so this ends. A task that only shared the thread with the culprit runs again as it was, at most
+   * MAX_COLLATERAL_RUNS times; past that, or when the blamed probe was already skipped, the providers not yet
+   * answered fail with the error.
    */
   async #recover(
     providers: readonly string[],
     req: DispatchRequest,
-    position: { running: boolean; provider: number; probe: number },
+    position: ProbePosition | undefined,
     timedOut: boolean,
     err: unknown,
     answered: ReadonlyMap<number, ProviderResult>,
     deliver: (index: number, result: ProviderResult) => void,
+    forward: (index: number, result: ProviderResult) => void,
   ): Promise<ProviderResult[]> {
     const code: ErrorCode = timedOut ? 'E_PROBE_TIMEOUT' : 'E_WORKER_CRASHED';
-    if (timedOut) this.counters.timeouts++;
-    else this.counters.crashes++;
-    const culprit = answered.has(position.provider) ? undefined : providers[position.provider];
-    const known = culprit === undefined ? undefined : (req.skip?.[position.provider] ?? []);
     // Its name only: a worker may die of a module probe's own error (a rejection left behind), whose message may quote a secret.
     const reason = errorName(err);
     const rest = providers.map((_, i) => i).filter((i) => !answered.has(i));
-    if (!position.running || culprit === undefined || known === undefined || known.some((s) => s.position === position.probe)) {
-      this.#options.logger.error({ providers: rest.length, code, reason }, 'worker died outside a probe');
+    const again = (next: DispatchRequest) =>
+      this.run(
+        rest.map((i) => providers[i] as string),
+        subRequest(next, rest),
+        (j, result) => forward(rest[j] as number, result),
+      ).then((results) => providers.map((_, i) => answered.get(i) ?? (results[rest.indexOf(i)] as ProviderResult)));
+    const blamed = position === undefined || answered.has(position.provider) ? undefined : position;
+    if (blamed === undefined) {
+      const runs = (req.collateral ?? 0) + 1;
+      if (rest.length > 0 && runs <= MAX_COLLATERAL_RUNS) {
+        this.counters.collateralRuns++;
+        this.#options.logger.warn({ providers: rest.length, reason }, 'worker ended for another task; its providers run again');
+        return again({ ...req, collateral: runs });
+      }
+    }
+    if (timedOut) this.counters.timeouts++;
+    else this.counters.crashes++;
+    const known = blamed === undefined ? undefined : (req.skip?.[blamed.provider] ?? []);
+    if (blamed === undefined || known === undefined || known.some((s) => s.position === blamed.probe)) {
+      if (rest.length > 0) this.#options.logger.error({ providers: rest.length, code, reason }, 'worker died outside a probe');
       return providers.map((p, i) => {
         const done = answered.get(i);
         if (done) return done;
@@ -241,40 +303,35 @@ export class Dispatcher {
       });
     }
     this.#options.logger.error(
-      { provider: culprit, probe: position.probe + 1, code, reason },
+      { provider: providers[blamed.provider], probe: blamed.probe + 1, code, reason },
       timedOut ? 'probe ran past its deadline; worker terminated' : 'worker died while probing',
     );
-    const skip = { position: position.probe, error: errorData(code, `probe #${position.probe + 1}${timedOut ? ' ran past its deadline' : ' ended its worker'}`) };
-    const again = subRequest({ ...req, skip: { ...req.skip, [position.provider]: [...known, skip] } }, rest);
-    const results = await this.run(
-      rest.map((i) => providers[i] as string),
-      again,
-      (j, result) => deliver(rest[j] as number, result),
-    );
-    return providers.map((_, i) => answered.get(i) ?? (results[rest.indexOf(i)] as ProviderResult));
+    const skip = { position: blamed.probe, error: errorData(code, `probe #${blamed.probe + 1}${timedOut ? ' ran past its deadline' : ' ended its worker'}`) };
+    return again({ ...req, skip: { ...req.skip, [blamed.provider]: [...known, skip] } });
   }
 
-  #record(results: readonly (readonly [number, ProviderResult])[], durationMs: number, skip: DispatchRequest['skip']): void {
+  /** Counts a provider's result in the stats, and logs its slow probes; returns how many probes it ran. */
+  #account(r: ProviderResult, skipped: readonly ProbeSkip[] | undefined): number {
     const { logger, slowProbeMs } = this.#options;
-    let probes = 0;
-    for (const [i, r] of results) {
-      probes += r.probes.length;
-      for (const p of r.probes) {
-        this.counters.probesByKind[p.kind]++;
-        // A timeout the worker enforced itself (a command killed at its timeoutMs); one the watchdog enforced was
-        // counted in #recover, and comes back here as a skipped probe.
-        if (p.error?.code === 'E_PROBE_TIMEOUT' && !skip?.[i]?.some((s) => s.position === p.position)) this.counters.timeouts++;
-        if (p.durationMs >= slowProbeMs) {
-          logger.warn(
-            { provider: r.provider, probe: p.kind, index: p.index, source: p.source, durationMs: Math.round(p.durationMs), outcome: p.outcome, ...(p.error ? { code: p.error.code } : {}) },
-            'slow auth probe',
-          );
-        }
+    for (const p of r.probes) {
+      this.counters.probesByKind[p.kind]++;
+      // A timeout the worker enforced itself (a command killed at its timeoutMs); one the watchdog enforced was
+      // counted in #recover, and comes back here as a skipped probe.
+      if (p.error?.code === 'E_PROBE_TIMEOUT' && !skipped?.some((s) => s.position === p.position)) this.counters.timeouts++;
+      if (p.durationMs >= slowProbeMs) {
+        logger.warn(
+          { provider: r.provider, probe: p.kind, index: p.index, source: p.source, durationMs: Math.round(p.durationMs), outcome: p.outcome, ...(p.error ? { code: p.error.code } : {}) },
+          'slow auth probe',
+        );
       }
     }
-    this.counters.providersProbed += results.length;
-    this.counters.probesRun += probes;
-    logger.debug({ providers: results.length, probes, durationMs: Math.round(durationMs * 100) / 100 }, 'dispatch');
+    this.counters.providersProbed++;
+    this.counters.probesRun += r.probes.length;
+    return r.probes.length;
+  }
+
+  #logDispatch(providers: number, probes: number, started: number): void {
+    this.#options.logger.debug({ providers, probes, durationMs: Math.round((performance.now() - started) * 100) / 100 }, 'dispatch');
   }
 
   /**
@@ -292,16 +349,26 @@ export class Dispatcher {
       while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
     }
     this.#closed = true;
-    // Ending a worker thread does not end the processes it started: kill the commands running now, and their helpers.
-    if (force) {
-      for (const control of this.#controls) {
-        const { pid, helperPid } = runningCommand(control);
-        killProcess(-pid);
-        killProcess(helperPid);
+    // Ending a worker thread does not end the processes it started: kill the commands running now, and stop their
+    // helpers, which kill whatever they run (a command whose pid has not reached us yet included).
+    const controls = force ? [...this.#controls] : [];
+    const helpers = new Set<number>();
+    const killCommands = () => {
+      for (const control of controls) {
+        const { pids, helperPid } = runningCommands(control);
+        for (const pid of pids) killProcess(-pid);
+        if (helperPid !== 0 && !helpers.has(helperPid)) {
+          helpers.add(helperPid);
+          killProcess(helperPid, 'SIGTERM');
+        }
       }
-    }
+    };
+    killCommands();
     const pool = this.#piscina;
     if (pool) await pool.destroy();
+    // Again, now that the threads are gone: a command that had just started may have had its pid written since.
+    killCommands();
+    await exited(helpers);
   }
 }
 
@@ -324,14 +391,33 @@ function failure(provider: string, code: ErrorCode, detail?: string): ProviderRe
   return { provider, auth: false, decidedBy: null, probes: [], durationMs: 0, error: errorData(code, detail) };
 }
 
-/** SIGKILL to a pid (a negative one: its process group), if there is one; gone already is fine. */
-function killProcess(pid: number): void {
+/** A signal (SIGKILL unless said) to a pid (a negative one: its process group), if there is one; gone already is fine. */
+function killProcess(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
   if (pid === 0 || process.platform === 'win32') return;
   try {
-    process.kill(pid, 'SIGKILL');
+    process.kill(pid, signal);
   } catch {
     // ESRCH: it ended meanwhile.
   }
+}
+
+/** Resolves once none of the processes is left, or after HELPER_EXIT_MS, when whatever is left is killed. */
+async function exited(pids: ReadonlySet<number>): Promise<void> {
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const until = Date.now() + HELPER_EXIT_MS;
+  let left = [...pids].filter(alive);
+  while (left.length > 0 && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    left = left.filter(alive);
+  }
+  for (const pid of left) killProcess(pid);
 }
 
 /** Whether Piscina can apply `niceIncrement`: it loads the optional `@napi-rs/nice` from its own location. */

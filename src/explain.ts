@@ -13,6 +13,8 @@ export interface KeptAnswer {
   readonly degraded: boolean;
   /** False because a probe failed with nothing earlier to fall back on; retried in the background. */
   readonly failing: boolean;
+  /** False because its first run had not ended by `answerWithinMs`; the run goes on and publishes the real answer. */
+  readonly undecided: boolean;
   /** When the next background run is due, in ms from now (a failing probe's backoff, or an expiry). */
   readonly nextRunInMs: number;
 }

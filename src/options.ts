@@ -25,7 +25,10 @@ export const PoolOptionsSchema = z.strictObject({
        * queued behind a probe killed at its deadline would wait for the next dispatch.
        */
       min: z.number().int().min(1).max(64).optional(),
-      /** Upper bound on worker threads. Default: the machine's available parallelism, at most 4. */
+      /**
+       * Upper bound on worker threads. Default: one less than the machine's available parallelism, at least 1 and at
+       * most 4 (command probes no longer hold a thread while their CLI runs, so the gateway keeps a core of its own).
+       */
       max: z.number().int().positive().max(64).optional(),
     })
     .optional(),
@@ -92,11 +95,23 @@ export const PoolOptionsSchema = z.strictObject({
    * milliseconds counts as expired already, so an answer never outlives the token by a request. Default 300000 (5 min).
    */
   expirySkewMs: ms(86_400_000).optional(),
+  /**
+   * CLIs running at once, at most, over the whole pool (shared out evenly over its threads): a sweep's command probes
+   * wait for their CLIs together rather than one after another. Default 16.
+   */
+  maxConcurrentCommands: z.number().int().positive().max(1024).optional(),
+  /**
+   * Opt-in bound on how long a check waits for an answer's first run, in milliseconds. Past it the check answers
+   * from what is known (`false`, reported as undecided: a probe that found auth would have answered already), while
+   * the probes run on; their real answer is then published, with a `change` event if it is `true`. Default: none.
+   */
+  answerWithinMs: ms(600_000).min(1).optional(),
   /** Most stdout a `requireStdout` command may print, in bytes. Default 1 MiB. */
   maxStdoutBytes: z.number().int().positive().max(2 ** 30).optional(),
   /**
-   * Where command probes fork: `worker` (in the gateway's own process) or `helper` (in a small helper process per
-   * worker thread, so a fork never copies the gateway's page tables; worth it for large gateways). Default `worker`.
+   * Where command probes fork: `helper` (in a small helper process per worker thread, so a fork never copies the
+   * gateway's page tables, whatever the gateway's size) or `worker` (in the gateway's own process: no helper's memory,
+   * but each fork stalls a large gateway). Default `helper`.
    */
   spawnVia: z.enum(['worker', 'helper']).optional(),
   /**
@@ -143,6 +158,8 @@ export interface ResolvedOptions {
   readonly slowProbeMs: number;
   readonly maxFileBytes: number;
   readonly maxStdoutBytes: number;
+  readonly maxConcurrentCommands: number;
+  readonly answerWithinMs: number | undefined;
   readonly expirySkewMs: number;
   readonly niceIncrement: number;
   readonly spawnVia: 'worker' | 'helper';
@@ -161,7 +178,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   if (o.threads?.min !== undefined && o.threads.max !== undefined && o.threads.min > o.threads.max) {
     throw new AuthProbeError('E_BAD_OPTIONS', 'threads.min: must not exceed threads.max');
   }
-  const maxThreads = o.threads?.max ?? Math.min(Math.max(availableParallelism(), 1), 4);
+  const maxThreads = o.threads?.max ?? defaultThreads();
   const minThreads = Math.min(o.threads?.min ?? 1, maxThreads);
   const backoffInitial = o.failureBackoffMs?.initial ?? 10_000;
   if (o.failureBackoffMs?.max !== undefined && o.failureBackoffMs.max < backoffInitial) {
@@ -194,9 +211,11 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     slowProbeMs: o.slowProbeMs ?? 1000,
     maxFileBytes: o.maxFileBytes ?? 32 * 1024 * 1024,
     maxStdoutBytes: o.maxStdoutBytes ?? 1024 * 1024,
+    maxConcurrentCommands: o.maxConcurrentCommands ?? 16,
+    answerWithinMs: o.answerWithinMs,
     expirySkewMs: o.expirySkewMs ?? 300_000,
     niceIncrement: o.niceIncrement ?? 0,
-    spawnVia: o.spawnVia ?? 'worker',
+    spawnVia: o.spawnVia ?? 'helper',
     commandEnv: Object.freeze([...(o.commandEnv ?? DEFAULT_COMMAND_ENV)]),
     // Redacting, whatever the caller's logger is: see ownLogger.
     logger: ownLogger(o.logger, { lib: 'auth-probe-pool' }),
@@ -217,5 +236,11 @@ export function workerInitOf(o: ResolvedOptions): WorkerInit {
     spawnVia: o.spawnVia,
     commandEnv: o.commandEnv,
     expirySkewMs: o.expirySkewMs,
+    maxCommandsPerWorker: Math.ceil(o.maxConcurrentCommands / o.maxThreads),
   };
+}
+
+/** The default thread count: a core left to the gateway, at least 1, at most 4. */
+export function defaultThreads(): number {
+  return Math.min(Math.max(availableParallelism() - 1, 1), 4);
 }

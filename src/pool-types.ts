@@ -56,6 +56,8 @@ export interface PoolStats {
   readonly watchMode: 'watch' | 'poll';
   /** Misses that joined an answer's first run already under way. */
   readonly coalesced: number;
+  /** Answers published `false` as undecided because their first run was still under way at `answerWithinMs`. */
+  readonly undecided: number;
   readonly warms: number;
   /** Answers being probed right now. */
   readonly inFlight: number;
@@ -65,6 +67,8 @@ export interface PoolStats {
   /** Probes that ran past their deadline, whoever cut them off: the watchdog, or a command's own timeout. */
   readonly timeouts: number;
   readonly crashes: number;
+  /** Tasks run again because their worker thread was ended for another task's probe that ran past its deadline. */
+  readonly collateralRuns: number;
   /** Time tasks spent running in a worker. */
   readonly runTime: DurationSummary;
   /** Time tasks waited in the queue. */
@@ -91,7 +95,7 @@ export interface WarmProgress {
 }
 
 export interface WarmOptions {
-  /** Called as answers arrive: at the start, then once per worker task's batch of answers. */
+  /** Called as answers arrive: at the start, then at most once per turn of the event loop, ending at the total. */
   readonly onProgress?: (progress: WarmProgress) => void;
 }
 

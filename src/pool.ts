@@ -8,10 +8,11 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Answer, Cell } from './answers/answer.js';
 import { AnswerBook } from './answers/book.js';
+import { RunCosts } from './answers/costs.js';
 import { dispatchRequest, RunQueue } from './answers/run-queue.js';
 import type { ScopeState } from './answers/scopes.js';
 import { createCheckerFor, serve, validateModelApi, type AuthChecker, type CheckerHost } from './checker.js';
-import { compileConfig, planProbes, runCost, type CompiledConfig } from './config.js';
+import { compileConfig, planProbes, type CompiledConfig } from './config.js';
 import { Dispatcher } from './dispatch.js';
 import { AuthProbeError } from './errors.js';
 import { explainResult, type ExplainReport } from './explain.js';
@@ -52,7 +53,13 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     this.#dispatcher = new Dispatcher(options);
     this.#watcher = new DependencyWatcher<Cell>({ ...options.watch, logger: options.logger }, (changes) => this.#book.filesChanged(changes));
     this.#defaultPlan = planOf(planProbes(this.#config, '\0'));
-    const queue = new RunQueue(this.#dispatcher, options, (item) => runCost(this.#plan(item.id).kinds, item.only));
+    const costs = new RunCosts((id) => this.#config.providers.has(id));
+    const queue = new RunQueue(
+      this.#dispatcher,
+      options,
+      (item) => costs.estimate(item.id, this.#plan(item.id).kinds, item.only),
+      (item, result) => costs.record(item.id, result),
+    );
     this.#book = new AnswerBook(options, queue, this.#watcher, (answer, previous) => this.#changed(answer, previous));
   }
 
@@ -138,9 +145,10 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     const tasksBefore = this.#dispatcher.counters.tasks;
     const progress = progressReporter(options?.onProgress, ids.length, this.#options.logger);
     let done = 0;
-    progress(done);
+    progress.update(done);
     const entries = ids.map((id) => ({ id, key: id, kinds: this.#plan(id).kinds }));
-    const settled = await this.#book.warm(state, entries, () => progress(++done));
+    const settled = await this.#book.warm(state, entries, () => progress.update(++done));
+    progress.flush();
     // A warm overtaken by invalidate() (or close()) kept nothing.
     const published = settled.every(({ answer }) => !answer.retired);
     const report: { answers: Record<string, boolean>; failed: string[] } = { answers: {}, failed: [] };
@@ -174,26 +182,31 @@ function planOf(plan: ReturnType<typeof planProbes>): Plan {
 }
 
 /**
- * Calls `onProgress` as answers arrive: the answers of one task arrive
- * together, and one microtask reports them all. A listener that throws is
- * logged, never fatal to the warm.
+ * Calls `onProgress` as answers arrive, at most once per turn of the event loop: the answers a turn brings (a
+ * worker streams each as it completes) are reported together. `flush()` reports what is pending at once, so the
+ * last report, at the total, comes before the warm resolves. A listener that throws is logged, never fatal to the warm.
  */
-function progressReporter(onProgress: WarmOptions['onProgress'], total: number, logger: ResolvedOptions['logger']): (done: number) => void {
+function progressReporter(onProgress: WarmOptions['onProgress'], total: number, logger: ResolvedOptions['logger']): { update(done: number): void; flush(): void } {
   let latest = 0;
-  let scheduled = false;
+  let pending: NodeJS.Immediate | undefined;
   const report = () => {
-    scheduled = false;
+    pending = undefined;
     try {
       onProgress?.({ done: latest, total });
     } catch (err) {
       logger.warn({ err: err instanceof Error ? err.name : typeof err }, 'warm progress listener threw');
     }
   };
-  return (done) => {
-    latest = done;
-    if (!onProgress || scheduled) return;
-    scheduled = true;
-    queueMicrotask(report);
+  return {
+    update(done) {
+      latest = done;
+      if (onProgress && pending === undefined) pending = setImmediate(report);
+    },
+    flush() {
+      if (pending === undefined) return;
+      clearImmediate(pending);
+      report();
+    },
   };
 }
 

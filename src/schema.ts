@@ -274,4 +274,6 @@ export interface WorkerInit {
   readonly commandEnv: readonly string[];
   /** A login expiring within this many milliseconds counts as expired. */
   readonly expirySkewMs: number;
+  /** CLIs one worker runs at once, at most: the pool's `maxConcurrentCommands` shared out over its threads. */
+  readonly maxCommandsPerWorker: number;
 }

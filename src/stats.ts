@@ -44,6 +44,7 @@ export function snapshotStats(counters: Counters, dispatcher: Dispatcher, book: 
     threads: pool?.threads.length ?? 0,
     timeouts: d.timeouts,
     crashes: d.crashes,
+    collateralRuns: d.collateralRuns,
     runTime: summary('runTime'),
     waitTime: summary('waitTime'),
   };

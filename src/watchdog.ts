@@ -1,82 +1,129 @@
 /**
  * Per-probe deadlines enforced from outside the worker. A synchronous probe
  * (a module stuck in a loop, a read that blocks) cannot be interrupted from
- * inside its own thread, so the worker writes "probe N of this task started,
- * deadline D" into a few shared cells and the main thread, which stays free,
- * aborts the task (Piscina then terminates that worker) once D has passed.
+ * inside its own thread, so the worker writes "provider i is on probe N,
+ * deadline D" into shared cells and the main thread, which stays free,
+ * terminates that worker once D has passed.
  *
- * The worker also writes there the pid of the command it is running (the id
- * of its process group) and of its spawn helper, so that a force-close can
- * kill them: ending a worker thread does not end the processes it started.
+ * A task's providers run concurrently (their command probes overlap), so each
+ * provider of the task has cells of its own: its current probe, that probe's
+ * deadline, and the pid of the command it runs (its process group), so that a
+ * force-close or a terminated worker kills it: ending a worker thread does not
+ * end the processes it started. The header says which thread runs the task
+ * and its spawn helper's pid.
  *
- * Layout of the 32-byte buffer: Int32 [state, providerIndex, probePosition, commandPid], BigInt64 at byte 16
- * [deadline, epoch ms], Int32 at byte 24 [helperPid].
+ * Layout: header Int32 [threadId, helperPid, unused, unused]; then
+ * per provider, 24 bytes: Int32 [state, position, commandPid, lane], BigInt64
+ * [deadline, epoch ms].
  */
 
 const IDLE = 0;
 const RUNNING = 1;
+const HEADER_BYTES = 16;
+const SLOT_BYTES = 24;
 
-export function createControl(): SharedArrayBuffer {
-  return new SharedArrayBuffer(32);
+/** Cells for a task of `providers` providers. */
+export function createControl(providers: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(HEADER_BYTES + SLOT_BYTES * Math.max(1, providers));
 }
 
-/** Worker side: the probe's command runs as `pid` (its process group), in the spawn helper `helperPid` if any; 0 when it ended. */
-export function commandRunning(control: SharedArrayBuffer, pid: number, helperPid = 0): void {
-  Atomics.store(new Int32Array(control, 12, 1), 0, pid);
-  Atomics.store(new Int32Array(control, 24, 1), 0, helperPid);
+const header = (control: SharedArrayBuffer) => new Int32Array(control, 0, 4);
+const cells = (control: SharedArrayBuffer, i: number) => new Int32Array(control, HEADER_BYTES + SLOT_BYTES * i, 4);
+const deadlineOf = (control: SharedArrayBuffer, i: number) => new BigInt64Array(control, HEADER_BYTES + SLOT_BYTES * i + 16, 1);
+const slots = (control: SharedArrayBuffer) => (control.byteLength - HEADER_BYTES) / SLOT_BYTES;
+
+/** Worker side: this thread (`threadId`) runs the task, with its spawn helper `helperPid` (0: none yet). */
+export function taskStarted(control: SharedArrayBuffer, threadId: number, helperPid: number): void {
+  Atomics.store(header(control), 0, threadId);
+  if (helperPid !== 0) Atomics.store(header(control), 1, helperPid);
 }
 
-/** Main side: the pids of the command a task is running and of the helper running it (0: none). */
-export function runningCommand(control: SharedArrayBuffer): { pid: number; helperPid: number } {
-  return { pid: Atomics.load(new Int32Array(control, 12, 1), 0), helperPid: Atomics.load(new Int32Array(control, 24, 1), 0) };
+/** Main side: the thread running the task, 0 before it started. */
+export function taskThread(control: SharedArrayBuffer): number {
+  return Atomics.load(header(control), 0);
 }
 
-/** Worker side: probe `position` of provider `providerIndex` starts and must end within `budgetMs`. */
-export function probeStarted(control: SharedArrayBuffer, providerIndex: number, position: number, budgetMs: number): void {
-  const cells = new Int32Array(control, 0, 3);
-  Atomics.store(new BigInt64Array(control, 16, 1), 0, BigInt(Date.now() + budgetMs));
-  Atomics.store(cells, 1, providerIndex);
-  Atomics.store(cells, 2, position);
-  Atomics.store(cells, 0, RUNNING);
+/** Worker side: provider `i`'s command runs as `pid` (its process group), in the spawn helper `helperPid` if any. */
+export function commandRunning(control: SharedArrayBuffer, i: number, pid: number, helperPid = 0): void {
+  Atomics.store(cells(control, i), 2, pid);
+  if (helperPid !== 0) Atomics.store(header(control), 1, helperPid);
 }
 
-/** Worker side: the probe returned. */
-export function probeFinished(control: SharedArrayBuffer): void {
-  commandRunning(control, 0);
-  Atomics.store(new Int32Array(control, 0, 1), 0, IDLE);
+/** Main side: the pids of the commands the task's providers run now, and of the helper running them (0: none). */
+export function runningCommands(control: SharedArrayBuffer): { pids: number[]; helperPid: number } {
+  const pids: number[] = [];
+  for (let i = 0; i < slots(control); i++) {
+    const pid = Atomics.load(cells(control, i), 2);
+    if (pid !== 0) pids.push(pid);
+  }
+  return { pids, helperPid: Atomics.load(header(control), 1) };
 }
 
 /**
- * Which provider of the task, and which of its probes, the worker is on (or
- * was on when it died); `running` is false when no probe was under way.
+ * Worker side: probe `position` of provider `i` starts and must end within `budgetMs`. `lane` is true for a
+ * probe that holds the worker's lane (every kind but a command): at most one such probe runs per worker.
  */
-export function currentPosition(control: SharedArrayBuffer): { running: boolean; provider: number; probe: number } {
-  const cells = new Int32Array(control, 0, 3);
-  return { running: Atomics.load(cells, 0) === RUNNING, provider: Atomics.load(cells, 1), probe: Atomics.load(cells, 2) };
+export function probeStarted(control: SharedArrayBuffer, i: number, position: number, budgetMs: number, lane: boolean): void {
+  const c = cells(control, i);
+  Atomics.store(deadlineOf(control, i), 0, BigInt(Date.now() + budgetMs));
+  Atomics.store(c, 1, position);
+  Atomics.store(c, 3, lane ? 1 : 0);
+  Atomics.store(c, 0, RUNNING);
 }
 
-/** How often a task that is queued or between probes is looked at, in milliseconds. */
+/** Worker side: provider `i`'s probe returned. */
+export function probeFinished(control: SharedArrayBuffer, i: number): void {
+  const c = cells(control, i);
+  Atomics.store(c, 2, 0);
+  Atomics.store(c, 0, IDLE);
+}
+
+/** A provider of the task and the probe it is on. */
+export interface ProbePosition {
+  readonly provider: number;
+  readonly probe: number;
+}
+
+/**
+ * Main side, after the task's worker died: the probe that killed it, if it was this task's. Only a probe in the
+ * worker's lane runs JavaScript of its own (a command's runs in another process), and one at a time, so it is
+ * the probe of this task that held the lane: a module that called `process.exit()`, or left behind a rejection
+ * that ended the thread. Undefined when the task only shared the thread with the culprit.
+ */
+export function culprit(control: SharedArrayBuffer): ProbePosition | undefined {
+  let found: ProbePosition | undefined;
+  for (let i = 0; i < slots(control); i++) {
+    const c = cells(control, i);
+    if (Atomics.load(c, 0) !== RUNNING || Atomics.load(c, 3) !== 1) continue;
+    if (found) return undefined;
+    found = { provider: i, probe: Atomics.load(c, 1) };
+  }
+  return found;
+}
+
+/** How often a task with no probe under way is looked at, in milliseconds. */
 const IDLE_POLL_MS = 200;
 
 /**
- * Main side: calls `onOverdue()` once if a probe of the task
- * runs past its deadline. Returns a function that stops watching. The timer
- * is unref'd: the watchdog never keeps the process alive by itself.
+ * Main side: calls `onOverdue(position)` once, for the first probe of the task found running past its deadline.
+ * Returns a function that stops watching. The timer is unref'd: the watchdog never keeps the process alive by itself.
  */
-export function watchTask(control: SharedArrayBuffer, onOverdue: () => void): () => void {
-  const cells = new Int32Array(control, 0, 3);
-  const deadline = new BigInt64Array(control, 16, 1);
+export function watchTask(control: SharedArrayBuffer, onOverdue: (position: ProbePosition) => void): () => void {
+  const views = Array.from({ length: slots(control) }, (_, i) => [cells(control, i), deadlineOf(control, i)] as const);
   let timer: NodeJS.Timeout | undefined;
   const check = () => {
     let wait = IDLE_POLL_MS;
-    if (Atomics.load(cells, 0) === RUNNING) {
-      const left = Number(Atomics.load(deadline, 0)) - Date.now();
+    const now = Date.now();
+    for (let i = 0; i < views.length; i++) {
+      const [c, deadline] = views[i] as (typeof views)[number];
+      if (Atomics.load(c, 0) !== RUNNING) continue;
+      const left = Number(Atomics.load(deadline, 0)) - now;
       if (left <= 0) {
         timer = undefined;
-        onOverdue();
+        onOverdue({ provider: i, probe: Atomics.load(c, 1) });
         return;
       }
-      wait = Math.min(left + 1, IDLE_POLL_MS);
+      wait = Math.min(wait, left + 1);
     }
     timer = setTimeout(check, wait).unref();
   };

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AuthProbeError, createAuthProbePool } from 'auth-probe-pool';
 import { capturingLogger } from './helpers/pools.js';
+import { eventually } from './helpers/processes.js';
 import { fakeCli } from './helpers/temp.js';
 import { useFixture } from './helpers/fixture.js';
 
@@ -107,6 +108,9 @@ describe('pool lifecycle', () => {
     const { logger, lines } = capturingLogger();
     const pool = pools.create({ probes: { providers: { slow: [{ kind: 'command', command: slow }] } }, logger, slowProbeMs: 100 });
     expect(await pool.hasAuth('slow')).toBe(true);
+    // The slow probe is logged as its provider is answered; the dispatch line when its task ends, just after.
+    expect(lines.find((l) => l['msg'] === 'slow auth probe')).toBeDefined();
+    expect(await eventually(() => lines.some((l) => l['msg'] === 'dispatch'))).toBe(true);
     const dispatch = lines.find((l) => l['msg'] === 'dispatch');
     expect(dispatch).toMatchObject({ level: 20, lib: 'auth-probe-pool', providers: 1, probes: 1 });
     expect(typeof dispatch?.['durationMs']).toBe('number');
@@ -140,9 +144,11 @@ describe('pool lifecycle', () => {
     expect(pool.stats().inFlight).toBe(1);
     await Promise.all(pending);
     await check('slow');
-    const stats = pool.stats();
+    let stats = pool.stats();
     expect(stats).toMatchObject({ dispatches: 1, coalesced: 1, cacheHits: 1, inFlight: 0, queueSize: 0, providersProbed: 1, probesRun: 1 });
-    expect(stats.runTime.count).toBe(1);
+    // Piscina times a task when it ends, just after its provider was answered.
+    expect(await eventually(() => pool.stats().runTime.count === 1)).toBe(true);
+    stats = pool.stats();
     expect(stats.runTime.max).toBeGreaterThan(0);
   });
 });

@@ -4,14 +4,14 @@
  * threads, real child processes.
  */
 import { closeSync, ftruncateSync, openSync, unlinkSync, writeSync } from 'node:fs';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { setImmediate as turn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { AuthChangeEvent, AuthProbePool } from 'auth-probe-pool';
 import { capturingLogger } from './helpers/pools.js';
 import { eventually } from './helpers/processes.js';
 import { useFixture } from './helpers/fixture.js';
-import type { TempDir } from './helpers/temp.js';
+import { markLines, shellCli } from './helpers/temp.js';
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -22,18 +22,7 @@ function recordChanges(pool: AuthProbePool): string[] {
   return seen;
 }
 
-/** A shell script CLI (cheap to start, even on a loaded machine) that appends to `mark` each time it runs. */
-function shellCli(dir: TempDir, name: string, mark: string, body: string): string {
-  return dir.write(`bin/${name}`, `#!/bin/sh\necho run >> '${mark}'\n${body}\n`, 0o755);
-}
-
-const runsOf = (mark: string) => {
-  try {
-    return readFileSync(mark, 'utf8').split('\n').filter(Boolean).length;
-  } catch {
-    return 0;
-  }
-};
+const runsOf = (mark: string) => markLines(mark).length;
 
 /** Rewrites a file in place, as a gateway updating usage counters does: truncate, then a few writes with turns of the loop between. */
 async function rewriteInPlace(file: string, text: string): Promise<void> {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { AuthProbeError, createAuthProbePool, startLivenessMonitor, type AuthProbeLogger } from 'auth-probe-pool';
 import { useFixture } from './helpers/fixture.js';
 import { capturingLogger } from './helpers/pools.js';
+import { eventually } from './helpers/processes.js';
 
 const dist = (file: string) => fileURLToPath(new URL(`../dist/src/${file}`, import.meta.url));
 const { ownLogger } = (await import(dist('logger.js'))) as typeof import('../src/logger.js');
@@ -35,6 +36,8 @@ describe('logger', () => {
     const pool = pools.create({ probes, env: { A: 'set' }, slowProbeMs: 0, logger: log });
     expect(await pool.hasAuth('a')).toBe(true);
     expect(text()).toMatch(/\{\s*lib: 'auth-probe-pool',\s*provider: 'a',\s*probe: 'env',[^}]*\} slow auth probe/);
+    // Logged when its task ends, just after its provider was answered.
+    expect(await eventually(() => /\} dispatch/.test(text()))).toBe(true);
     expect(text()).toMatch(/\{\s*lib: 'auth-probe-pool',\s*providers: 1,\s*probes: 1,[^}]*\} dispatch/);
   });
 

@@ -123,10 +123,11 @@ describe('the spawn helper', () => {
   it('runs command probes in one helper process per worker thread, which ends with the pool', async () => {
     const cli = fakeCli(dir, 'ok', 'process.stdout.write("yes"); process.exit(0);');
     const probes = { providers: { a: [{ kind: 'command' as const, command: cli, requireStdout: true }] } };
-    const direct = pools.create({ probes, threads: { min: 1, max: 1 } });
+    const direct = pools.create({ spawnVia: 'worker', probes, threads: { min: 1, max: 1 } });
     expect(await direct.hasAuth('a')).toBe(true);
     expect(helpers()).toEqual([]);
-    const pool = createAuthProbePool({ spawnVia: 'helper', probes, threads: { min: 1, max: 1 } });
+    // The default.
+    const pool = createAuthProbePool({ probes, threads: { min: 1, max: 1 } });
     expect(await pool.hasAuth('a')).toBe(true);
     pool.invalidate();
     expect(await pool.hasAuth('a')).toBe(true);

@@ -35,14 +35,15 @@ describe('warm, the prepared snapshot, and invalidate', () => {
     expect(sweep.dispatches).toBeLessThanOrEqual(Math.ceil(300 / 32) + 2);
   });
 
-  it('reports progress per batch, ending at the total before it resolves; a throwing listener does not fail it', async () => {
+  it('reports progress as answers arrive, a turn of the loop at a time, ending at the total before it resolves; a throwing listener does not fail it', async () => {
     const pool = pools.create({ probes: { providers }, batchSize: 16 });
     const seen: { done: number; total: number }[] = [];
     const report = await pool.warm(Object.keys(providers), scope, { onProgress: (p) => seen.push(p) });
     expect(report.published).toBe(true);
     expect(seen.at(-1)).toEqual({ done: 300, total: 300 });
     expect(seen.length).toBeGreaterThan(2);
-    expect(seen.length).toBeLessThanOrEqual(report.dispatches + 1);
+    // Answers that arrive in one turn of the loop are reported together: fewer reports than answers.
+    expect(seen.length).toBeLessThan(300);
     expect(seen.map((p) => p.done)).toEqual([...seen.map((p) => p.done)].sort((a, b) => a - b));
     const again = await pool.warm(['p1', 'p2'], scope, {
       onProgress: () => {

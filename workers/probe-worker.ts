@@ -1,18 +1,25 @@
 /**
  * The worker entry Piscina loads. It receives the compiled-once probe
- * configuration through `workerData`, runs each task's providers' probes in
- * the task's order (the run queue sends them cheapest first, see `runCost`),
- * posts each provider's result on the task's port as it completes, and returns presence and metadata only: no secret value ever leaves
- * this thread. Errors are returned as data, never thrown.
+ * configuration through `workerData`, and runs several tasks at once, each
+ * task's providers concurrently: command probes wait for their CLIs together
+ * (at most `maxCommandsPerWorker` at once), every other probe takes the
+ * thread's lane in the order the run queue sent the providers. It posts each
+ * provider's result on the task's port as it completes, and returns presence
+ * and metadata only: no secret value ever leaves this thread. Errors are
+ * returned as data, never thrown.
  */
+import { threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
 import { compileConfig } from '../src/config.js';
+import { createGates } from '../src/probes/gate.js';
 import { probeProvider } from '../src/probes/provider.js';
-import { startHelper } from '../src/probes/spawn-client.js';
-import type { ProbeTask, ProviderResult, TaskResult, WorkerInit } from '../src/schema.js';
+import { helperPid, startHelper } from '../src/probes/spawn-client.js';
+import type { ProbeTask, TaskResult, WorkerInit } from '../src/schema.js';
+import { taskStarted } from '../src/watchdog.js';
 
 const init = workerData as WorkerInit;
 const config = compileConfig(init.config);
+const gates = createGates(init.maxCommandsPerWorker);
 const hasCommandProbe = [...Object.values(init.config.providers).flat(), ...(init.config.defaults ?? [])].some((p) => p.kind === 'command');
 // With spawnVia 'helper', the helper starts with the worker and the first task waits for it (at most one probe
 // timeout, in case it never says ready), so its start-up does not count against a command probe's deadline.
@@ -26,13 +33,17 @@ export default async function probeWorker(task: ProbeTask): Promise<TaskResult> 
     await helperReady;
     helperReady = undefined;
   }
-  const results: ProviderResult[] = [];
-  for (let i = 0; i < task.providers.length; i++) {
-    const result = await probeProvider(init, config, task, i);
-    results.push(result);
-    // Streamed as it completes: should a later provider hang past its deadline, this one is answered already.
-    task.port?.postMessage({ index: i, result });
-  }
+  // Known before any command starts: a force-close stops the helper, which kills every command it runs.
+  taskStarted(task.control, threadId, helperPid());
+  // Every provider starts now; those whose probes are all synchronous complete (and post) before the next starts.
+  const results = await Promise.all(
+    task.providers.map((_, i) =>
+      probeProvider(init, config, task, i, gates, (result) => {
+        // Streamed as it completes: the main thread answers it now, whatever its batch's slower providers do.
+        task.port?.postMessage({ index: i, result });
+      }),
+    ),
+  );
   task.port?.close();
   return { results };
 }

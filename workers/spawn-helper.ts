@@ -37,10 +37,12 @@ lines.on('line', (line) => {
     fail();
   }
 });
-// Its worker ended (or was terminated by a force-close): nothing it started may outlive it.
-lines.on('close', () => {
+// Its worker ended (stdin closed), or a force-close asked it to stop (SIGTERM): nothing it started may outlive it.
+const end = () => {
   for (const pid of running) killGroup(pid);
   process.exit(0);
-});
+};
+lines.on('close', end);
+process.on('SIGTERM', end);
 // Modules loaded, requests read: the worker may start its probes' clocks.
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`);

@@ -161,6 +161,11 @@ export class Answer {
   retired = false;
   /** A run of some of its probes is under way. */
   running = false;
+  /**
+   * Published `false` before its first run ended, at `answerWithinMs`: the run goes on, and publishes the real answer
+   * (a `change` event if it is `true`).
+   */
+  undecided = false;
   /** No run is started before this epoch ms (after a dispatch could not be made). */
   holdUntil = 0;
   timer: NodeJS.Timeout | undefined;
@@ -240,6 +245,7 @@ export class Answer {
     this.auth = auth;
     this.promise = auth ? TRUE : FALSE;
     this.fresh = this.servable = true;
+    this.undecided = false;
     this.staleSince = undefined;
     settle(this.#decided, auth);
     this.#decided = [];

@@ -35,13 +35,15 @@ export interface BookCounters {
   evictions: number;
   /** Misses that joined an answer's first run already under way. */
   coalesced: number;
+  /** Answers published `false` as undecided, their first run still under way at `answerWithinMs`. */
+  undecided: number;
 }
 
 // Part of the public `explain()` report: declared with it, so the package's declarations never reach this module's.
 export type { KeptAnswer };
 
 export class AnswerBook {
-  readonly counters: BookCounters = { refreshes: 0, changes: 0, evictions: 0, coalesced: 0 };
+  readonly counters: BookCounters = { refreshes: 0, changes: 0, evictions: 0, coalesced: 0, undecided: 0 };
   /** How long served answers waited for their refresh to publish, in µs: a change's staleness. */
   readonly refreshTime = createHistogram();
   readonly scopes: ScopeRegistry;
@@ -88,6 +90,7 @@ export class AnswerBook {
       // The check that creates an answer is not a use: an id checked once (a typo) expires unused and leaves.
       answer = this.#add(state, key, id, modelApi, kinds);
       this.#refresh(answer);
+      this.#bound(answer);
     } else {
       if (!answer.servable) this.counters.coalesced++;
       this.scopes.touch(state);
@@ -96,6 +99,25 @@ export class AnswerBook {
     if (answer.servable && !answer.fresh) this.#refresh(answer);
     const auth = await answer.whenDecided();
     return answer.retired ? auth : answer;
+  }
+
+  /**
+   * With `answerWithinMs`, an answer whose first run has not ended by then is published `false` as undecided, so no
+   * check waits longer: a probe that found auth would have answered already, since a run stops at the first. The run
+   * goes on and publishes the real answer, with a `change` event if it is `true`.
+   */
+  #bound(answer: Answer): void {
+    const within = this.#options.answerWithinMs;
+    if (within === undefined || answer.servable || answer.retired) return;
+    setTimeout(() => {
+      if (answer.servable || answer.retired || this.#closed || !answer.running) return;
+      this.counters.undecided++;
+      answer.publish(false);
+      answer.undecided = true;
+      // Whoever was given this `false` must hear of a `true`: follow it, as a flip is.
+      answer.followed = true;
+      this.#options.logger.debug({ provider: answer.id, answerWithinMs: within }, 'answered undecided');
+    }, within).unref();
   }
 
   /** A stale answer was served: refresh it in the background. */
@@ -160,7 +182,7 @@ export class AnswerBook {
     const answer = state.answers.get(key);
     if (!answer?.servable) return undefined;
     const now = Date.now();
-    return { auth: answer.auth, degraded: answer.degraded, failing: answer.failing, nextRunInMs: Math.max(0, answer.nextDueAt(now, this.#options.negativeTtlMs) - now) };
+    return { auth: answer.auth, degraded: answer.degraded, failing: answer.failing, undecided: answer.undecided, nextRunInMs: Math.max(0, answer.nextDueAt(now, this.#options.negativeTtlMs) - now) };
   }
 
   /** Answers served from a failing probe's last good outcome, and answers false because of a remembered failure. */

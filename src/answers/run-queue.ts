@@ -1,14 +1,16 @@
 /**
  * Between the answers and dispatch: the runs asked for in one tick go to the
  * workers together, in a few tasks rather than one task per provider, and
- * across scopes (a thousand agents checked at once share a few tasks). Each
- * run names the plan positions to probe.
+ * across scopes (a thousand agents checked at once share a few tasks), in the
+ * order of their expected cost (see `costs.ts`), never the caller's. Each run
+ * names the plan positions to probe.
  */
 import type { Dispatcher, DispatchRequest } from '../dispatch.js';
 import { errorData } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
 import type { ProbeTask, ProviderResult } from '../schema.js';
 import { mergeEnv, type ResolvedScope } from '../scope.js';
+import { byCost, type RunCost } from './costs.js';
 import type { ScopeState } from './scopes.js';
 
 /** One provider to probe: its normalised id, the plan positions to run (all of them when undefined), and its scope. */
@@ -42,7 +44,7 @@ export function dispatchRequest(options: ResolvedOptions, scope: ResolvedScope, 
 /** Fewest providers in a task, unless `batchSize` or the number of providers is smaller: a task costs a message and a schedule. */
 const MIN_TASK_PROVIDERS = 4;
 
-/** Providers per task: about four tasks per thread (one slow CLI does not hold up a whole sweep), within [MIN_TASK_PROVIDERS, batchSize]. */
+/** Providers per task: about four tasks per thread (tasks spread over the threads, and run side by side in each), within [MIN_TASK_PROVIDERS, batchSize]. */
 function taskSize(providers: number, maxThreads: number, batchSize: number): number {
   return Math.max(1, Math.min(batchSize, Math.max(MIN_TASK_PROVIDERS, Math.ceil(providers / (maxThreads * 4)))));
 }
@@ -59,12 +61,11 @@ async function runBatched(
   runs: readonly RunItem[],
   modelApi: string | undefined,
   onResult: (result: ProviderResult, item: RunItem) => void,
-  costOf?: (item: RunItem) => number,
+  costOf: (item: RunItem) => RunCost,
 ): Promise<void> {
   const size = taskSize(runs.length, options.maxThreads, options.batchSize);
-  // Cheapest runs first (a stable sort): env and file lookups fill the first tasks, CLIs and modules the last,
-  // so a hung CLI holds back no task of lookups queued behind it on a busy thread.
-  const items = costOf ? runs.map((item, i) => ({ item, i, cost: costOf(item) })).sort((a, b) => a.cost - b.cost || a.i - b.i).map((x) => x.item) : runs;
+  // Runs with CLIs first, slowest first, so their waits start at once and overlap; lookups next; modules last.
+  const items = byCost(runs, costOf);
   // Scopes without an env of their own share one merged env object, which a task then carries once.
   const shared = new Map<ScopeState, TaskScope>();
   let plainEnv: TaskScope['env'] | undefined;
@@ -105,8 +106,10 @@ export class RunQueue {
   constructor(
     private readonly dispatcher: Dispatcher,
     private readonly options: ResolvedOptions,
-    /** How slow a run may be (see `runCost`); runs are sent cheapest first. */
-    private readonly costOf?: (item: RunItem) => number,
+    /** What a run is expected to cost (see `RunCosts.estimate`). */
+    private readonly costOf: (item: RunItem) => RunCost,
+    /** Told of each result, to learn what its probes cost. */
+    private readonly onResult: (item: RunItem, result: ProviderResult) => void,
   ) {}
 
   /** Probes one provider's `only` positions in its scope (stopping at the first that finds auth), with this tick's other runs. */
@@ -133,6 +136,7 @@ export class RunQueue {
       modelApi,
       (result, item) => {
         answered.add(item as Pending);
+        this.onResult(item, result);
         (item as Pending).resolve(result);
       },
       this.costOf,

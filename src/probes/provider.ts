@@ -1,19 +1,34 @@
 /**
  * One provider's probes, in order (its own, then `defaults`), as the worker
  * runs them: each marked in the task's watchdog cells, timed, and recorded as
- * an outcome; in `first` mode it stops at the first that finds auth. Also what
- * the benchmark's old-style modes run on the main thread, so both do the same
- * work.
+ * an outcome; in `first` mode it stops at the first that finds auth. The
+ * providers of a task run concurrently: a command probe waits for its CLI
+ * without holding the thread, while every other probe takes the worker's lane,
+ * one at a time. A provider whose probes are all synchronous completes
+ * synchronously, `onDone` included, so its result is posted before the next
+ * provider's probes run. Also what the benchmark's old-style modes run on the
+ * main thread, so both do the same work.
  */
 import { performance } from 'node:perf_hooks';
 import { planProbes, type CompiledConfig } from '../config.js';
-import type { ProbeOutcome, ProbeTask, ProviderResult, WorkerInit } from '../schema.js';
+import type { Probe, ProbeOutcome, ProbeTask, ProviderResult, WorkerInit } from '../schema.js';
 import { commandRunning, probeFinished, probeStarted } from '../watchdog.js';
 import type { ProbeContext } from './context.js';
+import { createGates, type WorkerGates } from './gate.js';
 import { probeBudgetMs, runProbe } from './index.js';
 import { failed, type Verdict } from './verdict.js';
 
-export async function probeProvider(init: WorkerInit, config: CompiledConfig, task: ProbeTask, providerIndex: number): Promise<ProviderResult> {
+/** Gates for a caller that runs one provider at a time (the benchmark's main-thread runner). */
+const UNSHARED = createGates(1);
+
+export async function probeProvider(
+  init: WorkerInit,
+  config: CompiledConfig,
+  task: ProbeTask,
+  providerIndex: number,
+  gates: WorkerGates = UNSHARED,
+  onDone?: (result: ProviderResult) => void,
+): Promise<ProviderResult> {
   const provider = task.providers[providerIndex] as string;
   const started = performance.now();
   const probes: ProbeOutcome[] = [];
@@ -27,21 +42,27 @@ export async function probeProvider(init: WorkerInit, config: CompiledConfig, ta
     const { probe, source, index } = plan[position] as (typeof plan)[number];
     // Each probe's own dependencies: a change to one file re-runs only the probes that read it.
     const deps = new Map<string, string>();
-    const ctx: ProbeContext = { provider, modelApi: task.modelApi, scope, env, init, config, deps, onSpawn: (pid, helperPid) => commandRunning(task.control, pid, helperPid) };
-    const t0 = performance.now();
+    const ctx: ProbeContext = { provider, modelApi: task.modelApi, scope, env, init, config, deps, onSpawn: (pid, helperPid) => commandRunning(task.control, providerIndex, pid, helperPid) };
     const skipped = skips?.find((s) => s.position === position);
     let verdict: Verdict;
+    let t0 = performance.now();
     if (skipped) {
       verdict = { outcome: 'error', error: skipped.error };
     } else {
-      probeStarted(task.control, providerIndex, position, probeBudgetMs(probe, init.probeTimeoutMs));
+      const gate = probe.kind === 'command' ? gates.commands : gates.lane;
+      const waiting = gate.enter();
+      if (waiting) await waiting;
+      // Timed from here: waiting for the lane or a command slot is not the probe's own cost.
+      t0 = performance.now();
       try {
-        verdict = await runProbe(probe, ctx);
+        const running = start(probe, position, ctx, task, providerIndex);
+        verdict = running instanceof Promise ? await running : running;
       } catch (err) {
         // A bug of ours, not the probe's: report it as data, with no message that could quote input.
         verdict = failed('E_PROBE_FAILED', err instanceof Error ? err.name : typeof err);
       } finally {
-        probeFinished(task.control);
+        probeFinished(task.control, providerIndex);
+        gate.leave();
       }
     }
     probes.push({
@@ -59,5 +80,13 @@ export async function probeProvider(init: WorkerInit, config: CompiledConfig, ta
       if (task.mode === 'first') break;
     }
   }
-  return { provider, auth: decidedBy !== null, decidedBy, probes, durationMs: performance.now() - started };
+  const result: ProviderResult = { provider, auth: decidedBy !== null, decidedBy, probes, durationMs: performance.now() - started };
+  onDone?.(result);
+  return result;
+}
+
+/** Marks the probe in the watchdog cells, then starts it. */
+function start(probe: Probe, position: number, ctx: ProbeContext, task: ProbeTask, providerIndex: number): Verdict | Promise<Verdict> {
+  probeStarted(task.control, providerIndex, position, probeBudgetMs(probe, ctx.init.probeTimeoutMs), probe.kind !== 'command');
+  return runProbe(probe, ctx);
 }

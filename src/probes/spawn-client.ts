@@ -29,6 +29,10 @@ class SpawnHelper {
   readonly #pending = new Map<number, Pending>();
   #next = 0;
 
+  get pid(): number {
+    return this.#child?.pid ?? 0;
+  }
+
   /** Starts the helper if none is running; resolves once it can take requests. */
   ready(): Promise<void> {
     if (!this.#child) this.#start();
@@ -102,6 +106,11 @@ let helper: SpawnHelper | undefined;
 export function startHelper(): Promise<void> {
   helper ??= new SpawnHelper();
   return helper.ready();
+}
+
+/** The pid of this worker's spawn helper, 0 when none runs. */
+export function helperPid(): number {
+  return helper?.pid ?? 0;
 }
 
 /** Runs the spec in this worker's spawn helper; `onStart` gets the command's pid and the helper's. Rejects if the helper dies or answers nonsense. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -33,4 +33,18 @@ export function tempDir(prefix = 'app-test-'): TempDir {
  */
 export function fakeCli(dir: TempDir, name: string, body: string): string {
   return dir.write(`bin/${name}`, `#!${process.execPath}\n${body}\n`, 0o755);
+}
+
+/** A shell script CLI (cheap to start, even on a loaded machine) that appends to `mark` each time it runs. */
+export function shellCli(dir: TempDir, name: string, mark: string, body: string): string {
+  return dir.write(`bin/${name}`, `#!/bin/sh\necho run >> '${mark}'\n${body}\n`, 0o755);
+}
+
+/** The lines of a mark file the fake CLIs append to; none when it does not exist yet. */
+export function markLines(mark: string): string[] {
+  try {
+    return readFileSync(mark, 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
 }

@@ -1,0 +1,77 @@
+/**
+ * What a run is expected to cost, from what its probes cost before: the run
+ * queue sends a tick's runs in an order that depends on their costs, never on
+ * the caller's order.
+ *
+ * - Runs with a command probe go first, slowest first: their CLIs wait in
+ *   another process, so the sooner they start the sooner the sweep ends, and
+ *   the lookups ahead of them in their worker's lane are cheap.
+ * - Then runs of lookups only (env, files): answered at once, in one pass.
+ * - Runs with a module probe go last: foreign code may burn the thread or hang
+ *   until its deadline, and must not hold back a lookup.
+ *
+ * Each probe's duration is learnt per provider and plan position (an
+ * exponentially weighted mean of its runs); a probe never run yet is
+ * estimated by its kind. Only configured providers are learnt, so ids typed
+ * at random cost no memory here.
+ */
+import type { ProbeKind, ProviderResult } from '../schema.js';
+
+/** A never-measured probe's estimated duration by kind, in milliseconds. */
+const KIND_MS: Readonly<Record<ProbeKind, number>> = { env: 0.01, authProfiles: 1, credentialFile: 1, command: 100, module: 20 };
+
+/** Weight of a new measurement in the mean. */
+const ALPHA = 0.3;
+
+/** The order classes of a run: with a command probe, lookups only, with a module probe. */
+export type RunClass = 0 | 1 | 2;
+
+export interface RunCost {
+  readonly cls: RunClass;
+  /** Estimated duration of the run's probes, in milliseconds. */
+  readonly ms: number;
+}
+
+export class RunCosts {
+  /** Mean duration by provider id, by plan position, in milliseconds. */
+  readonly #ms = new Map<string, number[]>();
+
+  constructor(
+    /** Whether the id is a configured provider (the only ones learnt). */
+    private readonly learns: (id: string) => boolean,
+  ) {}
+
+  /** Learns from a worker's result: each probe's own duration (waiting for the lane or a CLI slot excluded). */
+  record(id: string, result: ProviderResult): void {
+    if (!this.learns(id) || result.probes.length === 0) return;
+    let means = this.#ms.get(id);
+    if (!means) this.#ms.set(id, (means = []));
+    for (const probe of result.probes) {
+      const before = means[probe.position];
+      means[probe.position] = before === undefined ? probe.durationMs : before + ALPHA * (probe.durationMs - before);
+    }
+  }
+
+  /** The cost of running `only` (all when undefined) of a plan of `kinds`. */
+  estimate(id: string, kinds: readonly ProbeKind[], only: readonly number[] | undefined): RunCost {
+    const means = this.#ms.get(id);
+    let ms = 0;
+    let command = false;
+    let module = false;
+    kinds.forEach((kind, position) => {
+      if (only && !only.includes(position)) return;
+      ms += means?.[position] ?? KIND_MS[kind];
+      if (kind === 'command') command = true;
+      else if (kind === 'module') module = true;
+    });
+    return { cls: module ? 2 : command ? 0 : 1, ms };
+  }
+}
+
+/** Sorts runs into the order they go to the workers: by class, slowest first within one, then by id. */
+export function byCost<T extends { readonly id: string }>(items: readonly T[], costOf: (item: T) => RunCost): T[] {
+  return items
+    .map((item, i) => ({ item, i, cost: costOf(item) }))
+    .sort((a, b) => a.cost.cls - b.cost.cls || b.cost.ms - a.cost.ms || (a.item.id < b.item.id ? -1 : a.item.id > b.item.id ? 1 : a.i - b.i))
+    .map((x) => x.item);
+}

@@ -11,7 +11,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { CommandRunSchema, type CommandRun, type CommandSpec } from './spawn.js';
+import { z } from 'zod';
+import type { CommandRun, CommandSpec } from './spawn.js';
+
+/** A run's outcome as the helper reports it: checked, since it crosses a process boundary. */
+const CommandRunSchema = z.strictObject({
+  errorCode: z.string().max(64).nullable(),
+  status: z.number().int().nullable(),
+  signal: z.string().max(32).nullable(),
+  stdoutNonEmpty: z.boolean(),
+}) satisfies z.ZodType<CommandRun>;
 
 /** The compiled helper, next to this file's compiled form: `dist/src/probes/` → `dist/workers/`. */
 const HELPER_FILE = fileURLToPath(new URL('../../workers/spawn-helper.js', import.meta.url));

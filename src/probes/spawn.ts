@@ -10,7 +10,6 @@
  * leave this module, never the output.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncOptionsWithBufferEncoding } from 'node:child_process';
-import { z } from 'zod';
 
 /** What to run. */
 export interface CommandSpec {
@@ -22,14 +21,17 @@ export interface CommandSpec {
   readonly maxStdoutBytes: number;
 }
 
-/** How a run ended: the spawn's error code if any, exit status, signal, and whether it printed anything. */
-export const CommandRunSchema = z.strictObject({
-  errorCode: z.string().max(64).nullable(),
-  status: z.number().int().nullable(),
-  signal: z.string().max(32).nullable(),
-  stdoutNonEmpty: z.boolean(),
-});
-export type CommandRun = z.infer<typeof CommandRunSchema>;
+/**
+ * How a run ended: the spawn's error code if any, exit status, signal, and whether it printed anything. Declared
+ * here without zod, which the spawn helper, importing this module, need not load (about 14 MB of its RSS); the
+ * worker validates the helper's replies with `CommandRunSchema` (`spawn-client.ts`).
+ */
+export interface CommandRun {
+  readonly errorCode: string | null;
+  readonly status: number | null;
+  readonly signal: string | null;
+  readonly stdoutNonEmpty: boolean;
+}
 
 export function runCommandSync(spec: CommandSpec): CommandRun {
   const run = spawnSync(spec.command, [...spec.args], {

@@ -235,6 +235,8 @@ export class Dispatcher {
    * worker streamed, and that was checked then, is the same result: it is not parsed twice.
    */
   #validate(providers: readonly string[], raw: unknown, checked: ReadonlyMap<number, ProviderResult>): ProviderResult[] {
+    // Every provider was answered as it was streamed (the usual case): nothing left to check.
+    if (checked.size === providers.length) return providers.map((_, i) => checked.get(i) as ProviderResult);
     const parsed = TaskResultSchema.safeParse(raw);
     if (!parsed.success || parsed.data.results.length !== providers.length) {
       this.#options.logger.error({ providers: providers.length }, 'worker returned a malformed result');

@@ -1,10 +1,10 @@
 /**
- * The benchmark's command-line flags (node:util parseArgs), with every
- * default in one place.
+ * The benchmark's command-line flags (node:util parseArgs through
+ * `cli-args.ts`), with every default in one place.
  */
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { FlagError, integerFlag, parseStrict } from './cli-args.js';
 import { MODE_NAMES, type ModeName } from './modes.js';
 
 export interface Flags {
@@ -33,7 +33,6 @@ export interface Flags {
   readonly out: string;
   /** Also write `docs/bench-ack-latency.svg`: on by default for a run with every scenario default. */
   readonly docs: boolean;
-  readonly help: boolean;
 }
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -84,46 +83,39 @@ const INTEGER_FLAGS = {
   hashIterations: ['hash-iterations', 1, 10_000_000],
 } as const satisfies Record<keyof typeof DEFAULTS, readonly [string, number, number]>;
 
-/** Parses `argv` (without node and the script); throws an Error naming the bad flag. */
+/** Parses `argv` (without node and the script); throws a FlagError naming the bad flag. `--help` is the caller's. */
 export function parseFlags(argv: readonly string[]): Flags {
-  const { values } = parseArgs({
-    args: [...argv],
-    strict: true,
-    allowNegative: true,
-    options: {
+  const values = parseStrict(
+    argv,
+    {
       ...Object.fromEntries(Object.values(INTEGER_FLAGS).map(([name]) => [name, { type: 'string' as const }])),
       modes: { type: 'string' },
-      micro: { type: 'boolean', default: true },
-      json: { type: 'boolean', default: false },
+      micro: { type: 'boolean' },
+      json: { type: 'boolean' },
       out: { type: 'string' },
       docs: { type: 'boolean' },
-      help: { type: 'boolean', default: false },
+      help: { type: 'boolean' },
     },
-  });
+    true,
+  );
   const numbers = {} as Record<keyof typeof DEFAULTS, number>;
+  // The committed chart is redrawn only by a run of the defaults: any flag that changes a figure turns that off.
   let scenarioDefaults = true;
   for (const [key, [name, min, max]] of Object.entries(INTEGER_FLAGS) as [keyof typeof DEFAULTS, readonly [string, number, number]][]) {
-    const raw = (values as Record<string, unknown>)[name];
-    if (raw === undefined) {
-      numbers[key] = DEFAULTS[key];
-      continue;
-    }
-    const n = Number(raw);
-    if (typeof raw !== 'string' || !Number.isInteger(n) || n < min || n > max) throw new Error(`--${name}: expected an integer from ${min} to ${max}`);
-    numbers[key] = n;
-    if (n !== DEFAULTS[key]) scenarioDefaults = false;
+    numbers[key] = integerFlag(values[name], name, min, max, DEFAULTS[key]);
+    if (numbers[key] !== DEFAULTS[key]) scenarioDefaults = false;
   }
-  const modes = typeof values.modes === 'string' ? values.modes.split(',').map((m) => m.trim()) : [...MODE_NAMES];
+  const modes = typeof values['modes'] === 'string' ? values['modes'].split(',').map((m) => m.trim()) : [...MODE_NAMES];
   const unknown = modes.filter((m) => !(MODE_NAMES as readonly string[]).includes(m));
-  if (unknown.length > 0) throw new Error(`--modes: unknown ${unknown.join(', ')}; choose from ${MODE_NAMES.join(', ')}`);
+  if (unknown.length > 0) throw new FlagError(`--modes: unknown ${unknown.join(', ')}; choose from ${MODE_NAMES.join(', ')}`);
   if (modes.length < MODE_NAMES.length) scenarioDefaults = false;
+  const micro = values['micro'] !== false;
   return {
     ...numbers,
     modes: MODE_NAMES.filter((m) => modes.includes(m)),
-    micro: values.micro !== false,
-    json: values.json === true,
-    out: typeof values.out === 'string' ? values.out : `${PACKAGE_ROOT}bench/results`,
-    docs: typeof values.docs === 'boolean' ? values.docs : scenarioDefaults && values.micro !== false,
-    help: values.help === true,
+    micro,
+    json: values['json'] === true,
+    out: typeof values['out'] === 'string' ? values['out'] : `${PACKAGE_ROOT}bench/results`,
+    docs: typeof values['docs'] === 'boolean' ? values['docs'] : scenarioDefaults && micro,
   };
 }

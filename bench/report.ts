@@ -81,7 +81,7 @@ export interface BenchResult {
   readonly startedAt: string;
   readonly durationS: number;
   readonly machine: Machine;
-  readonly flags: Omit<Flags, 'help' | 'out' | 'docs' | 'json'>;
+  readonly flags: Omit<Flags, 'out' | 'docs' | 'json'>;
   readonly scenario: { readonly providers: number; readonly withAuth: number; readonly kinds: Record<string, number>; readonly store: { profiles: number; providers: number; bytes: number }; readonly hangTimeoutMs: number };
   readonly modes: Partial<Record<ModeName, ModeFigures>>;
   readonly ratios: Partial<Record<ModeName, Record<string, number>>>;

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { startLivenessMonitor } from '../src/index.js';
+import { parseCommandLine } from './cli-args.js';
 import { DOCS_SVG, USAGE, parseFlags, type Flags } from './flags.js';
 import { startGateway } from './gateway.js';
 import { forkLoadGenerator } from './load-control.js';
@@ -104,7 +105,7 @@ async function main(flags: Flags, argv: readonly string[]): Promise<void> {
   for (const run of runs) modes[run.name] = modeFigures(run, liveness.times.filter((t) => t >= run.startAt && t <= run.endAt).length);
   const kinds: Record<string, number> = {};
   for (const kind of Object.values(scenario.kinds)) kinds[kind] = (kinds[kind] ?? 0) + 1;
-  const { json: _json, out: _out, docs: _docs, help: _help, ...figureFlags } = flags;
+  const { json: _json, out: _out, docs: _docs, ...figureFlags } = flags;
   const result: BenchResult = {
     command: argv.length === 0 ? 'npm run bench' : `node dist/bench/run.js ${argv.join(' ')}`,
     startedAt: new Date(started).toISOString(),
@@ -139,15 +140,4 @@ async function main(flags: Flags, argv: readonly string[]): Promise<void> {
 }
 
 const argv = process.argv.slice(2);
-let flags: Flags;
-try {
-  flags = parseFlags(argv);
-} catch (err) {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}\n`);
-  process.exit(2);
-}
-if (flags.help) {
-  process.stdout.write(`${USAGE}\n`);
-} else {
-  await main(flags, argv);
-}
+await main(parseCommandLine(USAGE, parseFlags, argv), argv);

@@ -1,8 +1,9 @@
 /**
  * The benchmark's command-line flags (node:util parseArgs through
- * `cli-args.ts`), with every default in one place.
+ * `cli-args.ts`), with every default in one place. The pool's own settings
+ * (`--threads`, `--spawn-via`) have no default here: unless given, the pool
+ * modes pass none and run with whatever the library's defaults are.
  */
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { FlagError, integerFlag, parseStrict } from './cli-args.js';
 import { MODE_NAMES, type ModeName } from './modes.js';
@@ -12,8 +13,10 @@ export interface Flags {
   readonly providers: number;
   /** A keychain-style CLI's duration, in milliseconds (slow CLIs take 18×, hung ones are killed at 30×, at least 500 ms). */
   readonly cliMs: number;
-  /** Worker threads of the pool modes. */
-  readonly threads: number;
+  /** Worker threads of the pool modes (`threads.min` and `.max`); null: the library's default. */
+  readonly threads: number | null;
+  /** `spawnVia` of the pool modes; null: the library's default. */
+  readonly spawnVia: 'worker' | 'helper' | null;
   readonly seed: number;
   /** Measured sweeps per mode; figures are their medians. */
   readonly sweeps: number;
@@ -25,6 +28,8 @@ export interface Flags {
   readonly nice: number;
   /** PBKDF2 iterations of the keyring probe. */
   readonly hashIterations: number;
+  /** Memory the `pool-large` mode's gateway holds, in MiB. */
+  readonly ballastMb: number;
   readonly modes: readonly ModeName[];
   readonly micro: boolean;
   /** Print the JSON to stdout (the table goes to stderr). */
@@ -40,14 +45,13 @@ const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEFAULTS = {
   providers: 200,
   cliMs: 50,
-  // The library's own default: the machine's parallelism, at most 4.
-  threads: Math.min(Math.max(availableParallelism(), 1), 4),
   seed: 1,
   sweeps: 3,
   windowMs: 2000,
   ackHz: 50,
   nice: 10,
   hashIterations: 100_000,
+  ballastMb: 1536,
 } as const;
 
 /** The committed chart the README shows. */
@@ -57,13 +61,15 @@ export const USAGE = `Usage: npm run bench -- [flags]   (or node dist/bench/run.
 
   --providers N        providers in the sweep (default ${DEFAULTS.providers})
   --cli-ms MS          keychain-style CLI time; slow CLIs take 18x, hung ones are killed at 30x, min 500 (default ${DEFAULTS.cliMs})
-  --threads N          worker threads of the pool modes (default ${DEFAULTS.threads} here)
+  --threads N          worker threads (min = max) of the pool modes (default: none passed, the library's default)
+  --spawn-via W        spawnVia of the pool modes, worker or helper (default: none passed, the library's default)
   --seed N             scenario seed (default ${DEFAULTS.seed})
   --sweeps N           measured sweeps per mode; figures are medians (default ${DEFAULTS.sweeps})
   --window-ms MS       shortest measurement window (default ${DEFAULTS.windowMs})
   --ack-hz N           acks per second from the load generator (default ${DEFAULTS.ackHz})
   --nice N             niceIncrement of the pool-nice mode (default ${DEFAULTS.nice})
   --hash-iterations N  PBKDF2 iterations of the keyring probe (default ${DEFAULTS.hashIterations})
+  --ballast-mb MB      memory the pool-large mode's gateway holds and keeps touching (default ${DEFAULTS.ballastMb})
   --modes a,b          modes to run (default all: ${MODE_NAMES.join(',')})
   --no-micro           skip the micro-figures
   --json               print the JSON result to stdout (the table goes to stderr)
@@ -71,16 +77,17 @@ export const USAGE = `Usage: npm run bench -- [flags]   (or node dist/bench/run.
   --no-docs            do not update docs/bench-ack-latency.svg (only a default run does)
   --help`;
 
+/** Flag name, smallest and largest value of each integer flag with a default. */
 const INTEGER_FLAGS = {
   providers: ['providers', 1, 100_000],
   cliMs: ['cli-ms', 1, 60_000],
-  threads: ['threads', 1, 64],
   seed: ['seed', 0, 2 ** 32 - 1],
   sweeps: ['sweeps', 1, 100],
   windowMs: ['window-ms', 100, 600_000],
   ackHz: ['ack-hz', 1, 1000],
   nice: ['nice', 0, 19],
   hashIterations: ['hash-iterations', 1, 10_000_000],
+  ballastMb: ['ballast-mb', 0, 65_536],
 } as const satisfies Record<keyof typeof DEFAULTS, readonly [string, number, number]>;
 
 /** Parses `argv` (without node and the script); throws a FlagError naming the bad flag. `--help` is the caller's. */
@@ -89,6 +96,8 @@ export function parseFlags(argv: readonly string[]): Flags {
     argv,
     {
       ...Object.fromEntries(Object.values(INTEGER_FLAGS).map(([name]) => [name, { type: 'string' as const }])),
+      threads: { type: 'string' },
+      'spawn-via': { type: 'string' },
       modes: { type: 'string' },
       micro: { type: 'boolean' },
       json: { type: 'boolean' },
@@ -105,6 +114,10 @@ export function parseFlags(argv: readonly string[]): Flags {
     numbers[key] = integerFlag(values[name], name, min, max, DEFAULTS[key]);
     if (numbers[key] !== DEFAULTS[key]) scenarioDefaults = false;
   }
+  const threads = values['threads'] === undefined ? null : integerFlag(values['threads'], 'threads', 1, 64, 0);
+  const spawnVia = values['spawn-via'];
+  if (spawnVia !== undefined && spawnVia !== 'worker' && spawnVia !== 'helper') throw new FlagError('--spawn-via: expected worker or helper');
+  if (threads !== null || spawnVia !== undefined) scenarioDefaults = false;
   const modes = typeof values['modes'] === 'string' ? values['modes'].split(',').map((m) => m.trim()) : [...MODE_NAMES];
   const unknown = modes.filter((m) => !(MODE_NAMES as readonly string[]).includes(m));
   if (unknown.length > 0) throw new FlagError(`--modes: unknown ${unknown.join(', ')}; choose from ${MODE_NAMES.join(', ')}`);
@@ -112,6 +125,8 @@ export function parseFlags(argv: readonly string[]): Flags {
   const micro = values['micro'] !== false;
   return {
     ...numbers,
+    threads,
+    spawnVia: spawnVia ?? null,
     modes: MODE_NAMES.filter((m) => modes.includes(m)),
     micro,
     json: values['json'] === true,

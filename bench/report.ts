@@ -54,6 +54,10 @@ export interface ModeFigures extends WindowFigures {
   /** Threads of the process with a non-zero nice value while the mode ran, and the main thread's. */
   readonly nicedThreads: number;
   readonly mainThreadNice: number;
+  /** Worker threads the mode's pool actually ran (the most seen at the end of a sweep); null for modes without a pool. */
+  readonly threads: number | null;
+  /** Spawn helper processes alive after its sweeps (non-zero: command probes forked in helpers); null without a pool or /proc. */
+  readonly spawnHelpers: number | null;
   /** Each sweep's own figures. */
   readonly perSweep: readonly WindowFigures[];
 }
@@ -108,6 +112,8 @@ export function modeFigures(run: ModeRun, livenessWarnings: number): ModeFigures
     livenessWarnings,
     nicedThreads: run.threadNice.filter((t) => t.nice !== 0).length,
     mainThreadNice: run.threadNice.find((t) => t.tid === process.pid)?.nice ?? 0,
+    threads: run.poolThreads,
+    spawnHelpers: run.spawnHelpers,
     perSweep: perSweep.map((f) => rounded(f)),
   };
 }
@@ -152,20 +158,24 @@ export function niceFinding(modes: Partial<Record<ModeName, ModeFigures>>, incre
   };
 }
 
-/** The issue's targets, for the figures that were measured. */
-export function targets(modes: Partial<Record<ModeName, ModeFigures>>, micro: MicroFigures | null, threads: number): Target[] {
+/** The issue's targets, for the figures that were measured; the threads are those the `pool` mode's pool ran with. */
+export function targets(modes: Partial<Record<ModeName, ModeFigures>>, micro: MicroFigures | null): Target[] {
   const out: Target[] = [];
   const add = (target: string, value: number, limit: number) => out.push({ target, value: round(value, 3), limit: round(limit, 3), met: value <= limit });
   const { idle, sync, pool } = modes;
+  const threads = pool?.threads ?? 0;
   if (pool && idle) add('pool ack p99 / idle ack p99 <= 2', ratio(pool.ackP99Ms, idle.ackP99Ms), 2);
   if (pool) add('pool loop-delay max < 20 ms', pool.loopMaxMs, 20);
-  if (pool && sync) add(`pool wall <= sync wall / ${threads} threads + 20 % (ms)`, pool.wallMs, (sync.wallMs / threads) * 1.2);
+  if (pool && sync && threads > 0) add(`pool wall <= sync wall / ${threads} threads + 20 % (ms)`, pool.wallMs, (sync.wallMs / threads) * 1.2);
   if (micro) add('pool-hot cached check / awaited Map lookup <= 2', micro.cachedVsMap, 2);
   return out;
 }
 
-const COLUMNS: readonly [string, (m: ModeFigures) => string][] = [
+type Column = readonly [string, (m: ModeFigures, result: BenchResult) => string];
+
+const COLUMNS: readonly Column[] = [
   ['wall ms', (m) => (m.wallMs > 0 ? m.wallMs.toFixed(0) : '-')],
+  ['thr', (m) => (m.threads === null ? '-' : String(m.threads))],
   ['loop p50', (m) => m.loopP50Ms.toFixed(1)],
   ['loop p99', (m) => m.loopP99Ms.toFixed(1)],
   ['loop max', (m) => m.loopMaxMs.toFixed(1)],
@@ -182,22 +192,31 @@ const COLUMNS: readonly [string, (m: ModeFigures) => string][] = [
   ['answers', (m) => (m.answersMatch === null ? '-' : m.answersMatch ? 'ok' : 'WRONG')],
 ];
 
+/** What the pool modes' spawn helpers say about the `spawnVia` they ran with. */
+function helpers(result: BenchResult): string {
+  const seen = Object.values(result.modes).map((m) => m.spawnHelpers).filter((n) => n !== null);
+  return seen.length === 0 ? '' : ` (spawn helpers alive after a pool mode: ${Math.max(...seen)})`;
+}
+
 /** The terminal table: one row per mode (medians), then ratios, micro-figures and targets. */
 export function formatTable(result: BenchResult): string {
-  const rows = Object.entries(result.modes).map(([name, m]) => [name, ...COLUMNS.map(([, f]) => f(m))]);
+  const rows = Object.entries(result.modes).map(([name, m]) => [name, ...COLUMNS.map(([, f]) => f(m, result))]);
   const header = ['mode (median of sweeps)', ...COLUMNS.map(([h]) => h)];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
   const m = result.machine;
+  const f = result.flags;
   const out = [
-    `auth-probe-pool benchmark: ${result.scenario.providers} providers (${result.scenario.withAuth} with auth), ${result.flags.sweeps} sweeps per mode, ${result.flags.threads} threads, acks at ${result.flags.ackHz}/s`,
+    `auth-probe-pool benchmark: ${result.scenario.providers} providers (${result.scenario.withAuth} with auth), ${f.sweeps} sweeps per mode, acks at ${f.ackHz}/s`,
+    `pools: threads ${f.threads ?? 'the library default'}, spawnVia ${f.spawnVia ?? 'the library default'}${helpers(result)}; pool-large holds ${f.ballastMb} MiB`,
     `machine: ${m.cpus} x ${m.model}, ${m.memoryGiB} GiB, ${m.platform} ${m.kernel}, Node ${m.node}, load ${m.loadAvgAtStart} at start`,
     '',
     line(header),
     ...rows.map(line),
     '',
-    'times in ms; loop = main-thread event-loop delay (1 ms resolution); ELU = its utilisation; CPU wait/wake = time the main thread',
-    'waited for a CPU per wake-up (schedstat); GC max = longest main-thread GC pause; ack = latency of GET /ack from the load',
+    'times in ms; thr = worker threads the pool ran; loop = main-thread event-loop delay (1 ms resolution);',
+    'ELU = its utilisation; CPU wait/wake = time the main thread waited for a CPU per wake-up (schedstat);',
+    'GC max = longest main-thread GC pause; ack = latency of GET /ack from the load',
     'process, over all sweeps; RSS = peak of the process during the mode, +RSS = its rise over the mode; the rest: median of sweeps',
   ];
   const ratioLines = Object.entries(result.ratios).filter(([name]) => name !== 'idle');

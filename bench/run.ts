@@ -17,7 +17,7 @@ import { forkLoadGenerator } from './load-control.js';
 import { acksIn } from './figures.js';
 import { now, runMode, type ModeRun } from './measure.js';
 import { runMicro } from './micro.js';
-import { createMode, type ModeName } from './modes.js';
+import { createMode, type ModeContext, type ModeName } from './modes.js';
 import { describeMachine, formatTable, modeFigures, niceFinding, ratios, targets, type BenchResult, type ModeFigures } from './report.js';
 import { buildScenario, type Scenario } from './scenario.js';
 import { median, percentile } from './stats.js';
@@ -51,6 +51,8 @@ function medianWindow(run: ModeRun) {
 /** The modes the chart draws: the issue's comparison (the nice and CPU-bound variants are in the table). */
 const CHARTED: readonly ModeName[] = ['idle', 'sync', 'yield', 'worker-per-sweep', 'pool', 'pool-hot'];
 
+const threadsOf = (result: BenchResult) => result.modes.pool?.threads ?? result.flags.threads;
+
 function chart(runs: readonly ModeRun[], result: BenchResult): string {
   const series: Series[] = runs.filter((run) => CHARTED.includes(run.name)).map((run) => {
     const w = medianWindow(run);
@@ -59,7 +61,7 @@ function chart(runs: readonly ModeRun[], result: BenchResult): string {
   const m = result.machine;
   return renderLatencyChart(series, {
     title: `Ack latency during a cold sweep of ${result.scenario.providers} providers`,
-    subtitle: `${result.command} · ${m.cpus} × ${m.model} · Node ${m.node} · ${result.flags.threads} threads · acks at ${result.flags.ackHz}/s`,
+    subtitle: `${result.command} · ${m.cpus} × ${m.model} · Node ${m.node} · ${threadsOf(result) ?? '?'} threads · acks at ${result.flags.ackHz}/s`,
     deadline: { ms: 3000, label: "Discord's 3 s deadline" },
   });
 }
@@ -73,6 +75,7 @@ async function main(flags: Flags, argv: readonly string[]): Promise<void> {
     process.exit(130);
   };
   process.once('SIGINT', onSignal);
+  const ctx: ModeContext = { scenario, threads: flags.threads ?? undefined, spawnVia: flags.spawnVia ?? undefined, niceIncrement: flags.nice, ballastMb: flags.ballastMb };
   const liveness = livenessWarnings();
   const gateway = await startGateway();
   const load = await forkLoadGenerator();
@@ -82,7 +85,7 @@ async function main(flags: Flags, argv: readonly string[]): Promise<void> {
     for (const name of flags.modes) {
       progress(`${name}: preparing`);
       runs.push(
-        await runMode(createMode(name, { scenario, threads: flags.threads, niceIncrement: flags.nice }), {
+        await runMode(createMode(name, ctx), {
           gateway,
           load,
           ackHz: flags.ackHz,
@@ -92,7 +95,7 @@ async function main(flags: Flags, argv: readonly string[]): Promise<void> {
         }),
       );
     }
-    if (flags.micro) micro = await runMicro(flags.threads, progress);
+    if (flags.micro) micro = await runMicro(flags.threads ?? undefined, progress);
   } finally {
     liveness.stop();
     await load.close();
@@ -117,7 +120,7 @@ async function main(flags: Flags, argv: readonly string[]): Promise<void> {
     ratios: ratios(modes),
     micro,
     nice: niceFinding(modes, flags.nice),
-    targets: targets(modes, micro, flags.threads),
+    targets: targets(modes, micro),
   };
 
   const svg = chart(runs, result);

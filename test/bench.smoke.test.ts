@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers/temp.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const MODES = ['idle', 'sync', 'yield', 'worker-per-sweep', 'pool', 'pool-nice', 'pool-hot', 'pool-cpu', 'pool-cpu-nice'];
+const MODES = ['idle', 'sync', 'yield', 'worker-per-sweep', 'pool', 'pool-adversarial', 'pool-large', 'pool-nice', 'pool-hot', 'pool-cpu', 'pool-cpu-nice'];
 const FIGURES = ['wallMs', 'loopP50Ms', 'loopP99Ms', 'loopMaxMs', 'elu', 'cpuWaitPerWakeUs', 'gcMaxMs', 'ackP50Ms', 'ackP99Ms', 'ackMaxMs', 'acksOver3s', 'peakRssMb', 'rssGrowthMb', 'livenessWarnings'];
 const MICRO = ['cachedCheckNs', 'mapAwaitNs', 'cachedVsMap', 'dispatchSingleUs', 'dispatchBatchedUs', 'poolStartMs', 'workerRssMb'];
 
@@ -28,7 +28,7 @@ describe('npm run bench, with tiny parameters', () => {
     dir.write('tmp/.keep', '');
     const docs = `${ROOT}docs/bench-ack-latency.svg`;
     const docsBefore = mtimeOrNull(docs);
-    const args = ['dist/bench/run.js', '--json', '--providers', '8', '--cli-ms', '5', '--sweeps', '1', '--window-ms', '200', '--out', out];
+    const args = ['dist/bench/run.js', '--json', '--providers', '8', '--cli-ms', '5', '--sweeps', '1', '--window-ms', '200', '--ballast-mb', '8', '--out', out];
     const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
       execFile(process.execPath, args, { cwd: ROOT, env: { ...process.env, TMPDIR: tmp }, timeout: 100_000, killSignal: 'SIGKILL', maxBuffer: 16 << 20 }, (err, so, se) =>
         err ? reject(Object.assign(err, { stderr: se })) : resolve({ stdout: so, stderr: se }),
@@ -36,6 +36,7 @@ describe('npm run bench, with tiny parameters', () => {
     });
 
     const result = JSON.parse(stdout) as {
+      flags: Record<string, unknown>;
       modes: Record<string, Record<string, unknown>>;
       ratios: Record<string, Record<string, number>>;
       micro: Record<string, number>;
@@ -46,7 +47,14 @@ describe('npm run bench, with tiny parameters', () => {
     for (const mode of MODES) {
       for (const figure of FIGURES) expect(typeof result.modes[mode]?.[figure], `${mode}.${figure}`).toBe('number');
       expect(result.modes[mode]?.['answersMatch'], mode).toBe(mode === 'idle' ? null : true);
+      // Pool modes report the threads their pool ran with (none were asked for), the others none.
+      if (mode.startsWith('pool')) expect(result.modes[mode]?.['threads'], mode).toBeGreaterThan(0);
+      else expect(result.modes[mode]?.['threads'], mode).toBeNull();
     }
+    expect(result.flags).toMatchObject({ threads: null, spawnVia: null, ballastMb: 8 });
+    // The pool-large mode held its 8 MiB of ballast, resident, while it ran.
+    expect(result.modes['pool-large']?.['rssGrowthMb']).toBeGreaterThanOrEqual(8);
+
     for (const figure of MICRO) expect(typeof result.micro[figure], figure).toBe('number');
     expect(result.ratios['pool']).toHaveProperty('ackP99VsIdle');
     expect(result.ratios['pool']).toHaveProperty('wallVsSync');

@@ -30,6 +30,10 @@ export interface Flags {
   readonly hashIterations: number;
   /** Memory the `pool-large` mode's gateway holds, in MiB. */
   readonly ballastMb: number;
+  /** Measure the critical path (each CLI or module provider alone) before the modes. */
+  readonly criticalPath: boolean;
+  /** Runs of the slowest providers alone, whose median is the critical path. */
+  readonly criticalReps: number;
   readonly modes: readonly ModeName[];
   readonly micro: boolean;
   /** Print the JSON to stdout (the table goes to stderr). */
@@ -52,6 +56,7 @@ export const DEFAULTS = {
   nice: 10,
   hashIterations: 100_000,
   ballastMb: 1536,
+  criticalReps: 3,
 } as const;
 
 /** The committed chart the README shows. */
@@ -70,6 +75,8 @@ export const USAGE = `Usage: npm run bench -- [flags]   (or node dist/bench/run.
   --nice N             niceIncrement of the pool-nice mode (default ${DEFAULTS.nice})
   --hash-iterations N  PBKDF2 iterations of the keyring probe (default ${DEFAULTS.hashIterations})
   --ballast-mb MB      memory the pool-large mode's gateway holds and keeps touching (default ${DEFAULTS.ballastMb})
+  --critical-reps N    runs of the slowest providers alone for the critical path's median (default ${DEFAULTS.criticalReps})
+  --no-critical-path   skip the critical path (each CLI or module provider probed alone first)
   --modes a,b          modes to run (default all: ${MODE_NAMES.join(',')})
   --no-micro           skip the micro-figures
   --json               print the JSON result to stdout (the table goes to stderr)
@@ -88,6 +95,7 @@ const INTEGER_FLAGS = {
   nice: ['nice', 0, 19],
   hashIterations: ['hash-iterations', 1, 10_000_000],
   ballastMb: ['ballast-mb', 0, 65_536],
+  criticalReps: ['critical-reps', 1, 15],
 } as const satisfies Record<keyof typeof DEFAULTS, readonly [string, number, number]>;
 
 /** Parses `argv` (without node and the script); throws a FlagError naming the bad flag. `--help` is the caller's. */
@@ -98,6 +106,7 @@ export function parseFlags(argv: readonly string[]): Flags {
       ...Object.fromEntries(Object.values(INTEGER_FLAGS).map(([name]) => [name, { type: 'string' as const }])),
       threads: { type: 'string' },
       'spawn-via': { type: 'string' },
+      'critical-path': { type: 'boolean' },
       modes: { type: 'string' },
       micro: { type: 'boolean' },
       json: { type: 'boolean' },
@@ -127,10 +136,11 @@ export function parseFlags(argv: readonly string[]): Flags {
     ...numbers,
     threads,
     spawnVia: spawnVia ?? null,
+    criticalPath: values['critical-path'] !== false,
     modes: MODE_NAMES.filter((m) => modes.includes(m)),
     micro,
     json: values['json'] === true,
     out: typeof values['out'] === 'string' ? values['out'] : `${PACKAGE_ROOT}bench/results`,
-    docs: typeof values['docs'] === 'boolean' ? values['docs'] : scenarioDefaults && micro,
+    docs: typeof values['docs'] === 'boolean' ? values['docs'] : scenarioDefaults && micro && values['critical-path'] !== false,
   };
 }

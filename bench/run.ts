@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: the gateway's event loop during a cold provider sweep,
- * every way of running the probes, in one run, on one generated scenario.
- * Prints a table (or, with `--json`, the JSON) and writes the JSON and the
+ * every way of running the probes, in one run, on one generated scenario,
+ * after the scenario's critical path (its slowest provider alone), which
+ * the pool's wall times are judged against. Prints a table and the targets
+ * (or, with `--json`, the JSON on one line) and writes the JSON and the
  * ack-latency chart to `bench/results/` (and, for a default run, the chart
  * the README shows to `docs/`). Progress goes to stderr.
  */
@@ -11,6 +13,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { startLivenessMonitor } from '../src/index.js';
 import { parseCommandLine } from './cli-args.js';
+import { measureCriticalPath, type CriticalPath } from './critical-path.js';
 import { DOCS_SVG, USAGE, parseFlags, type Flags } from './flags.js';
 import { startGateway } from './gateway.js';
 import { forkLoadGenerator } from './load-control.js';
@@ -18,10 +21,12 @@ import { acksIn } from './figures.js';
 import { now, runMode, type ModeRun } from './measure.js';
 import { runMicro } from './micro.js';
 import { createMode, type ModeContext, type ModeName } from './modes.js';
-import { describeMachine, formatTable, modeFigures, niceFinding, ratios, targets, type BenchResult, type ModeFigures } from './report.js';
+import { poolOptions } from './pool-modes.js';
+import { describeMachine, formatTable, modeFigures, niceFinding, ratios, type BenchResult, type ModeFigures } from './report.js';
 import { buildScenario, type Scenario } from './scenario.js';
 import { median, percentile } from './stats.js';
 import { renderLatencyChart, type Series } from './svg.js';
+import { targets } from './targets.js';
 
 const started = now();
 const progress = (line: string) => process.stderr.write(`[bench ${((now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
@@ -51,7 +56,7 @@ function medianWindow(run: ModeRun) {
 /** The modes the chart draws: the issue's comparison (the nice and CPU-bound variants are in the table). */
 const CHARTED: readonly ModeName[] = ['idle', 'sync', 'yield', 'worker-per-sweep', 'pool', 'pool-hot'];
 
-const threadsOf = (result: BenchResult) => result.modes.pool?.threads ?? result.flags.threads;
+const threadsOf = (result: BenchResult) => result.modes.pool?.threads ?? result.flags.threads ?? result.criticalPath?.threads;
 
 function chart(runs: readonly ModeRun[], result: BenchResult): string {
   const series: Series[] = runs.filter((run) => CHARTED.includes(run.name)).map((run) => {
@@ -76,12 +81,19 @@ async function main(flags: Flags, argv: readonly string[]): Promise<void> {
   };
   process.once('SIGINT', onSignal);
   const ctx: ModeContext = { scenario, threads: flags.threads ?? undefined, spawnVia: flags.spawnVia ?? undefined, niceIncrement: flags.nice, ballastMb: flags.ballastMb };
+  let criticalPath: CriticalPath | null = null;
   const liveness = livenessWarnings();
   const gateway = await startGateway();
   const load = await forkLoadGenerator();
   const runs: ModeRun[] = [];
   let micro = null;
   try {
+    // Before the modes and their load: the slowest provider alone, on a quiet machine.
+    if (flags.criticalPath) {
+      progress('critical path: each CLI or module provider alone, cold');
+      criticalPath = (await measureCriticalPath(scenario, poolOptions(ctx), flags.criticalReps, progress)) ?? null;
+      if (criticalPath) progress(`critical path: ${criticalPath.ms.toFixed(0)} ms (${criticalPath.provider}, ${criticalPath.kind}) in ${(criticalPath.durationMs / 1000).toFixed(1)} s`);
+    }
     for (const name of flags.modes) {
       progress(`${name}: preparing`);
       runs.push(
@@ -109,6 +121,7 @@ async function main(flags: Flags, argv: readonly string[]): Promise<void> {
   const kinds: Record<string, number> = {};
   for (const kind of Object.values(scenario.kinds)) kinds[kind] = (kinds[kind] ?? 0) + 1;
   const { json: _json, out: _out, docs: _docs, ...figureFlags } = flags;
+  const criticalPathMs = criticalPath?.ms ?? null;
   const result: BenchResult = {
     command: argv.length === 0 ? 'npm run bench' : `node dist/bench/run.js ${argv.join(' ')}`,
     startedAt: new Date(started).toISOString(),
@@ -116,11 +129,13 @@ async function main(flags: Flags, argv: readonly string[]): Promise<void> {
     machine,
     flags: figureFlags,
     scenario: { providers: scenario.providers.length, withAuth: scenario.expected.length, kinds, store: scenario.store, hangTimeoutMs: scenario.hangTimeoutMs },
+    criticalPathMs,
+    criticalPath,
     modes,
-    ratios: ratios(modes),
+    ratios: ratios(modes, criticalPathMs),
     micro,
     nice: niceFinding(modes, flags.nice),
-    targets: targets(modes, micro),
+    targets: targets(modes, micro, criticalPathMs),
   };
 
   const svg = chart(runs, result);

@@ -1,9 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createBallast } from '../dist/bench/ballast.js';
+import { measureCriticalPath } from '../dist/bench/critical-path.js';
 import { parseFlags } from '../dist/bench/flags.js';
 import { createMode } from '../dist/bench/modes.js';
 import { poolOptions } from '../dist/bench/pool-modes.js';
-import { adversarialOrder } from '../dist/bench/provider-sets.js';
+import { adversarialOrder, providersWithProbe } from '../dist/bench/provider-sets.js';
 import { buildScenario, type Scenario } from '../dist/bench/scenario.js';
 
 describe('the benchmark pool modes', () => {
@@ -32,7 +33,7 @@ describe('the benchmark pool modes', () => {
   it('passes no threads or spawnVia to a pool unless the command line set them', () => {
     const s = make(8);
     const flags = parseFlags([]);
-    expect(flags).toMatchObject({ threads: null, spawnVia: null, ballastMb: 1536 });
+    expect(flags).toMatchObject({ threads: null, spawnVia: null, ballastMb: 1536, criticalPath: true });
     const plain = poolOptions({ scenario: s, niceIncrement: 10, ballastMb: 0 });
     expect(plain).not.toHaveProperty('threads');
     expect(plain).not.toHaveProperty('spawnVia');
@@ -70,5 +71,20 @@ describe('the benchmark pool modes', () => {
         await mode.close();
       }
     }
+  });
+
+  it('measures the critical path as the slowest CLI or module provider alone: a hung CLI, killed at its timeout', async () => {
+    const s = make(8);
+    const lines: string[] = [];
+    const cp = await measureCriticalPath(s, poolOptions({ scenario: s, niceIncrement: 0, ballastMb: 0 }), 2, (l) => lines.push(l));
+    expect(cp).toBeDefined();
+    expect(cp?.measured).toBe(providersWithProbe(s, ['command', 'module']).length);
+    expect(cp?.slowest).toHaveLength(2);
+    expect(cp?.slowest.every((f) => f.runs === 2)).toBe(true);
+    // Nothing alone can beat the hung CLI, which runs until it is killed: a lower bound, not a timing.
+    expect(cp?.ms).toBeGreaterThanOrEqual(s.hangTimeoutMs * 0.9);
+    expect(cp?.ms).toBe(cp?.slowest[0]?.ms);
+    expect(cp?.threads).toBeGreaterThan(0);
+    expect(lines.join('\n')).toMatch(/critical path: \d+ providers alone/);
   });
 });

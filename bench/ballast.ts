@@ -5,18 +5,25 @@
  * process, and the main thread's page faults wait for it: with ballast held,
  * the cost of spawning from inside the gateway shows up as loop delay.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { collectGarbage } from './proc.js';
 
 const CHUNK = 1 << 20;
 const PAGE = 4096;
+/** Longest wait for the ballast's pages to leave the RSS after release, in milliseconds. */
+const RELEASE_WAIT_MS = 2000;
 
 export interface Ballast {
   /** MiB held right now. */
   readonly heldMb: number;
   /** Allocates the ballast and starts touching it every `touchEveryMs`. */
   hold(): void;
-  /** Stops touching, drops every reference and collects garbage, so the next mode starts from the same floor. */
-  release(): void;
+  /**
+   * Stops touching, drops every reference and collects garbage, then waits
+   * (at most 2 s) until the pages have left the RSS, so the next mode starts
+   * from the same floor and forks a process of the same size.
+   */
+  release(): Promise<void>;
 }
 
 /** `mb` MiB of ballast in 1 MiB chunks, one page of each written every `touchEveryMs` milliseconds while held. */
@@ -38,11 +45,16 @@ export function createBallast(mb: number, touchEveryMs = 5): Ballast {
       }, touchEveryMs);
       timer.unref();
     },
-    release() {
+    async release() {
       clearInterval(timer);
       timer = undefined;
+      const held = chunks.length * CHUNK;
+      const before = process.memoryUsage.rss();
       chunks = [];
       collectGarbage();
+      // V8 frees ArrayBuffer memory on a background task after the collection, a few tens of ms later.
+      const until = Date.now() + RELEASE_WAIT_MS;
+      while (held > 0 && before - process.memoryUsage.rss() < 0.9 * held && Date.now() < until) await sleep(10);
     },
   };
 }

@@ -90,7 +90,7 @@ export function poolMode(name: PoolModeName, ctx: ModeContext): Mode {
       try {
         await pool.close({ force: true });
       } finally {
-        ballast?.release();
+        await ballast?.release();
       }
     },
   };

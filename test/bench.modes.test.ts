@@ -47,13 +47,13 @@ describe('the benchmark pool modes', () => {
     expect(() => parseFlags(['--spawn-via', 'fork'])).toThrow('--spawn-via: expected worker or helper');
   });
 
-  it('holds its ballast resident while held, and lets it go on release', () => {
+  it('holds its ballast resident while held, and lets it go on release', async () => {
     const ballast = createBallast(16, 2);
     const before = process.memoryUsage().arrayBuffers;
     ballast.hold();
     expect(ballast.heldMb).toBe(16);
     expect(process.memoryUsage().arrayBuffers - before).toBeGreaterThanOrEqual(16 * 2 ** 20);
-    ballast.release();
+    await ballast.release();
     expect(ballast.heldMb).toBe(0);
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 2 ** 20);
   });

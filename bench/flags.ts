@@ -1,10 +1,11 @@
 /**
- * The benchmark's command-line flags (node:util parseArgs), with every
- * default in one place.
+ * The benchmark's command-line flags (node:util parseArgs through
+ * `cli-args.ts`), with every default in one place. The pool's own settings
+ * (`--threads`, `--spawn-via`) have no default here: unless given, the pool
+ * modes pass none and run with whatever the library's defaults are.
  */
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { FlagError, integerFlag, parseStrict } from './cli-args.js';
 import { MODE_NAMES, type ModeName } from './modes.js';
 
 export interface Flags {
@@ -12,8 +13,10 @@ export interface Flags {
   readonly providers: number;
   /** A keychain-style CLI's duration, in milliseconds (slow CLIs take 18×, hung ones are killed at 30×, at least 500 ms). */
   readonly cliMs: number;
-  /** Worker threads of the pool modes. */
-  readonly threads: number;
+  /** Worker threads of the pool modes (`threads.min` and `.max`); null: the library's default. */
+  readonly threads: number | null;
+  /** `spawnVia` of the pool modes; null: the library's default. */
+  readonly spawnVia: 'worker' | 'helper' | null;
   readonly seed: number;
   /** Measured sweeps per mode; figures are their medians. */
   readonly sweeps: number;
@@ -25,6 +28,12 @@ export interface Flags {
   readonly nice: number;
   /** PBKDF2 iterations of the keyring probe. */
   readonly hashIterations: number;
+  /** Memory the `pool-large` mode's gateway holds, in MiB. */
+  readonly ballastMb: number;
+  /** Measure the critical path (each CLI or module provider alone) before the modes. */
+  readonly criticalPath: boolean;
+  /** Runs of the slowest providers alone, whose median is the critical path. */
+  readonly criticalReps: number;
   readonly modes: readonly ModeName[];
   readonly micro: boolean;
   /** Print the JSON to stdout (the table goes to stderr). */
@@ -33,7 +42,6 @@ export interface Flags {
   readonly out: string;
   /** Also write `docs/bench-ack-latency.svg`: on by default for a run with every scenario default. */
   readonly docs: boolean;
-  readonly help: boolean;
 }
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -41,14 +49,14 @@ const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DEFAULTS = {
   providers: 200,
   cliMs: 50,
-  // The library's own default: the machine's parallelism, at most 4.
-  threads: Math.min(Math.max(availableParallelism(), 1), 4),
   seed: 1,
   sweeps: 3,
   windowMs: 2000,
   ackHz: 50,
   nice: 10,
   hashIterations: 100_000,
+  ballastMb: 1536,
+  criticalReps: 3,
 } as const;
 
 /** The committed chart the README shows. */
@@ -58,13 +66,17 @@ export const USAGE = `Usage: npm run bench -- [flags]   (or node dist/bench/run.
 
   --providers N        providers in the sweep (default ${DEFAULTS.providers})
   --cli-ms MS          keychain-style CLI time; slow CLIs take 18x, hung ones are killed at 30x, min 500 (default ${DEFAULTS.cliMs})
-  --threads N          worker threads of the pool modes (default ${DEFAULTS.threads} here)
+  --threads N          worker threads (min = max) of the pool modes (default: none passed, the library's default)
+  --spawn-via W        spawnVia of the pool modes, worker or helper (default: none passed, the library's default)
   --seed N             scenario seed (default ${DEFAULTS.seed})
   --sweeps N           measured sweeps per mode; figures are medians (default ${DEFAULTS.sweeps})
   --window-ms MS       shortest measurement window (default ${DEFAULTS.windowMs})
   --ack-hz N           acks per second from the load generator (default ${DEFAULTS.ackHz})
   --nice N             niceIncrement of the pool-nice mode (default ${DEFAULTS.nice})
   --hash-iterations N  PBKDF2 iterations of the keyring probe (default ${DEFAULTS.hashIterations})
+  --ballast-mb MB      memory the pool-large mode's gateway holds and keeps touching (default ${DEFAULTS.ballastMb})
+  --critical-reps N    runs of the slowest providers alone for the critical path's median (default ${DEFAULTS.criticalReps})
+  --no-critical-path   skip the critical path (each CLI or module provider probed alone first)
   --modes a,b          modes to run (default all: ${MODE_NAMES.join(',')})
   --no-micro           skip the micro-figures
   --json               print the JSON result to stdout (the table goes to stderr)
@@ -72,58 +84,63 @@ export const USAGE = `Usage: npm run bench -- [flags]   (or node dist/bench/run.
   --no-docs            do not update docs/bench-ack-latency.svg (only a default run does)
   --help`;
 
+/** Flag name, smallest and largest value of each integer flag with a default. */
 const INTEGER_FLAGS = {
   providers: ['providers', 1, 100_000],
   cliMs: ['cli-ms', 1, 60_000],
-  threads: ['threads', 1, 64],
   seed: ['seed', 0, 2 ** 32 - 1],
   sweeps: ['sweeps', 1, 100],
   windowMs: ['window-ms', 100, 600_000],
   ackHz: ['ack-hz', 1, 1000],
   nice: ['nice', 0, 19],
   hashIterations: ['hash-iterations', 1, 10_000_000],
+  ballastMb: ['ballast-mb', 0, 65_536],
+  criticalReps: ['critical-reps', 1, 15],
 } as const satisfies Record<keyof typeof DEFAULTS, readonly [string, number, number]>;
 
-/** Parses `argv` (without node and the script); throws an Error naming the bad flag. */
+/** Parses `argv` (without node and the script); throws a FlagError naming the bad flag. `--help` is the caller's. */
 export function parseFlags(argv: readonly string[]): Flags {
-  const { values } = parseArgs({
-    args: [...argv],
-    strict: true,
-    allowNegative: true,
-    options: {
+  const values = parseStrict(
+    argv,
+    {
       ...Object.fromEntries(Object.values(INTEGER_FLAGS).map(([name]) => [name, { type: 'string' as const }])),
+      threads: { type: 'string' },
+      'spawn-via': { type: 'string' },
+      'critical-path': { type: 'boolean' },
       modes: { type: 'string' },
-      micro: { type: 'boolean', default: true },
-      json: { type: 'boolean', default: false },
+      micro: { type: 'boolean' },
+      json: { type: 'boolean' },
       out: { type: 'string' },
       docs: { type: 'boolean' },
-      help: { type: 'boolean', default: false },
+      help: { type: 'boolean' },
     },
-  });
+    true,
+  );
   const numbers = {} as Record<keyof typeof DEFAULTS, number>;
+  // The committed chart is redrawn only by a run of the defaults: any flag that changes a figure turns that off.
   let scenarioDefaults = true;
   for (const [key, [name, min, max]] of Object.entries(INTEGER_FLAGS) as [keyof typeof DEFAULTS, readonly [string, number, number]][]) {
-    const raw = (values as Record<string, unknown>)[name];
-    if (raw === undefined) {
-      numbers[key] = DEFAULTS[key];
-      continue;
-    }
-    const n = Number(raw);
-    if (typeof raw !== 'string' || !Number.isInteger(n) || n < min || n > max) throw new Error(`--${name}: expected an integer from ${min} to ${max}`);
-    numbers[key] = n;
-    if (n !== DEFAULTS[key]) scenarioDefaults = false;
+    numbers[key] = integerFlag(values[name], name, min, max, DEFAULTS[key]);
+    if (numbers[key] !== DEFAULTS[key]) scenarioDefaults = false;
   }
-  const modes = typeof values.modes === 'string' ? values.modes.split(',').map((m) => m.trim()) : [...MODE_NAMES];
+  const threads = values['threads'] === undefined ? null : integerFlag(values['threads'], 'threads', 1, 64, 0);
+  const spawnVia = values['spawn-via'];
+  if (spawnVia !== undefined && spawnVia !== 'worker' && spawnVia !== 'helper') throw new FlagError('--spawn-via: expected worker or helper');
+  if (threads !== null || spawnVia !== undefined) scenarioDefaults = false;
+  const modes = typeof values['modes'] === 'string' ? values['modes'].split(',').map((m) => m.trim()) : [...MODE_NAMES];
   const unknown = modes.filter((m) => !(MODE_NAMES as readonly string[]).includes(m));
-  if (unknown.length > 0) throw new Error(`--modes: unknown ${unknown.join(', ')}; choose from ${MODE_NAMES.join(', ')}`);
+  if (unknown.length > 0) throw new FlagError(`--modes: unknown ${unknown.join(', ')}; choose from ${MODE_NAMES.join(', ')}`);
   if (modes.length < MODE_NAMES.length) scenarioDefaults = false;
+  const micro = values['micro'] !== false;
   return {
     ...numbers,
+    threads,
+    spawnVia: spawnVia ?? null,
+    criticalPath: values['critical-path'] !== false,
     modes: MODE_NAMES.filter((m) => modes.includes(m)),
-    micro: values.micro !== false,
-    json: values.json === true,
-    out: typeof values.out === 'string' ? values.out : `${PACKAGE_ROOT}bench/results`,
-    docs: typeof values.docs === 'boolean' ? values.docs : scenarioDefaults && values.micro !== false,
-    help: values.help === true,
+    micro,
+    json: values['json'] === true,
+    out: typeof values['out'] === 'string' ? values['out'] : `${PACKAGE_ROOT}bench/results`,
+    docs: typeof values['docs'] === 'boolean' ? values['docs'] : scenarioDefaults && micro && values['critical-path'] !== false,
   };
 }

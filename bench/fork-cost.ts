@@ -8,20 +8,31 @@
  * and sweeps 50 providers whose probe runs `/bin/true`, invalidating between
  * sweeps, for `--seconds`, while its main thread keeps touching its memory;
  * it reports the main thread's event-loop delay and the spawn rate.
- * Run: `npm run build && node dist/bench/fork-cost.js [--rss-mb 0,500,1500] [--seconds 3] [--json]`.
+ * Run: `npm run build && node dist/bench/fork-cost.js [--rss-mb 0,500,1500] [--seconds 3] [--json]` (`--help`).
  */
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { parseArgs } from 'node:util';
+import { FlagError, integerFlag, integerListFlag, parseCommandLine, parseStrict } from './cli-args.js';
 
-const { values: flags } = parseArgs({
-  options: {
-    'rss-mb': { type: 'string', default: '0,500,1500' },
-    seconds: { type: 'string', default: '3' },
-    json: { type: 'boolean', default: false },
-    child: { type: 'string' },
-    via: { type: 'string', default: 'worker' },
-  },
+const USAGE = `Usage: node dist/bench/fork-cost.js [flags]   (after npm run build)
+
+  --rss-mb A,B,C       process sizes to measure, in MB (default 0,500,1500)
+  --seconds S          how long each size and spawnVia sweeps (default 3)
+  --json               print the JSON result instead of the table
+  --help
+
+  (--child MB and --via worker|helper are the measuring child's own: the program runs itself with them.)`;
+
+const flags = parseCommandLine(USAGE, (argv) => {
+  const v = parseStrict(argv, { 'rss-mb': { type: 'string' }, seconds: { type: 'string' }, json: { type: 'boolean' }, child: { type: 'string' }, via: { type: 'string' }, help: { type: 'boolean' } });
+  if (v['via'] !== undefined && v['via'] !== 'worker' && v['via'] !== 'helper') throw new FlagError('--via: expected worker or helper');
+  return {
+    rssMb: integerListFlag(typeof v['rss-mb'] === 'string' ? v['rss-mb'] : '0,500,1500', 'rss-mb', 0, 65_536),
+    seconds: integerFlag(v['seconds'], 'seconds', 1, 3600, 3),
+    json: v['json'] === true,
+    child: v['child'] === undefined ? undefined : integerFlag(v['child'], 'child', 0, 65_536, 0),
+    via: v['via'] === 'helper' ? ('helper' as const) : ('worker' as const),
+  };
 });
 
 interface Row {
@@ -69,14 +80,13 @@ async function child(mb: number, seconds: number, via: 'worker' | 'helper'): Pro
 }
 
 if (flags.child !== undefined) {
-  await child(Number(flags.child), Number(flags.seconds), flags.via === 'helper' ? 'helper' : 'worker');
+  await child(flags.child, flags.seconds, flags.via);
 } else {
-  const sizes = flags['rss-mb'].split(',').map(Number);
   const rows: Row[] = [];
-  for (const mb of sizes) {
+  for (const mb of flags.rssMb) {
     for (const via of ['worker', 'helper']) {
       process.stderr.write(`[fork-cost] ${mb} MB, spawnVia ${via}...\n`);
-      const out = execFileSync(process.execPath, [process.argv[1] as string, '--child', String(mb), '--seconds', flags.seconds, '--via', via], { encoding: 'utf8' });
+      const out = execFileSync(process.execPath, [process.argv[1] as string, '--child', String(mb), '--seconds', String(flags.seconds), '--via', via], { encoding: 'utf8' });
       rows.push(JSON.parse(out) as Row);
     }
   }

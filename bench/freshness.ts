@@ -2,24 +2,28 @@
  * Freshness figures: time from a credential file change to the new answer
  * (the `change` event), with watching and with the polling fallback, and the
  * cost of a hot check while answers are tracked, against a bare awaited Map
- * lookup. Run: `npm run build && node dist/bench/freshness.js [--changes N] [--json]`.
+ * lookup. Run: `npm run build && node dist/bench/freshness.js [--changes N] [--json]` (`--help`).
  */
 import { mkdtempSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { createAuthProbePool, type AuthChangeEvent, type AuthProbePool } from '../src/index.js';
+import { integerFlag, parseCommandLine, parseStrict } from './cli-args.js';
 
-const { values: flags } = parseArgs({
-  options: {
-    changes: { type: 'string', default: '30' },
-    hits: { type: 'string', default: '1000000' },
-    json: { type: 'boolean', default: false },
-  },
+const USAGE = `Usage: node dist/bench/freshness.js [flags]   (after npm run build)
+
+  --changes N          file changes timed, with watching and with polling (default 30)
+  --hits N             hot checks per round of the hot-check figure (default 1000000)
+  --json               print the JSON result instead of the table
+  --help`;
+
+const flags = parseCommandLine(USAGE, (argv) => {
+  const v = parseStrict(argv, { changes: { type: 'string' }, hits: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } });
+  return { changes: integerFlag(v['changes'], 'changes', 1, 10_000, 30), hits: integerFlag(v['hits'], 'hits', 1, 1e9, 1_000_000), json: v['json'] === true };
 });
-const CHANGES = Number(flags.changes);
-const HITS = Number(flags.hits);
+const CHANGES = flags.changes;
+const HITS = flags.hits;
 
 function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return NaN;

@@ -23,10 +23,10 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createAuthProbePool, type AuthProbePool, type ProbeConfigInput } from '../src/index.js';
+import { FlagError, integerFlag, parseCommandLine, parseStrict } from './cli-args.js';
 import { describeMachine } from './report.js';
 import { median, percentile, round } from './stats.js';
 
@@ -44,54 +44,29 @@ const USAGE = `Usage: node --expose-gc dist/bench/live.js [flags]
   --json               print the JSON result to stdout (the table goes to stderr)
   --help`;
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '20' },
-    'write-ms': { type: 'string', default: '75' },
-    'check-ms': { type: 'string', default: '25' },
-    'store-kb': { type: 'string', default: '1024' },
-    'slow-cli-ms': { type: 'string', default: '300' },
-    'hung-timeout-ms': { type: 'string', default: '1500' },
-    ids: { type: 'string', default: '40000' },
-    agents: { type: 'string', default: '1000' },
-    phases: { type: 'string', default: 'churn,hot,ids,agents' },
-    json: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  },
-});
-
-function intFlag(name: keyof typeof values, min: number, max: number): number {
-  const n = Number(values[name]);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    console.error(`--${name}: expected an integer from ${min} to ${max}\n\n${USAGE}`);
-    process.exit(2);
-  }
-  return n;
-}
-
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-
-const F = {
-  seconds: intFlag('seconds', 1, 3600),
-  writeMs: intFlag('write-ms', 5, 60_000),
-  checkMs: intFlag('check-ms', 1, 60_000),
-  storeKb: intFlag('store-kb', 1, 64 * 1024),
-  slowCliMs: intFlag('slow-cli-ms', 1, 60_000),
-  hungTimeoutMs: intFlag('hung-timeout-ms', 100, 60_000),
-  ids: intFlag('ids', 1, 1_000_000),
-  agents: intFlag('agents', 1, 100_000),
-};
-
 const PHASES = ['churn', 'hot', 'ids', 'agents'] as const;
-const phases = values.phases.split(',').map((p) => p.trim());
-const unknownPhase = phases.find((p) => !(PHASES as readonly string[]).includes(p));
-if (unknownPhase !== undefined) {
-  console.error(`--phases: unknown ${unknownPhase}; choose from ${PHASES.join(', ')}\n\n${USAGE}`);
-  process.exit(2);
-}
+
+const { F, phases, values } = parseCommandLine(USAGE, (argv) => {
+  const v = parseStrict(argv, {
+    ...Object.fromEntries(['seconds', 'write-ms', 'check-ms', 'store-kb', 'slow-cli-ms', 'hung-timeout-ms', 'ids', 'agents', 'phases'].map((name) => [name, { type: 'string' as const }])),
+    json: { type: 'boolean' },
+    help: { type: 'boolean' },
+  });
+  const phases = (typeof v['phases'] === 'string' ? v['phases'] : PHASES.join(',')).split(',').map((p) => p.trim());
+  const unknownPhase = phases.find((p) => !(PHASES as readonly string[]).includes(p));
+  if (unknownPhase !== undefined) throw new FlagError(`--phases: unknown ${unknownPhase}; choose from ${PHASES.join(', ')}`);
+  const F = {
+    seconds: integerFlag(v['seconds'], 'seconds', 1, 3600, 20),
+    writeMs: integerFlag(v['write-ms'], 'write-ms', 5, 60_000, 75),
+    checkMs: integerFlag(v['check-ms'], 'check-ms', 1, 60_000, 25),
+    storeKb: integerFlag(v['store-kb'], 'store-kb', 1, 64 * 1024, 1024),
+    slowCliMs: integerFlag(v['slow-cli-ms'], 'slow-cli-ms', 1, 60_000, 300),
+    hungTimeoutMs: integerFlag(v['hung-timeout-ms'], 'hung-timeout-ms', 100, 60_000, 1500),
+    ids: integerFlag(v['ids'], 'ids', 1, 1_000_000, 40_000),
+    agents: integerFlag(v['agents'], 'agents', 1, 100_000, 1000),
+  };
+  return { F, phases, values: { json: v['json'] === true } };
+});
 const runs = (phase: (typeof PHASES)[number]) => phases.includes(phase);
 
 // Heap figures need a full collection; allow one without the flag.

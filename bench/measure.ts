@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Gateway } from './gateway.js';
 import type { AckSample, LoadGenerator } from './load-control.js';
 import type { Mode, ModeName } from './modes.js';
-import { collectGarbage, peakRssMb, resetPeakRss, schedStat, threadNiceValues, type ThreadNice } from './proc.js';
+import { childProcessCount, collectGarbage, peakRssMb, resetPeakRss, schedStat, threadNiceValues, type ThreadNice } from './proc.js';
 import { histogramMs, type Summary } from './stats.js';
 
 /** Epoch milliseconds with sub-millisecond precision, comparable across processes. */
@@ -41,6 +41,8 @@ export interface WindowRecord {
   readonly gcMaxMs: number;
   /** Whether the sweep found exactly the providers the scenario gave auth (null for `idle`). */
   readonly answersMatch: boolean | null;
+  /** Worker threads the mode's pool ran once the sweep was answered (null for modes without a pool). */
+  readonly poolThreads: number | null;
 }
 
 export interface ModeRun {
@@ -53,6 +55,10 @@ export interface ModeRun {
   readonly startRssMb: number;
   /** The process's threads and their nice values once the mode was prepared (its workers started). */
   readonly threadNice: readonly ThreadNice[];
+  /** Most worker threads the mode's pool ran at the end of a sweep (null for modes without a pool). */
+  readonly poolThreads: number | null;
+  /** Spawn helper processes (`spawnVia: 'helper'`) alive after the last sweep (null for modes without a pool, or without /proc). */
+  readonly spawnHelpers: number | null;
   /** Mode bounds, epoch milliseconds. */
   readonly startAt: number;
   readonly endAt: number;
@@ -83,6 +89,7 @@ export async function runMode(mode: Mode, ctx: MeasureContext): Promise<ModeRun>
   loopDelay.enable();
   let loadRunning = false;
   let threadNice: ThreadNice[] = [];
+  let spawnHelpers: number | null = null;
   const pauses: { at: number; ms: number }[] = [];
   const gcObserver = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) pauses.push({ at: performance.timeOrigin + e.startTime, ms: e.duration });
@@ -96,8 +103,10 @@ export async function runMode(mode: Mode, ctx: MeasureContext): Promise<ModeRun>
     for (let i = 0; i < ctx.sweeps; i++) {
       const w = await measureWindow(mode, ctx);
       windows.push(w);
-      ctx.progress(`${mode.name} ${i + 1}/${ctx.sweeps}: sweep ${Math.round(w.wallMs)} ms, loop max ${w.loop.max.toFixed(1)} ms`);
+      ctx.progress(`${mode.name} ${i + 1}/${ctx.sweeps}: sweep ${Math.round(w.wallMs)} ms, loop max ${w.loop.max.toFixed(1)} ms${w.poolThreads === null ? '' : `, ${w.poolThreads} threads`}`);
     }
+    // Outside every window: a scan of /proc is main-thread work.
+    if (mode.poolThreads) spawnHelpers = childProcessCount('spawn-helper');
   } finally {
     if (loadRunning) acks = await ctx.load.stop();
     loopDelay.disable();
@@ -110,7 +119,9 @@ export async function runMode(mode: Mode, ctx: MeasureContext): Promise<ModeRun>
     const inside = pauses.filter((p) => p.at >= w.startAt && p.at < w.endAt).map((p) => p.ms);
     return { ...w, gcMs: inside.reduce((a, b) => a + b, 0), gcMaxMs: Math.max(0, ...inside) };
   });
-  return { name: mode.name, windows: withGc, acks, peakRssMb: peakRssMb(), startRssMb, threadNice, startAt, endAt: now() };
+  const threads = windows.map((w) => w.poolThreads).filter((t) => t !== null);
+  const poolThreads = threads.length > 0 ? Math.max(...threads) : null;
+  return { name: mode.name, windows: withGc, acks, peakRssMb: peakRssMb(), startRssMb, threadNice, poolThreads, spawnHelpers, startAt, endAt: now() };
 }
 
 async function measureWindow(mode: Mode, ctx: MeasureContext): Promise<Omit<WindowRecord, 'gcMs' | 'gcMaxMs'>> {
@@ -122,17 +133,20 @@ async function measureWindow(mode: Mode, ctx: MeasureContext): Promise<Omit<Wind
   const startAt = now();
   let wallMs = 0;
   let answersMatch: boolean | null = null;
+  let poolThreads: number | null = null;
   if (mode.sweep) {
     const models = await ctx.gateway.requestModels();
     wallMs = models.sweepMs;
     answersMatch = sameList([...models.providers].sort(), mode.expected);
+    // Read at once, while the threads the sweep needed are surely still up.
+    poolThreads = mode.poolThreads?.() ?? null;
   }
   await sleep(Math.max(startAt + ctx.windowMs - now(), TAIL_MS));
   const elu = performance.eventLoopUtilization(elu0).utilization;
   const sched1 = schedStat();
   const waitNs = sched0 && sched1 ? sched1.waitNs - sched0.waitNs : Number.NaN;
   const slices = sched0 && sched1 ? sched1.slices - sched0.slices : Number.NaN;
-  return { startAt, endAt: now(), wallMs, loop: histogramMs(loopDelay), elu, cpuWaitMs: waitNs / 1e6, cpuWaitPerWakeUs: waitNs / 1e3 / slices, answersMatch };
+  return { startAt, endAt: now(), wallMs, loop: histogramMs(loopDelay), elu, cpuWaitMs: waitNs / 1e6, cpuWaitPerWakeUs: waitNs / 1e3 / slices, answersMatch, poolThreads };
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

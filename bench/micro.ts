@@ -31,18 +31,22 @@ export interface MicroFigures {
 
 const IDS = Array.from({ length: 2000 }, (_, i) => `env-${i}`);
 
-function microPool(threads: { min: number; max: number }): AuthProbePool {
+/** A pool of env probes over `IDS`; `threads` undefined: the library's default. */
+function microPool(threads: { min?: number; max: number } | undefined): AuthProbePool {
   const options: AuthProbePoolOptions = {
     probes: { providers: Object.fromEntries(IDS.map((id) => [id, [{ kind: 'env', vars: ['MICRO_KEY'] }]])) },
     env: { MICRO_KEY: 'set' },
-    threads,
+    ...(threads === undefined ? {} : { threads }),
   };
   return createAuthProbePool(options);
 }
 
-/** Runs every micro-benchmark with `threads` worker threads where a pool is needed; takes a few seconds. */
-export async function runMicro(threads: number, progress: (line: string) => void): Promise<MicroFigures> {
-  const pool = microPool({ min: threads, max: threads });
+/**
+ * Runs every micro-benchmark with `threads` worker threads (undefined: the
+ * library's default) where a pool is needed; takes a few seconds.
+ */
+export async function runMicro(threads: number | undefined, progress: (line: string) => void): Promise<MicroFigures> {
+  const pool = microPool(threads === undefined ? undefined : { min: threads, max: threads });
   try {
     // Cached check vs a bare Map behind await.
     await pool.warm(IDS.slice(0, 10));
@@ -86,11 +90,11 @@ export async function runMicro(threads: number, progress: (line: string) => void
   }
 }
 
-async function startFigures(threads: number): Promise<{ poolStartMs: number }> {
+async function startFigures(threads: number | undefined): Promise<{ poolStartMs: number }> {
   const times: number[] = [];
   for (let i = 0; i < 5; i++) {
     const t0 = performance.now();
-    const pool = microPool({ min: 1, max: threads });
+    const pool = microPool(threads === undefined ? undefined : { min: 1, max: threads });
     try {
       await pool.hasAuth('env-0');
       times.push(performance.now() - t0);

@@ -93,3 +93,29 @@ export function peakRssMb(): number {
   }
   return process.resourceUsage().maxRSS / 1024;
 }
+
+/**
+ * Child processes of this process whose command line contains `match` (the
+ * pool's spawn helpers): how `spawnVia` actually ran, whatever its default.
+ * Null where /proc is unavailable.
+ */
+export function childProcessCount(match: string): number | null {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return null;
+  }
+  let count = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Field 4, the parent's pid, after the command name in parentheses (which may contain spaces).
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(match)) count++;
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return count;
+}

@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: the gateway's event loop during a cold provider sweep,
- * every way of running the probes, in one run, on one generated scenario.
- * Prints a table (or, with `--json`, the JSON) and writes the JSON and the
+ * every way of running the probes, in one run, on one generated scenario,
+ * after the scenario's critical path (its slowest provider alone), which
+ * the pool's wall times are judged against. Prints a table and the targets
+ * (or, with `--json`, the JSON on one line) and writes the JSON and the
  * ack-latency chart to `bench/results/` (and, for a default run, the chart
  * the README shows to `docs/`). Progress goes to stderr.
  */
@@ -10,17 +12,21 @@ import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { startLivenessMonitor } from '../src/index.js';
+import { parseCommandLine } from './cli-args.js';
+import { measureCriticalPath, type CriticalPath } from './critical-path.js';
 import { DOCS_SVG, USAGE, parseFlags, type Flags } from './flags.js';
 import { startGateway } from './gateway.js';
 import { forkLoadGenerator } from './load-control.js';
 import { acksIn } from './figures.js';
 import { now, runMode, type ModeRun } from './measure.js';
 import { runMicro } from './micro.js';
-import { createMode, type ModeName } from './modes.js';
-import { describeMachine, formatTable, modeFigures, niceFinding, ratios, targets, type BenchResult, type ModeFigures } from './report.js';
+import { createMode, type ModeContext, type ModeName } from './modes.js';
+import { poolOptions } from './pool-modes.js';
+import { describeMachine, formatTable, modeFigures, niceFinding, ratios, type BenchResult, type ModeFigures } from './report.js';
 import { buildScenario, type Scenario } from './scenario.js';
 import { median, percentile } from './stats.js';
 import { renderLatencyChart, type Series } from './svg.js';
+import { targets } from './targets.js';
 
 const started = now();
 const progress = (line: string) => process.stderr.write(`[bench ${((now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
@@ -50,6 +56,8 @@ function medianWindow(run: ModeRun) {
 /** The modes the chart draws: the issue's comparison (the nice and CPU-bound variants are in the table). */
 const CHARTED: readonly ModeName[] = ['idle', 'sync', 'yield', 'worker-per-sweep', 'pool', 'pool-hot'];
 
+const threadsOf = (result: BenchResult) => result.modes.pool?.threads ?? result.flags.threads ?? result.criticalPath?.threads;
+
 function chart(runs: readonly ModeRun[], result: BenchResult): string {
   const series: Series[] = runs.filter((run) => CHARTED.includes(run.name)).map((run) => {
     const w = medianWindow(run);
@@ -58,7 +66,7 @@ function chart(runs: readonly ModeRun[], result: BenchResult): string {
   const m = result.machine;
   return renderLatencyChart(series, {
     title: `Ack latency during a cold sweep of ${result.scenario.providers} providers`,
-    subtitle: `${result.command} · ${m.cpus} × ${m.model} · Node ${m.node} · ${result.flags.threads} threads · acks at ${result.flags.ackHz}/s`,
+    subtitle: `${result.command} · ${m.cpus} × ${m.model} · Node ${m.node} · ${threadsOf(result) ?? '?'} threads · acks at ${result.flags.ackHz}/s`,
     deadline: { ms: 3000, label: "Discord's 3 s deadline" },
   });
 }
@@ -72,16 +80,24 @@ async function main(flags: Flags, argv: readonly string[]): Promise<void> {
     process.exit(130);
   };
   process.once('SIGINT', onSignal);
+  const ctx: ModeContext = { scenario, threads: flags.threads ?? undefined, spawnVia: flags.spawnVia ?? undefined, niceIncrement: flags.nice, ballastMb: flags.ballastMb };
+  let criticalPath: CriticalPath | null = null;
   const liveness = livenessWarnings();
   const gateway = await startGateway();
   const load = await forkLoadGenerator();
   const runs: ModeRun[] = [];
   let micro = null;
   try {
+    // Before the modes and their load: the slowest provider alone, on a quiet machine.
+    if (flags.criticalPath) {
+      progress('critical path: each CLI or module provider alone, cold');
+      criticalPath = (await measureCriticalPath(scenario, poolOptions(ctx), flags.criticalReps, progress)) ?? null;
+      if (criticalPath) progress(`critical path: ${criticalPath.ms.toFixed(0)} ms (${criticalPath.provider}, ${criticalPath.kind}) in ${(criticalPath.durationMs / 1000).toFixed(1)} s`);
+    }
     for (const name of flags.modes) {
       progress(`${name}: preparing`);
       runs.push(
-        await runMode(createMode(name, { scenario, threads: flags.threads, niceIncrement: flags.nice }), {
+        await runMode(createMode(name, ctx), {
           gateway,
           load,
           ackHz: flags.ackHz,
@@ -91,7 +107,7 @@ async function main(flags: Flags, argv: readonly string[]): Promise<void> {
         }),
       );
     }
-    if (flags.micro) micro = await runMicro(flags.threads, progress);
+    if (flags.micro) micro = await runMicro(flags.threads ?? undefined, progress);
   } finally {
     liveness.stop();
     await load.close();
@@ -104,7 +120,8 @@ async function main(flags: Flags, argv: readonly string[]): Promise<void> {
   for (const run of runs) modes[run.name] = modeFigures(run, liveness.times.filter((t) => t >= run.startAt && t <= run.endAt).length);
   const kinds: Record<string, number> = {};
   for (const kind of Object.values(scenario.kinds)) kinds[kind] = (kinds[kind] ?? 0) + 1;
-  const { json: _json, out: _out, docs: _docs, help: _help, ...figureFlags } = flags;
+  const { json: _json, out: _out, docs: _docs, ...figureFlags } = flags;
+  const criticalPathMs = criticalPath?.ms ?? null;
   const result: BenchResult = {
     command: argv.length === 0 ? 'npm run bench' : `node dist/bench/run.js ${argv.join(' ')}`,
     startedAt: new Date(started).toISOString(),
@@ -112,11 +129,13 @@ async function main(flags: Flags, argv: readonly string[]): Promise<void> {
     machine,
     flags: figureFlags,
     scenario: { providers: scenario.providers.length, withAuth: scenario.expected.length, kinds, store: scenario.store, hangTimeoutMs: scenario.hangTimeoutMs },
+    criticalPathMs,
+    criticalPath,
     modes,
-    ratios: ratios(modes),
+    ratios: ratios(modes, criticalPathMs),
     micro,
     nice: niceFinding(modes, flags.nice),
-    targets: targets(modes, micro, flags.threads),
+    targets: targets(modes, micro, criticalPathMs),
   };
 
   const svg = chart(runs, result);
@@ -139,15 +158,4 @@ async function main(flags: Flags, argv: readonly string[]): Promise<void> {
 }
 
 const argv = process.argv.slice(2);
-let flags: Flags;
-try {
-  flags = parseFlags(argv);
-} catch (err) {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}\n`);
-  process.exit(2);
-}
-if (flags.help) {
-  process.stdout.write(`${USAGE}\n`);
-} else {
-  await main(flags, argv);
-}
+await main(parseCommandLine(USAGE, parseFlags, argv), argv);

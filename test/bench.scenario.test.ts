@@ -96,7 +96,7 @@ describe('the benchmark scenario', () => {
     const check = pool.createChecker({ agentDir: s.agentDir });
     const answers = await Promise.all(s.providers.map((p) => check(p)));
     expect(s.providers.filter((_, i) => answers[i]).sort()).toEqual(s.expected);
-    const sync = createMode('sync', { scenario: s, threads: 1, niceIncrement: 0 });
+    const sync = createMode('sync', { scenario: s, threads: 1, niceIncrement: 0, ballastMb: 0 });
     expect(((await sync.sweep?.()) ?? []).sort()).toEqual(s.expected);
     await sync.close();
   });

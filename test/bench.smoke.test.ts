@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers/temp.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const MODES = ['idle', 'sync', 'yield', 'worker-per-sweep', 'pool', 'pool-nice', 'pool-hot', 'pool-cpu', 'pool-cpu-nice'];
+const MODES = ['idle', 'sync', 'yield', 'worker-per-sweep', 'pool', 'pool-adversarial', 'pool-large', 'pool-nice', 'pool-hot', 'pool-cpu', 'pool-cpu-nice'];
 const FIGURES = ['wallMs', 'loopP50Ms', 'loopP99Ms', 'loopMaxMs', 'elu', 'cpuWaitPerWakeUs', 'gcMaxMs', 'ackP50Ms', 'ackP99Ms', 'ackMaxMs', 'acksOver3s', 'peakRssMb', 'rssGrowthMb', 'livenessWarnings'];
 const MICRO = ['cachedCheckNs', 'mapAwaitNs', 'cachedVsMap', 'dispatchSingleUs', 'dispatchBatchedUs', 'poolStartMs', 'workerRssMb'];
 
@@ -21,14 +21,14 @@ describe('npm run bench, with tiny parameters', () => {
   const dir = tempDir('bench-smoke-');
   afterAll(() => dir.cleanup());
 
-  it('runs every mode as a child process and prints one JSON object with every figure', async () => {
+  it('runs the critical path and every mode as a child process and prints one JSON object with every figure', async () => {
     const out = dir.path('results');
     // The benchmark builds its world under TMPDIR: an empty one shows it cleaned up after itself.
     const tmp = dir.path('tmp');
     dir.write('tmp/.keep', '');
     const docs = `${ROOT}docs/bench-ack-latency.svg`;
     const docsBefore = mtimeOrNull(docs);
-    const args = ['dist/bench/run.js', '--json', '--providers', '8', '--cli-ms', '5', '--sweeps', '1', '--window-ms', '200', '--out', out];
+    const args = ['dist/bench/run.js', '--json', '--providers', '8', '--cli-ms', '5', '--sweeps', '1', '--window-ms', '200', '--ballast-mb', '8', '--critical-reps', '2', '--out', out];
     const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
       execFile(process.execPath, args, { cwd: ROOT, env: { ...process.env, TMPDIR: tmp }, timeout: 100_000, killSignal: 'SIGKILL', maxBuffer: 16 << 20 }, (err, so, se) =>
         err ? reject(Object.assign(err, { stderr: se })) : resolve({ stdout: so, stderr: se }),
@@ -36,6 +36,9 @@ describe('npm run bench, with tiny parameters', () => {
     });
 
     const result = JSON.parse(stdout) as {
+      flags: Record<string, unknown>;
+      criticalPathMs: number;
+      criticalPath: { provider: string; kind: string; measured: number; slowest: { runs: number }[] };
       modes: Record<string, Record<string, unknown>>;
       ratios: Record<string, Record<string, number>>;
       micro: Record<string, number>;
@@ -46,16 +49,37 @@ describe('npm run bench, with tiny parameters', () => {
     for (const mode of MODES) {
       for (const figure of FIGURES) expect(typeof result.modes[mode]?.[figure], `${mode}.${figure}`).toBe('number');
       expect(result.modes[mode]?.['answersMatch'], mode).toBe(mode === 'idle' ? null : true);
+      // Pool modes report the threads their pool ran with (none were asked for), the others none.
+      if (mode.startsWith('pool')) expect(result.modes[mode]?.['threads'], mode).toBeGreaterThan(0);
+      else expect(result.modes[mode]?.['threads'], mode).toBeNull();
     }
+    expect(result.flags).toMatchObject({ threads: null, spawnVia: null, ballastMb: 8 });
+    // The pool-large mode held its 8 MiB of ballast, resident, while it ran.
+    expect(result.modes['pool-large']?.['rssGrowthMb']).toBeGreaterThanOrEqual(8);
+
+    // The critical path: one of the scenario's CLI or module providers, its slowest finalists run twice.
+    expect(result.criticalPathMs).toBeGreaterThan(0);
+    expect(['keychain', 'slow-cli', 'hung-cli', 'keyring']).toContain(result.criticalPath.kind);
+    expect(result.criticalPath.slowest[0]?.runs).toBe(2);
+    expect(result.ratios['pool']).toHaveProperty('wallVsCriticalPath');
     for (const figure of MICRO) expect(typeof result.micro[figure], figure).toBe('number');
     expect(result.ratios['pool']).toHaveProperty('ackP99VsIdle');
     expect(result.ratios['pool']).toHaveProperty('wallVsSync');
-    expect(result.targets.map((t) => t.target).join('\n')).toMatch(/pool ack p99[\s\S]*loop-delay max[\s\S]*wall[\s\S]*cached check/);
+    expect(result.targets.map((t) => t.target)).toEqual([
+      'pool wall <= 1.25 x critical path (ms)',
+      '|pool-adversarial wall / pool wall - 1| <= 0.1',
+      'pool ack p99 / idle ack p99 <= 2',
+      ...MODES.filter((m) => m.startsWith('pool')).map((m) => `${m} loop-delay max < 20 ms`),
+      'pool-hot wall / sync wall <= 0.02',
+      'pool-hot cached check / awaited Map lookup <= 2',
+    ]);
     expect(result.machine.node).toBe(process.version);
     expect(result.machine.cpus).toBeGreaterThan(0);
 
     // The table and progress go to stderr; the files to --out; the committed chart is left alone.
     expect(stderr).toContain('mode (median of sweeps)');
+    expect(stderr).toMatch(/^critical path: [\d.]+ ms, provider /m);
+    expect(stderr).toMatch(/^targets:\n  \[(met|MISSED)\] pool wall <= 1.25 x critical path/m);
     expect(stderr).toMatch(/\[bench +\d+ s\] pool 1\/1: sweep/);
     expect(JSON.parse(readFileSync(`${out}/bench.json`, 'utf8'))).toMatchObject({ modes: { pool: { wallMs: result.modes['pool']?.['wallMs'] } } });
     expect(readFileSync(`${out}/bench-ack-latency.svg`, 'utf8')).toContain('<polyline data-series="pool"');

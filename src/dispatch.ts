@@ -6,6 +6,7 @@
  * tasks that shared the thread), validates what workers return, delivers
  * each provider's result as the worker streams it, and logs each dispatch.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -29,6 +30,9 @@ const TASKS_PER_WORKER = 8;
 
 /** How long a force-close waits for a spawn helper to kill what it runs and exit, in milliseconds. */
 const HELPER_EXIT_MS = 2000;
+
+/** How long a force-close waits for a worker to report the pid of a command it is spawning, in milliseconds. */
+const SPAWN_PID_WAIT_MS = 500;
 
 /** Times a task is run again after its thread ended for another task's probe (or for no probe at all). */
 const MAX_COLLATERAL_RUNS = 2;
@@ -365,6 +369,9 @@ export class Dispatcher {
         }
       }
     };
+    // A command the worker is spawning right now has no pid yet: let the worker write it (briefly), so it is killed too.
+    const until = Date.now() + SPAWN_PID_WAIT_MS;
+    while (controls.some((c) => runningCommands(c).spawning > 0) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 2));
     killCommands();
     const pool = this.#piscina;
     if (pool) await pool.destroy();
@@ -407,6 +414,8 @@ function killProcess(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
 async function exited(pids: ReadonlySet<number>): Promise<void> {
   const alive = (pid: number) => {
     try {
+      // A helper that exited stays a zombie: the thread that would reap it is gone. It counts as gone.
+      if (process.platform === 'linux') return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
       process.kill(pid, 0);
       return true;
     } catch {

@@ -43,20 +43,33 @@ export function taskThread(control: SharedArrayBuffer): number {
   return Atomics.load(header(control), 0);
 }
 
+/** Pid cell value while a command is being spawned by the worker itself: its pid is not known yet. */
+const SPAWNING = -1;
+
+/** Worker side: provider `i` is about to spawn its command in this thread (a force-close waits for its pid). */
+export function commandSpawning(control: SharedArrayBuffer, i: number): void {
+  Atomics.store(cells(control, i), 2, SPAWNING);
+}
+
 /** Worker side: provider `i`'s command runs as `pid` (its process group), in the spawn helper `helperPid` if any. */
 export function commandRunning(control: SharedArrayBuffer, i: number, pid: number, helperPid = 0): void {
   Atomics.store(cells(control, i), 2, pid);
   if (helperPid !== 0) Atomics.store(header(control), 1, helperPid);
 }
 
-/** Main side: the pids of the commands the task's providers run now, and of the helper running them (0: none). */
-export function runningCommands(control: SharedArrayBuffer): { pids: number[]; helperPid: number } {
+/**
+ * Main side: the pids of the commands the task's providers run now, of the helper running them (0: none), and how
+ * many commands the worker is spawning right now (their pids not written yet).
+ */
+export function runningCommands(control: SharedArrayBuffer): { pids: number[]; helperPid: number; spawning: number } {
   const pids: number[] = [];
+  let spawning = 0;
   for (let i = 0; i < slots(control); i++) {
     const pid = Atomics.load(cells(control, i), 2);
-    if (pid !== 0) pids.push(pid);
+    if (pid === SPAWNING) spawning++;
+    else if (pid !== 0) pids.push(pid);
   }
-  return { pids, helperPid: Atomics.load(header(control), 1) };
+  return { pids, helperPid: Atomics.load(header(control), 1), spawning };
 }
 
 /**

@@ -39,7 +39,10 @@ export function commandProbe(probe: z.infer<typeof CommandProbeSchema>, ctx: Pro
     );
   }
   // In a worker, without blocking it, so that a force-close can end the thread and kill the command at once.
-  if (!isMainThread) return runCommand(spec, ctx.onSpawn).then((run) => verdictOf(spec, run, names));
+  if (!isMainThread) {
+    ctx.onSpawning?.();
+    return runCommand(spec, ctx.onSpawn).then((run) => verdictOf(spec, run, names));
+  }
   return verdictOf(spec, runCommandSync(spec), names);
 }
 

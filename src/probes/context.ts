@@ -14,4 +14,6 @@ export interface ProbeContext {
   readonly deps: Dependencies;
   /** Called when a command starts, with its pid (its process group) and the spawn helper's pid, if it runs in one. */
   readonly onSpawn?: (pid: number, helperPid?: number) => void;
+  /** Called just before the worker itself spawns a command, whose pid is not known until the spawn returns. */
+  readonly onSpawning?: () => void;
 }

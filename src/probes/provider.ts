@@ -12,7 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import { planProbes, type CompiledConfig } from '../config.js';
 import type { Probe, ProbeOutcome, ProbeTask, ProviderResult, WorkerInit } from '../schema.js';
-import { commandRunning, probeFinished, probeStarted } from '../watchdog.js';
+import { commandRunning, commandSpawning, probeFinished, probeStarted } from '../watchdog.js';
 import type { ProbeContext } from './context.js';
 import { createGates, type WorkerGates } from './gate.js';
 import { probeBudgetMs, runProbe } from './index.js';
@@ -42,7 +42,17 @@ export async function probeProvider(
     const { probe, source, index } = plan[position] as (typeof plan)[number];
     // Each probe's own dependencies: a change to one file re-runs only the probes that read it.
     const deps = new Map<string, string>();
-    const ctx: ProbeContext = { provider, modelApi: task.modelApi, scope, env, init, config, deps, onSpawn: (pid, helperPid) => commandRunning(task.control, providerIndex, pid, helperPid) };
+    const ctx: ProbeContext = {
+      provider,
+      modelApi: task.modelApi,
+      scope,
+      env,
+      init,
+      config,
+      deps,
+      onSpawn: (pid, helperPid) => commandRunning(task.control, providerIndex, pid, helperPid),
+      onSpawning: () => commandSpawning(task.control, providerIndex),
+    };
     const skipped = skips?.find((s) => s.position === position);
     let verdict: Verdict;
     let t0 = performance.now();

@@ -23,7 +23,8 @@ export type ProviderProbe = (provider: string) => Promise<boolean>;
 
 export function createProbeRunner(input: RunnerInput): ProviderProbe {
   // The pool's own option parsing and defaults, so probes get the same limits (timeouts, file sizes) on both paths.
-  const init = workerInitOf(resolveOptions({ probes: input.config, configDir: input.configDir, env: input.env }));
+  // Commands by spawnSync in the calling process, as before any fix (the library's default runs them in a helper).
+  const init = workerInitOf(resolveOptions({ probes: input.config, configDir: input.configDir, env: input.env, spawnVia: 'worker' }));
   const config = compileConfig(init.config);
   // Nobody watches these cells here: on the main thread a hung probe simply blocks, as it did before any fix.
   const control = createControl(1);

@@ -214,7 +214,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     maxConcurrentCommands: o.maxConcurrentCommands ?? 16,
     answerWithinMs: o.answerWithinMs,
     expirySkewMs: o.expirySkewMs ?? 300_000,
-    niceIncrement: o.niceIncrement ?? 0,
+    niceIncrement: o.niceIncrement ?? 10,
     spawnVia: o.spawnVia ?? 'helper',
     commandEnv: Object.freeze([...(o.commandEnv ?? DEFAULT_COMMAND_ENV)]),
     // Redacting, whatever the caller's logger is: see ownLogger.

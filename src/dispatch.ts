@@ -94,6 +94,8 @@ export class Dispatcher {
     probesByKind: { env: 0, authProfiles: 0, credentialFile: 0, command: 0, module: 0 },
   };
   #piscina: Piscina | undefined;
+  /** Until the pool's first worker thread runs: what tasks wait for (see `#pool`). */
+  #starting: Promise<void> | undefined;
   #closed = false;
   readonly #running = new Set<Promise<ProviderResult[]>>();
   /** Watchdog cells of the tasks in flight: where their workers say which command (and helper) runs now. */
@@ -133,6 +135,19 @@ export class Dispatcher {
       o.logger.error({ err: errorName(err) }, 'worker pool error');
     });
     this.#piscina = pool;
+    // Tasks wait until the first worker thread runs ('online', some 20 ms on): Piscina starts a thread for each task
+    // that would queue, so a first sweep sent at once started every thread in the checks' own tick, which then took
+    // 10-14 ms on 2 cores, the new threads' start-ups taking the CPU from it. Now that tick starts one thread (4-5 ms);
+    // the tasks, and the threads Piscina adds for them, follow once it runs. It could not have run them sooner.
+    const first = pool.threads[0];
+    if (first) {
+      this.#starting = new Promise<void>((resolve) => {
+        first.once('online', resolve);
+        first.once('exit', resolve);
+      }).then(() => {
+        this.#starting = undefined;
+      });
+    }
     return pool;
   }
 
@@ -145,7 +160,10 @@ export class Dispatcher {
   run(providers: readonly string[], req: DispatchRequest, onResult?: (index: number, result: ProviderResult) => void): Promise<ProviderResult[]> {
     let running: Promise<ProviderResult[]>;
     try {
-      running = this.#run(this.#pool(), providers, req, onResult);
+      const pool = this.#pool();
+      running = this.#starting
+        ? this.#starting.then(() => (this.#closed ? Promise.reject(new AuthProbeError('E_POOL_CLOSED')) : this.#run(pool, providers, req, onResult)))
+        : this.#run(pool, providers, req, onResult);
     } catch (err) {
       return Promise.reject(err);
     }

@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AuthProbeError, createAuthProbePool } from 'auth-probe-pool';
@@ -30,6 +32,33 @@ describe('pool lifecycle', () => {
     expect(pool.stats().threads).toBe(0);
     await pool.hasAuth('a');
     expect(pool.stats().threads).toBeGreaterThan(0);
+  });
+
+  it("starts one thread in the checks' tick, and the others (with the tasks) once it runs", async () => {
+    // Piscina creates its threads through node:worker_threads' Worker, looked up at each creation: record them in order.
+    const threads = createRequire(import.meta.url)('node:worker_threads') as { Worker: typeof Worker };
+    const Original = threads.Worker;
+    const events: string[] = [];
+    threads.Worker = class extends Original {
+      constructor(...args: ConstructorParameters<typeof Worker>) {
+        super(...args);
+        const n = events.filter((e) => e.startsWith('created')).length + 1;
+        events.push(`created ${n}`);
+        this.once('online', () => events.push(`online ${n}`));
+      }
+    };
+    try {
+      // 16 providers on 2 threads: 4 tasks, so Piscina starts the second thread for the second task.
+      const providers = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`p${i}`, [{ kind: 'env' as const, vars: [`K${i}`] }]]));
+      const pool = pools.create({ probes: { providers }, env: { K3: 'x' }, threads: { min: 1, max: 2 } });
+      const check = pool.createChecker();
+      const answers = await Promise.all(Object.keys(providers).map((p) => check(p)));
+      expect(answers.filter(Boolean)).toHaveLength(1);
+      expect(pool.stats().threads).toBe(2);
+      expect(events.slice(0, 3)).toEqual(['created 1', 'online 1', 'created 2']);
+    } finally {
+      threads.Worker = Original;
+    }
   });
 
   it('never keeps the process alive when idle, even unclosed with min threads', () => {

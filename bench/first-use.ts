@@ -17,10 +17,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { ProbeConfigInput } from '../src/index.js';
+import { FlagError, integerFlag, parseCommandLine, parseStrict } from './cli-args.js';
 
 const USAGE = `Usage: node dist/bench/first-use.js [flags]
 
@@ -39,49 +39,35 @@ const USAGE = `Usage: node dist/bench/first-use.js [flags]
 
   --child           (internal) run one measurement in this process and print one JSON line`;
 
-const { values } = parseArgs({
-  strict: true,
-  options: {
-    runs: { type: 'string', default: '5' },
-    providers: { type: 'string', default: '30' },
-    via: { type: 'string', default: 'worker,helper' },
-    threads: { type: 'string', default: 'default,1,2' },
-    'rss-mb': { type: 'string', default: '0' },
-    'stall-ms': { type: 'string', default: '4' },
-    'tail-ms': { type: 'string', default: '300' },
-    sched: { type: 'boolean', default: false },
-    'gc-first': { type: 'boolean', default: false },
-    json: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-    child: { type: 'boolean', default: false },
-  },
+const FLAGS = {
+  runs: { type: 'string' },
+  providers: { type: 'string' },
+  via: { type: 'string', default: 'worker,helper' },
+  threads: { type: 'string', default: 'default,1,2' },
+  'rss-mb': { type: 'string' },
+  'stall-ms': { type: 'string' },
+  'tail-ms': { type: 'string' },
+  sched: { type: 'boolean', default: false },
+  'gc-first': { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+  child: { type: 'boolean', default: false },
+} as const;
+
+const { values, F, vias, threadSettings } = parseCommandLine(USAGE, (argv) => {
+  const v = parseStrict(argv, FLAGS) as { via: string; threads: string; sched: boolean; 'gc-first': boolean; json: boolean; child: boolean } & Record<string, string | boolean | undefined>;
+  const flags = {
+    runs: integerFlag(v['runs'], 'runs', 1, 100, 5),
+    providers: integerFlag(v['providers'], 'providers', 4, 10_000, 30),
+    rssMb: integerFlag(v['rss-mb'], 'rss-mb', 0, 16_384, 0),
+    stallMs: integerFlag(v['stall-ms'], 'stall-ms', 2, 1000, 4),
+    tailMs: integerFlag(v['tail-ms'], 'tail-ms', 0, 10_000, 300),
+  };
+  const via = v.via.split(',').map((x) => x.trim());
+  if (via.some((x) => x !== 'worker' && x !== 'helper')) throw new FlagError('--via: choose from worker, helper');
+  const threads = v.threads.split(',').map((t) => t.trim());
+  if (threads.some((t) => t !== 'default' && !(Number.isInteger(Number(t)) && Number(t) >= 1 && Number(t) <= 64))) throw new FlagError('--threads: expected default or an integer from 1 to 64');
+  return { values: v, F: flags, vias: via, threadSettings: threads };
 });
-
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-
-function intFlag(name: 'runs' | 'providers' | 'rss-mb' | 'stall-ms' | 'tail-ms', min: number, max: number): number {
-  const n = Number(values[name]);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    console.error(`--${name}: expected an integer from ${min} to ${max}\n\n${USAGE}`);
-    process.exit(2);
-  }
-  return n;
-}
-
-const F = { runs: intFlag('runs', 1, 100), providers: intFlag('providers', 4, 10_000), rssMb: intFlag('rss-mb', 0, 16_384), stallMs: intFlag('stall-ms', 2, 1000), tailMs: intFlag('tail-ms', 0, 10_000) };
-const vias = values.via.split(',').map((v) => v.trim());
-if (vias.some((v) => v !== 'worker' && v !== 'helper')) {
-  console.error(`--via: choose from worker, helper\n\n${USAGE}`);
-  process.exit(2);
-}
-const threadSettings = values.threads.split(',').map((t) => t.trim());
-if (threadSettings.some((t) => t !== 'default' && !(Number.isInteger(Number(t)) && Number(t) >= 1 && Number(t) <= 64))) {
-  console.error(`--threads: expected default or an integer from 1 to 64\n\n${USAGE}`);
-  process.exit(2);
-}
 
 /** A gap between two ticks of the 1 ms interval, in ms since the pool was created (`at`) and since the first dispatch (`sinceDispatch`). */
 interface Stall {

@@ -6,6 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { FlagError, integerFlag, parseStrict } from './cli-args.js';
+import { DEFAULT_NICE_INCREMENT } from '../src/options.js';
 import { MODE_NAMES, type ModeName } from './modes.js';
 
 export interface Flags {
@@ -24,7 +25,7 @@ export interface Flags {
   readonly windowMs: number;
   /** Ack requests per second from the load generator. */
   readonly ackHz: number;
-  /** `niceIncrement` of the `pool-nice` mode. */
+  /** `niceIncrement` of the `pool-nice0` and `pool-cpu-nice0` modes: the twins of the default pools, which run at the library's default. */
   readonly nice: number;
   /** PBKDF2 iterations of the keyring probe. */
   readonly hashIterations: number;
@@ -53,7 +54,7 @@ export const DEFAULTS = {
   sweeps: 3,
   windowMs: 2000,
   ackHz: 50,
-  nice: 10,
+  nice: 0,
   hashIterations: 100_000,
   ballastMb: 1536,
   criticalReps: 3,
@@ -72,7 +73,8 @@ export const USAGE = `Usage: npm run bench -- [flags]   (or node dist/bench/run.
   --sweeps N           measured sweeps per mode; figures are medians (default ${DEFAULTS.sweeps})
   --window-ms MS       shortest measurement window (default ${DEFAULTS.windowMs})
   --ack-hz N           acks per second from the load generator (default ${DEFAULTS.ackHz})
-  --nice N             niceIncrement of the pool-nice mode (default ${DEFAULTS.nice})
+  --nice N             niceIncrement of pool-nice0 and pool-cpu-nice0, the twins of pool and pool-cpu, which run at
+                       the library's default (${DEFAULT_NICE_INCREMENT}) (default ${DEFAULTS.nice})
   --hash-iterations N  PBKDF2 iterations of the keyring probe (default ${DEFAULTS.hashIterations})
   --ballast-mb MB      memory the pool-large mode's gateway holds and keeps touching (default ${DEFAULTS.ballastMb})
   --critical-reps N    runs of the slowest providers alone for the critical path's median (default ${DEFAULTS.criticalReps})

@@ -2,8 +2,8 @@
  * The ways a gateway can answer "which providers have auth?", all over the
  * same scenario and the same probe implementations: the old synchronous
  * sweep, the setImmediate partial fix, a Worker per sweep, and this library
- * (`pool-modes.ts`): cold, niced, hot, in an adversarial order, in a large
- * gateway; plus a CPU-bound sweep, plain and niced, that isolates what a
+ * (`pool-modes.ts`): cold, unniced, hot, in an adversarial order, in a large
+ * gateway; plus a CPU-bound sweep, at the default priority and unniced, that isolates what a
  * lower worker priority changes.
  */
 import { once } from 'node:events';
@@ -14,7 +14,7 @@ import { warmupProviders } from './provider-sets.js';
 import type { Scenario } from './scenario.js';
 import type { SweepWorkerData } from './sweep-worker.js';
 
-export const MODE_NAMES = ['idle', 'sync', 'yield', 'worker-per-sweep', 'pool', 'pool-adversarial', 'pool-large', 'pool-nice', 'pool-hot', 'pool-cpu', 'pool-cpu-nice'] as const;
+export const MODE_NAMES = ['idle', 'sync', 'yield', 'worker-per-sweep', 'pool', 'pool-adversarial', 'pool-large', 'pool-nice0', 'pool-hot', 'pool-cpu', 'pool-cpu-nice0'] as const;
 export type ModeName = (typeof MODE_NAMES)[number];
 
 export { CPU_AGENTS } from './pool-modes.js';
@@ -41,7 +41,7 @@ export interface ModeContext {
   readonly threads?: number | undefined;
   /** `spawnVia` of the pool modes; undefined: the library's default. */
   readonly spawnVia?: 'worker' | 'helper' | undefined;
-  /** The `niceIncrement` of the `-nice` modes. */
+  /** The `niceIncrement` of the `-nice0` modes (the other pools run at the library's default). */
   readonly niceIncrement: number;
   /** Memory the `pool-large` mode holds, in MiB. */
   readonly ballastMb: number;

@@ -1,9 +1,9 @@
 /**
  * The library, as a gateway uses it: one pool, a checker called for every
- * provider at once, each sweep cold. The variants: niced workers, a pool
+ * provider at once, each sweep cold. The variants: unniced workers (`-nice0`), a pool
  * warmed beforehand (`pool-hot`), the providers in an adversarial order
  * (`pool-adversarial`), a gateway holding `--ballast-mb` of memory
- * (`pool-large`), and a CPU-bound sweep, plain and niced, for several agents
+ * (`pool-large`), and a CPU-bound sweep, at the default priority and unniced, for several agents
  * at once. Every pool gets the library's defaults but what a flag sets.
  */
 import { createAuthProbePool, type AuthProbePool, type AuthProbePoolOptions } from '../src/index.js';
@@ -36,7 +36,7 @@ export function poolOptions(ctx: ModeContext, niceIncrement?: number): AuthProbe
 
 /** The providers a pool mode sweeps, in the order its checker is called. */
 function sweepOrder(name: PoolModeName, scenario: Scenario): readonly string[] {
-  if (name === 'pool-cpu' || name === 'pool-cpu-nice') return cpuProviders(scenario);
+  if (name === 'pool-cpu' || name === 'pool-cpu-nice0') return cpuProviders(scenario);
   if (name === 'pool-adversarial') return adversarialOrder(scenario.providers, providersWithProbe(scenario, ['command']));
   return scenario.providers;
 }
@@ -45,9 +45,9 @@ export function poolMode(name: PoolModeName, ctx: ModeContext): Mode {
   const { scenario } = ctx;
   const cold = () => scenario.touch();
   const hot = name === 'pool-hot';
-  const cpu = name === 'pool-cpu' || name === 'pool-cpu-nice';
+  const cpu = name === 'pool-cpu' || name === 'pool-cpu-nice0';
   const ballast = name === 'pool-large' ? createBallast(ctx.ballastMb) : undefined;
-  const pool: AuthProbePool = createAuthProbePool(poolOptions(ctx, name.endsWith('-nice') ? ctx.niceIncrement : undefined));
+  const pool: AuthProbePool = createAuthProbePool(poolOptions(ctx, name.endsWith('-nice0') ? ctx.niceIncrement : undefined));
   const agents = cpu ? Array.from({ length: CPU_AGENTS }, (_, i) => `agent-${i}`) : [''];
   const providers = sweepOrder(name, scenario);
   const found = new Set(scenario.expected);

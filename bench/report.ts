@@ -10,6 +10,7 @@ import { acksIn, medianFigures, windowFigures, type WindowFigures } from './figu
 import type { ModeRun } from './measure.js';
 import type { MicroFigures } from './micro.js';
 import type { ModeName } from './modes.js';
+import { DEFAULT_NICE_INCREMENT } from '../src/options.js';
 import { ratio, round, significant, summarize } from './stats.js';
 import type { Target } from './targets.js';
 
@@ -66,13 +67,18 @@ export interface ModeFigures extends WindowFigures {
   readonly perSweep: readonly WindowFigures[];
 }
 
-/** What lowering the workers' priority did: the check that it took effect, and niced modes against their twins. */
+/**
+ * What the library's default worker priority does: the check that it took effect in the default pool modes, and
+ * those modes against their twins run at `--nice` (default 0, unniced).
+ */
 export interface NiceFinding {
+  /** The default pools' niceIncrement (the library's default), and the twins'. */
   readonly increment: number;
-  /** Threads of the process running at a non-zero nice value during `pool-nice` (its workers), and the main thread's nice value. */
+  readonly contrast: number;
+  /** Threads of the process running at a non-zero nice value during `pool` (its workers), and the main thread's nice value. */
   readonly nicedThreads: number | null;
   readonly mainThreadNice: number | null;
-  /** Niced figure / plain figure, for the realistic sweep (`pool-nice` / `pool`) and the CPU-bound one (`pool-cpu-nice` / `pool-cpu`). */
+  /** Default figure / twin's figure, for the realistic sweep (`pool` / `pool-nice0`) and the CPU-bound one (`pool-cpu` / `pool-cpu-nice0`). */
   readonly realistic: Record<string, number> | null;
   readonly cpuBound: Record<string, number> | null;
 }
@@ -148,14 +154,15 @@ function niceVs(niced: ModeFigures | undefined, plain: ModeFigures | undefined):
   };
 }
 
-export function niceFinding(modes: Partial<Record<ModeName, ModeFigures>>, increment: number): NiceFinding {
-  const niced = modes['pool-nice'] ?? modes['pool-cpu-nice'];
+export function niceFinding(modes: Partial<Record<ModeName, ModeFigures>>, contrast: number): NiceFinding {
+  const niced = modes.pool ?? modes['pool-cpu'];
   return {
-    increment,
+    increment: DEFAULT_NICE_INCREMENT,
+    contrast,
     nicedThreads: niced?.nicedThreads ?? null,
     mainThreadNice: niced?.mainThreadNice ?? null,
-    realistic: niceVs(modes['pool-nice'], modes.pool),
-    cpuBound: niceVs(modes['pool-cpu-nice'], modes['pool-cpu']),
+    realistic: niceVs(modes.pool, modes['pool-nice0']),
+    cpuBound: niceVs(modes['pool-cpu'], modes['pool-cpu-nice0']),
   };
 }
 
@@ -233,9 +240,9 @@ export function formatTable(result: BenchResult): string {
     const vs = (r: Record<string, number> | null) => (r ? Object.entries(r).map(([k, v]) => `${k} x${v}`).join(', ') : 'not run');
     out.push(
       '',
-      `nice: niceIncrement ${n.increment} put ${n.nicedThreads} threads at a non-zero nice value (main thread at ${n.mainThreadNice}), read from /proc/self/task/*/stat`,
-      `  pool-nice / pool:          ${vs(n.realistic)}`,
-      `  pool-cpu-nice / pool-cpu:  ${vs(n.cpuBound)}`,
+      `nice: the default niceIncrement ${n.increment} put ${n.nicedThreads} threads at a non-zero nice value in pool (main thread at ${n.mainThreadNice}), read from /proc/self/task/*/stat; twins at ${n.contrast}`,
+      `  pool / pool-nice0:          ${vs(n.realistic)}`,
+      `  pool-cpu / pool-cpu-nice0:  ${vs(n.cpuBound)}`,
     );
   }
   if (result.targets.length > 0) {

@@ -43,7 +43,8 @@ export function targets(modes: Partial<Record<ModeName, TargetFigures>>, micro: 
   if (pool && adversarial) add(`|pool-adversarial wall / pool wall - 1| <= ${ORDER_TOLERANCE}`, Math.abs(ratio(adversarial.wallMs, pool.wallMs) - 1), ORDER_TOLERANCE);
   if (pool && idle) add('pool ack p99 / idle ack p99 <= 2', ratio(pool.ackP99Ms, idle.ackP99Ms), 2);
   for (const [name, m] of Object.entries(modes) as [ModeName, TargetFigures][]) {
-    if (name.startsWith('pool')) add(`${name} loop-delay max < ${LOOP_MAX_MS} ms`, m.loopMaxMs, LOOP_MAX_MS, true);
+    // The -nice0 twins run off the defaults, to show what the default priority buys: reported, not judged.
+    if (name.startsWith('pool') && !name.endsWith('-nice0')) add(`${name} loop-delay max < ${LOOP_MAX_MS} ms`, m.loopMaxMs, LOOP_MAX_MS, true);
   }
   if (hot && sync) add('pool-hot wall / sync wall <= 0.02', ratio(hot.wallMs, sync.wallMs), 0.02);
   if (micro) add('pool-hot cached check / awaited Map lookup <= 2', micro.cachedVsMap, 2);

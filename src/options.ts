@@ -214,7 +214,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     maxConcurrentCommands: o.maxConcurrentCommands ?? 16,
     answerWithinMs: o.answerWithinMs,
     expirySkewMs: o.expirySkewMs ?? 300_000,
-    niceIncrement: o.niceIncrement ?? 10,
+    niceIncrement: o.niceIncrement ?? DEFAULT_NICE_INCREMENT,
     spawnVia: o.spawnVia ?? 'helper',
     commandEnv: Object.freeze([...(o.commandEnv ?? DEFAULT_COMMAND_ENV)]),
     // Redacting, whatever the caller's logger is: see ownLogger.
@@ -239,6 +239,9 @@ export function workerInitOf(o: ResolvedOptions): WorkerInit {
     maxCommandsPerWorker: Math.ceil(o.maxConcurrentCommands / o.maxThreads),
   };
 }
+
+/** The workers' default nice value: they yield the CPU to the gateway's main thread (see the README's benchmark). */
+export const DEFAULT_NICE_INCREMENT = 10;
 
 /** The default thread count: a core left to the gateway, at least 1, at most 4. */
 export function defaultThreads(): number {

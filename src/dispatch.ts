@@ -6,7 +6,6 @@
  * tasks that shared the thread), validates what workers return, delivers
  * each provider's result as the worker streams it, and logs each dispatch.
  */
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -16,7 +15,8 @@ import { AuthProbeError, errorData, errorName, type ErrorCode } from './errors.j
 import { workerInitOf, type ResolvedOptions } from './options.js';
 import type { ProbeKind, ProbeSkip, ProbeTask, ProviderResult } from './schema.js';
 import { ProviderResultSchema, TaskResultSchema } from './schema.js';
-import { createControl, culprit, runningCommands, taskThread, watchTask, type ProbePosition } from './watchdog.js';
+import { commandStopper, killCommands } from './processes.js';
+import { createControl, culprit, taskThread, watchTask, type ProbePosition } from './watchdog.js';
 
 /** The compiled worker entry, next to this file's compiled form: `dist/src/` → `dist/workers/`. */
 const WORKER_FILE = fileURLToPath(new URL('../workers/probe-worker.js', import.meta.url));
@@ -28,22 +28,16 @@ const WORKER_FILE = fileURLToPath(new URL('../workers/probe-worker.js', import.m
  */
 const TASKS_PER_WORKER = 8;
 
-/** How long a force-close waits for a spawn helper to kill what it runs and exit, in milliseconds. */
-const HELPER_EXIT_MS = 2000;
-
-/** How long a force-close waits for a worker to report the pid of a command it is spawning, in milliseconds. */
-const SPAWN_PID_WAIT_MS = 500;
-
 /** Times a task is run again after its thread ended for another task's probe (or for no probe at all). */
 const MAX_COLLATERAL_RUNS = 2;
 
-/**
- * Piscina's default balancer gives every task to the first worker with room, so with several tasks per worker
- * a second thread would start only once the first is full. This one starts a thread while there are fewer than
- * `maxThreads` and all are busy, then picks the least busy.
- */
 type LoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
 
+/**
+ * Piscina's default balancer hands a task to any worker with room, and Piscina adds a thread only when none has
+ * any, so with several tasks per worker a second thread would start only once the first had TASKS_PER_WORKER.
+ * This one starts a thread while there are fewer than `maxThreads` and every one is busy, then picks the least busy.
+ */
 function spreadBalancer(maxThreads: number): LoadBalancer {
   return (_task, workers) => {
     let best: (typeof workers)[number] | null = null;
@@ -227,7 +221,7 @@ export class Dispatcher {
       raw = await pool.run(task, { transferList: [port2] as never });
     } catch (err) {
       // Commands the ended worker was running would outlive it.
-      for (const pid of runningCommands(control).pids) killProcess(-pid);
+      killCommands(control);
       // Let results the worker posted just before it ended arrive.
       await new Promise((resolve) => setImmediate(resolve));
       port1.close();
@@ -373,29 +367,12 @@ export class Dispatcher {
       while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
     }
     this.#closed = true;
-    // Ending a worker thread does not end the processes it started: kill the commands running now, and stop their
-    // helpers, which kill whatever they run (a command whose pid has not reached us yet included).
-    const controls = force ? [...this.#controls] : [];
-    const helpers = new Set<number>();
-    const killCommands = () => {
-      for (const control of controls) {
-        const { pids, helperPid } = runningCommands(control);
-        for (const pid of pids) killProcess(-pid);
-        if (helperPid !== 0 && !helpers.has(helperPid)) {
-          helpers.add(helperPid);
-          killProcess(helperPid, 'SIGTERM');
-        }
-      }
-    };
-    // A command the worker is spawning right now has no pid yet: let the worker write it (briefly), so it is killed too.
-    const until = Date.now() + SPAWN_PID_WAIT_MS;
-    while (controls.some((c) => runningCommands(c).spawning > 0) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 2));
-    killCommands();
+    // Ending a worker thread does not end the processes it started (see processes.ts).
+    const commands = commandStopper(force ? [...this.#controls] : []);
+    await commands.before();
     const pool = this.#piscina;
     if (pool) await pool.destroy();
-    // Again, now that the threads are gone: a command that had just started may have had its pid written since.
-    killCommands();
-    await exited(helpers);
+    await commands.after();
   }
 }
 
@@ -416,37 +393,6 @@ function subRequest(req: DispatchRequest, keep: readonly number[]): DispatchRequ
 
 function failure(provider: string, code: ErrorCode, detail?: string): ProviderResult {
   return { provider, auth: false, decidedBy: null, probes: [], durationMs: 0, error: errorData(code, detail) };
-}
-
-/** A signal (SIGKILL unless said) to a pid (a negative one: its process group), if there is one; gone already is fine. */
-function killProcess(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
-  if (pid === 0 || process.platform === 'win32') return;
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // ESRCH: it ended meanwhile.
-  }
-}
-
-/** Resolves once none of the processes is left, or after HELPER_EXIT_MS, when whatever is left is killed. */
-async function exited(pids: ReadonlySet<number>): Promise<void> {
-  const alive = (pid: number) => {
-    try {
-      // A helper that exited stays a zombie: the thread that would reap it is gone. It counts as gone.
-      if (process.platform === 'linux') return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  const until = Date.now() + HELPER_EXIT_MS;
-  let left = [...pids].filter(alive);
-  while (left.length > 0 && Date.now() < until) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    left = left.filter(alive);
-  }
-  for (const pid of left) killProcess(pid);
 }
 
 /** Whether Piscina can apply `niceIncrement`: it loads the optional `@napi-rs/nice` from its own location. */

@@ -115,7 +115,7 @@ describe('a sweep and its slow CLIs', () => {
       configDir: dir.root,
       threads: { min: 1, max: 1 },
       probeTimeoutMs: 1500,
-      probes: { providers: { cli: cmd(timedCli(dir, mark, 'shared-cli', 0.8)), spin: [{ kind: 'module', module: './probes/spin.mjs' }] } },
+      probes: { providers: { cli: cmd(timedCli(dir, mark, 'shared-cli', 1.2)), spin: [{ kind: 'module', module: './probes/spin.mjs' }] } },
     });
     const check = pool.createChecker();
     const cli = check('cli');

@@ -95,7 +95,7 @@ export interface WarmProgress {
 }
 
 export interface WarmOptions {
-  /** Called as answers arrive: at the start, then at most once per turn of the event loop, ending at the total. */
+  /** Called as answers arrive: at the start, then at most every 50 ms, ending at the total before the warm resolves. */
   readonly onProgress?: (progress: WarmProgress) => void;
 }
 

@@ -181,16 +181,21 @@ function planOf(plan: ReturnType<typeof planProbes>): Plan {
   return { kinds: plan.map((p) => p.probe.kind), modelApiSensitive: plan.some((p) => p.probe.kind === 'module') };
 }
 
+/** Least time between two progress reports of a warm, in milliseconds: often enough for a progress bar. */
+const PROGRESS_INTERVAL_MS = 50;
+
 /**
- * Calls `onProgress` as answers arrive, at most once per turn of the event loop: the answers a turn brings (a
- * worker streams each as it completes) are reported together. `flush()` reports what is pending at once, so the
+ * Calls `onProgress` as answers arrive, at most once every PROGRESS_INTERVAL_MS (answers arrive one by one, as
+ * workers stream them), and never from inside the answer book. `flush()` reports what is pending at once, so the
  * last report, at the total, comes before the warm resolves. A listener that throws is logged, never fatal to the warm.
  */
 function progressReporter(onProgress: WarmOptions['onProgress'], total: number, logger: ResolvedOptions['logger']): { update(done: number): void; flush(): void } {
   let latest = 0;
-  let pending: NodeJS.Immediate | undefined;
+  let reportedAt = -Infinity;
+  let pending: NodeJS.Timeout | undefined;
   const report = () => {
     pending = undefined;
+    reportedAt = performance.now();
     try {
       onProgress?.({ done: latest, total });
     } catch (err) {
@@ -200,11 +205,11 @@ function progressReporter(onProgress: WarmOptions['onProgress'], total: number, 
   return {
     update(done) {
       latest = done;
-      if (onProgress && pending === undefined) pending = setImmediate(report);
+      if (onProgress && pending === undefined) pending = setTimeout(report, Math.max(0, reportedAt + PROGRESS_INTERVAL_MS - performance.now()));
     },
     flush() {
       if (pending === undefined) return;
-      clearImmediate(pending);
+      clearTimeout(pending);
       report();
     },
   };

@@ -45,7 +45,7 @@ describe.each(['worker', 'helper'] as const)('command probes side by side, spawn
 
   it('runs at most maxConcurrentCommands CLIs at once', async () => {
     const mark = dir.path(`bound-${spawnVia}.mark`);
-    const providers = Object.fromEntries(['a', 'b', 'c', 'd', 'e'].map((id) => [id, cmd(timedCli(dir, mark, `bound-${id}`, 0.3))]));
+    const providers = Object.fromEntries(['a', 'b', 'c', 'd', 'e'].map((id) => [id, cmd(timedCli(dir, mark, `bound-${id}`, 0.5))]));
     const pool = pools.create({ spawnVia, threads: { min: 1, max: 1 }, maxConcurrentCommands: 2, probes: { providers } });
     const check = pool.createChecker();
     expect((await Promise.all(Object.keys(providers).map((id) => check(id)))).every(Boolean)).toBe(true);

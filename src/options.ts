@@ -244,6 +244,6 @@ export function workerInitOf(o: ResolvedOptions): WorkerInit {
 export const DEFAULT_NICE_INCREMENT = 10;
 
 /** The default thread count: a core left to the gateway, at least 1, at most 4. */
-export function defaultThreads(): number {
+function defaultThreads(): number {
   return Math.min(Math.max(availableParallelism() - 1, 1), 4);
 }

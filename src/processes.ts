@@ -13,7 +13,7 @@ const HELPER_EXIT_MS = 2000;
 const SPAWN_PID_WAIT_MS = 500;
 
 /** A signal (SIGKILL unless said) to a pid (a negative one: its process group), if there is one; gone already is fine. */
-export function killProcess(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
+function killProcess(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
   if (pid === 0 || process.platform === 'win32') return;
   try {
     process.kill(pid, signal);

@@ -86,6 +86,7 @@ export class DependencyWatcher<T extends Dependent> {
   #poll: NodeJS.Timeout | undefined;
   #polling: boolean;
   #closed = false;
+  #rowChecks = 0;
 
   constructor(
     private readonly options: WatchOptions,
@@ -97,6 +98,11 @@ export class DependencyWatcher<T extends Dependent> {
   /** Paths being watched or polled. */
   get size(): number {
     return this.#byPath.size;
+  }
+
+  /** SQLite rows dependencies read by a worker to be checked. */
+  get rowChecks(): number {
+    return this.#rowChecks;
   }
 
   get mode(): 'watch' | 'poll' {
@@ -287,6 +293,7 @@ export class DependencyWatcher<T extends Dependent> {
         continue;
       }
       if (this.#closed) return;
+      this.#rowChecks += keys.length;
       await Promise.all(keys.map(async (key, j) => seen(key, fingerprints[j] ?? 'error:unread')));
     }
     if (this.#closed) return;

@@ -14,7 +14,7 @@
  *
  * Layout: header Int32 [threadId, helperPid, unused, unused]; then
  * per provider, 24 bytes: Int32 [state, position, commandPid, lane], BigInt64
- * [deadline, epoch ms].
+ * [deadline, in ns of the monotonic clock].
  */
 
 const IDLE = 0;
@@ -78,7 +78,7 @@ export function runningCommands(control: SharedArrayBuffer): { pids: number[]; h
  */
 export function probeStarted(control: SharedArrayBuffer, i: number, position: number, budgetMs: number, lane: boolean): void {
   const c = cells(control, i);
-  Atomics.store(deadlineOf(control, i), 0, BigInt(Date.now() + budgetMs));
+  Atomics.store(deadlineOf(control, i), 0, monotonicNs() + BigInt(budgetMs) * 1_000_000n);
   Atomics.store(c, 1, position);
   Atomics.store(c, 3, lane ? 1 : 0);
   Atomics.store(c, 0, RUNNING);
@@ -114,6 +114,15 @@ export function culprit(control: SharedArrayBuffer): ProbePosition | undefined {
   return found;
 }
 
+/**
+ * The clock deadlines are written in, in nanoseconds: the system's monotonic clock, the same in every thread. Not the
+ * wall clock, which an NTP step or a VM resume moves (every running probe would look overdue), nor
+ * `performance.now()`, whose origin is each thread's own start.
+ */
+function monotonicNs(): bigint {
+  return process.hrtime.bigint();
+}
+
 /** How often a task with no probe under way is looked at, in milliseconds. */
 const IDLE_POLL_MS = 200;
 
@@ -126,11 +135,11 @@ export function watchTask(control: SharedArrayBuffer, onOverdue: (position: Prob
   let timer: NodeJS.Timeout | undefined;
   const check = () => {
     let wait = IDLE_POLL_MS;
-    const now = Date.now();
+    const now = monotonicNs();
     for (let i = 0; i < views.length; i++) {
       const [c, deadline] = views[i] as (typeof views)[number];
       if (Atomics.load(c, 0) !== RUNNING) continue;
-      const left = Number(Atomics.load(deadline, 0)) - now;
+      const left = Number((Atomics.load(deadline, 0) - now) / 1_000_000n);
       if (left <= 0) {
         timer = undefined;
         onOverdue({ provider: i, probe: Atomics.load(c, 1) });

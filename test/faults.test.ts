@@ -199,8 +199,9 @@ describe('secrets', () => {
     const pool = pools.create({ logger, probes: { providers: { a: [{ kind: 'env', vars: ['A'] }] } } });
     const errors: unknown[] = [];
     const attempts: (() => unknown)[] = [
-      () => pool.hasAuth(`${secret}/x`),
-      () => pool.hasAuth(secret.repeat(40)),
+      // A check answers false for an id no provider can have; explain() and warm() say why, with the code.
+      () => pool.explain(`${secret}/x`),
+      () => pool.explain(secret.repeat(40)),
       () => pool.createChecker()('a', `${secret}\0`),
       () => pool.hasAuth('a', { env: { KEY: 42 as unknown as string, OTHER: secret }, agentDir: `\0${secret}` }),
       () => pool.warm(['a', `../${secret}`]),
@@ -215,11 +216,13 @@ describe('secrets', () => {
       }
     }
     expect(errors).toHaveLength(attempts.length);
+    expect(await pool.hasAuth(`${secret}/x`)).toBe(false);
     const seen = (err: unknown): string => {
       const e = err as Error & { code?: string; cause?: unknown };
       return [e.message, e.code, e.stack, e.cause === undefined ? '' : seen(e.cause), JSON.stringify(e)].join('\n');
     };
     for (const err of errors) expect(err).toBeInstanceOf(AuthProbeError);
     expect(errors.map(seen).join('\n') + text()).not.toContain(secret);
+    expect(JSON.stringify(pool.stats())).not.toContain(secret);
   });
 });

@@ -31,21 +31,21 @@ export function resolvePathTemplate(template: string, ctx: TemplateContext): Res
   let unsafe: string | undefined;
   let opaque: string | undefined;
   let relativeDir: string | undefined;
-  let out = template.replace(PLACEHOLDER, (whole, name?: string, braced?: string, bare?: string) => {
+  let out = template.replace(PLACEHOLDER, (whole, name: string | undefined, braced: string | undefined, bare: string | undefined, offset: number) => {
     const value = name !== undefined ? placeholder(name, ctx) : ctx.env[(braced ?? bare) as string];
     // Blank counts as unset: "   " is a misconfiguration, not a directory named three spaces under the cwd.
     if (value === undefined || value.trim() === '') {
       missing ??= whole;
       return '';
     }
-    if (name === undefined && !plainlyAPath(value)) opaque ??= whole;
+    if (name === undefined && !plainlyAPath(value, offset === 0)) opaque ??= whole;
     else if (value.includes('\0') || CLIMBS.test(value)) unsafe ??= whole;
     else if ((name === 'agentDir' || name === 'workspaceDir') && !isAbsolute(value)) relativeDir ??= whole;
     return value;
   });
   if (missing !== undefined) return { ok: false, error: errorData('E_TEMPLATE_UNRESOLVED', `${missing} in ${template}`) };
   // Named, never quoted: the value may be a credential pasted where its path belongs.
-  if (opaque !== undefined) return { ok: false, error: errorData('E_PATH_REFUSED', `the value of ${opaque} in ${template} is not a path (it holds a newline or "{", or is over ${MAX_ENV_PATH_CHARS} characters)`) };
+  if (opaque !== undefined) return { ok: false, error: errorData('E_PATH_REFUSED', `the value of ${opaque} in ${template} is not a path (it starts the path but is neither absolute nor under ~, holds a newline or "{", or is over ${MAX_ENV_PATH_CHARS} characters)`) };
   if (unsafe !== undefined) return { ok: false, error: errorData('E_PATH_REFUSED', `the value of ${unsafe} in ${template} contains ".." or NUL`) };
   // A scope's directory is the gateway's to state in full; resolved here it would mean the config's directory.
   if (relativeDir !== undefined) return { ok: false, error: errorData('E_PATH_REFUSED', `the value of ${relativeDir} in ${template} is not an absolute path`) };
@@ -90,11 +90,15 @@ export function resolveProbePath(
 const MAX_ENV_PATH_CHARS = 1024;
 
 /**
- * Whether an env value may be echoed as a path: a credential pasted where its path belongs (service-account
- * JSON in GOOGLE_APPLICATION_CREDENTIALS, a PEM key) has a newline or a `{`, or is long.
+ * Whether an env value may be used, and echoed, as a path. A credential pasted where its path belongs has a newline
+ * or a `{` (service-account JSON, a PEM key), or is long; or, pasted into a variable that starts a path (an API key
+ * in GOOGLE_APPLICATION_CREDENTIALS), is one line that is neither absolute nor under `~`: a path that starts a
+ * template must be one of those, so a key is refused by name, never read as a file beside the config, echoed or
+ * watched.
  */
-function plainlyAPath(value: string): boolean {
-  return value.length <= MAX_ENV_PATH_CHARS && !/[\u0000-\u001f\u007f{]/.test(value);
+function plainlyAPath(value: string, starts = false): boolean {
+  if (value.length > MAX_ENV_PATH_CHARS || /[\u0000-\u001f\u007f{]/.test(value)) return false;
+  return !starts || isAbsolute(value) || value === '~' || value.startsWith('~/');
 }
 
 function placeholder(name: string, ctx: TemplateContext): string | undefined {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { defaultProbeConfig } from 'auth-probe-pool';
 import { useFixture } from './helpers/fixture.js';
 
 const SECRET = 'sk-files-secret-7f3a';
@@ -300,5 +301,28 @@ describe('unlessEnv', () => {
     expect(await pool.hasAuth('p', { env: { MY_CREDENTIALS: ' \t' } })).toBe(true);
     const report = await pool.explain('p', { env: { MY_CREDENTIALS: '/elsewhere.json' } });
     expect(report.probes[0]).toMatchObject({ outcome: 'absent', error: { code: 'E_ENV_OVERRIDDEN' }, detail: { variable: 'MY_CREDENTIALS' } });
+  });
+});
+
+describe('a key pasted into a variable that holds a path', () => {
+  const { dir, pools } = useFixture();
+
+  it('is refused by the variable\'s name, never echoed, read as a file or watched', async () => {
+    const key = 'sk-proj-pasted-into-a-path-var-4e1f';
+    // A file of that name beside the config must not be what the answer rests on.
+    dir.write(key, { type: 'service_account' });
+    const pool = pools.create({ probes: defaultProbeConfig, configDir: dir.root, env: { GOOGLE_APPLICATION_CREDENTIALS: key, HOME: dir.path('home') } });
+    expect(await pool.hasAuth('google-vertex')).toBe(false);
+    const report = await pool.explain('google-vertex');
+    expect(report.probes[0]).toMatchObject({ outcome: 'error', error: { code: 'E_PATH_REFUSED' } });
+    expect(report.probes[0]?.error?.message).toContain('GOOGLE_APPLICATION_CREDENTIALS');
+    expect(JSON.stringify(report)).not.toContain(key);
+    expect(JSON.stringify(pool.stats())).not.toContain(key);
+    // A path under ~ or an absolute one is still a path.
+    for (const path of ['~/adc.json', dir.path('home/adc.json')]) {
+      dir.write('home/adc.json', { type: 'authorized_user' });
+      const other = pools.create({ probes: defaultProbeConfig, env: { GOOGLE_APPLICATION_CREDENTIALS: path, HOME: dir.path('home') } });
+      expect(await other.hasAuth('google-vertex')).toBe(true);
+    }
   });
 });

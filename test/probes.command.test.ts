@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createAuthProbePool } from 'auth-probe-pool';
 import { childrenWith, eventually } from './helpers/processes.js';
@@ -134,5 +134,34 @@ describe('the spawn helper', () => {
     expect(helpers()).toHaveLength(1);
     await pool.close();
     expect(await eventually(() => helpers().length === 0)).toBe(true);
+  });
+
+  it("starts the helper with nothing of the gateway's environment: no secret in its environ, no NODE_OPTIONS preload", async () => {
+    const preloaded = dir.path('preloaded.txt');
+    const preload = dir.write('preload.cjs', `require('fs').appendFileSync(${JSON.stringify(preloaded)}, process.pid + '\\n');`);
+    const secret = 'postgres://gateway:hunter2-env-leak@db/prod';
+    const cli = fakeCli(dir, 'env-ok', 'process.exit(process.env.GATEWAY_DATABASE_URL === undefined ? 0 : 3);');
+    const probes = { providers: { a: [{ kind: 'command' as const, command: cli }] } };
+    const saved = { NODE_OPTIONS: process.env['NODE_OPTIONS'], GATEWAY_DATABASE_URL: process.env['GATEWAY_DATABASE_URL'] };
+    // The gateway's own environment, as its worker threads (and so their helpers) inherit it.
+    process.env['NODE_OPTIONS'] = `--require ${preload}`;
+    process.env['GATEWAY_DATABASE_URL'] = secret;
+    let pool: ReturnType<typeof pools.create>;
+    try {
+      pool = pools.create({ probes, threads: { min: 1, max: 1 } });
+      expect(await pool.hasAuth('a')).toBe(true);
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+    const [helper] = helpers();
+    expect(helper).toBeDefined();
+    const environ = readFileSync(`/proc/${helper}/environ`, 'utf8');
+    expect(environ).not.toContain('hunter2');
+    expect(environ).not.toContain('NODE_OPTIONS');
+    expect(existsSync(preloaded)).toBe(false);
+    await pool.close();
   });
 });

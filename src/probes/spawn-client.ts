@@ -59,7 +59,10 @@ class SpawnHelper {
   }
 
   #start(): ChildProcess {
-    const child = spawn(process.execPath, [HELPER_FILE], { stdio: ['pipe', 'pipe', 'ignore'], windowsHide: true });
+    // An empty environment: the gateway's (its DATABASE_URL, its payment keys) is none of the helper's business, and
+    // a NODE_OPTIONS (an APM agent's --require, an --inspect) must not load into it. Each command gets exactly the
+    // environment its request carries; no exec flag of the gateway's is passed either.
+    const child = spawn(process.execPath, [HELPER_FILE], { stdio: ['pipe', 'pipe', 'ignore'], windowsHide: true, env: {} });
     this.#child = child;
     let signalReady = (): void => {};
     this.#ready = new Promise<void>((resolve) => (signalReady = resolve));

@@ -85,7 +85,7 @@ export const PoolOptionsSchema = z.strictObject({
    * resolved; a path outside all of them is refused with `E_PATH_REFUSED`. Default: no restriction.
    */
   allowedRoots: z.array(PathTemplateSchema).min(1).max(64).optional(),
-  /** Providers per worker task during `warm()`, at most. Default 32. */
+  /** Providers per worker task, at most, for every batch of checks or a `warm()`. Default 32. */
   batchSize: z.number().int().positive().max(1024).optional(),
   /** Probes slower than this many milliseconds are logged at warn. Default 1000. */
   slowProbeMs: ms(600_000).optional(),
@@ -121,7 +121,7 @@ export const PoolOptionsSchema = z.strictObject({
    * LANG, LC_*, TZ, TMPDIR, XDG_*.
    */
   commandEnv: z.array(EnvVarPatternSchema).max(256).optional(),
-  /** Raise the workers' nice value by this much (Linux, macOS), so probes yield the CPU to the gateway. Default 0. */
+  /** Raise the workers' nice value by this much (Linux, macOS), so probes yield the CPU to the gateway. Default 10. */
   niceIncrement: z.number().int().nonnegative().max(19).optional(),
   /**
    * Any pino-compatible logger (pino, Fastify's `app.log`) or `console`: `debug`, `info`, `warn` and `error`,

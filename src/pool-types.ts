@@ -84,11 +84,11 @@ export interface PoolStats {
 
 /** What `warm()` did. */
 export interface WarmReport {
-  /** False when `invalidate()`, a newer `warm()` or a file change in the scope overtook this one: nothing was published. */
+  /** False when an answer was dropped before it was published (`invalidate()`, a cap on answers or scopes): then not every answer of the report is kept. */
   readonly published: boolean;
   /** Normalised provider id → whether it has auth. */
   readonly answers: Readonly<Record<string, boolean>>;
-  /** Providers whose probes failed (timeout, crash, unreadable file): answered `false`, not kept. */
+  /** Providers whose probes failed (timeout, crash, unreadable file) with nothing earlier to fall back on: answered `false`, and kept as a remembered failure, retried with backoff. */
   readonly failed: readonly string[];
   /** Worker tasks used. */
   readonly dispatches: number;

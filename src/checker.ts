@@ -7,6 +7,7 @@ import type { Answer } from './answers/answer.js';
 import type { ScopeState } from './answers/scopes.js';
 import { AuthProbeError } from './errors.js';
 import type { AuthChecker } from './pool-types.js';
+import type { Scope } from './schema.js';
 
 export type { AuthChecker };
 
@@ -20,6 +21,20 @@ export interface CheckerHost {
 }
 
 const MAX_MODEL_API_LENGTH = 256;
+
+/** The scope each checker was made for, as its caller gave it: what work on its behalf (a shared `warm()`) runs in. */
+const scopes = new WeakMap<AuthChecker, Scope | undefined>();
+
+/** The scope `checker` was made for (undefined: the default scope, or not a checker of this library). */
+export function scopeOfChecker(checker: AuthChecker): Scope | undefined {
+  return scopes.get(checker);
+}
+
+/** Records the scope a checker was made for. */
+export function recordCheckerScope(checker: AuthChecker, scope: Scope | undefined): AuthChecker {
+  scopes.set(checker, scope);
+  return checker;
+}
 
 export function validateModelApi(modelApi: unknown): string | undefined {
   if (modelApi === undefined) return undefined;

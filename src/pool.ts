@@ -11,7 +11,7 @@ import { AnswerBook } from './answers/book.js';
 import { RunCosts } from './answers/costs.js';
 import { dispatchRequest, RunQueue } from './answers/run-queue.js';
 import type { ScopeState } from './answers/scopes.js';
-import { createCheckerFor, serve, validateModelApi, type AuthChecker, type CheckerHost } from './checker.js';
+import { createCheckerFor, recordCheckerScope, serve, validateModelApi, type AuthChecker, type CheckerHost } from './checker.js';
 import { compileConfig, planProbes, type CompiledConfig } from './config.js';
 import { Dispatcher } from './dispatch.js';
 import { AuthProbeError } from './errors.js';
@@ -128,7 +128,7 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
 
   createChecker(scope?: Scope): AuthChecker {
     if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
-    return createCheckerFor(this, this.#state(scope));
+    return recordCheckerScope(createCheckerFor(this, this.#state(scope)), scope);
   }
 
   async hasAuth(provider: string, scope?: Scope): Promise<boolean> {

@@ -19,6 +19,7 @@ import { AuthProbeError, ERROR_CODES, type ErrorCode, type ErrorData } from './e
 import type { AuthChecker, AuthProbePool, WarmOptions, WarmProgress, WarmReport } from './pool.js';
 import type { Scope } from './schema.js';
 import { resolveScope } from './scope.js';
+import { scopeOfChecker } from './checker.js';
 
 type Reply<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ErrorData };
 
@@ -66,16 +67,34 @@ export interface ExposeCheckerOptions {
   readonly checker?: AuthChecker;
 }
 
-/** Per pool and scope key: the checker every exposure without its own shares, so threads share one cache. */
-const sharedCheckers = new WeakMap<AuthProbePool, Map<string, AuthChecker>>();
+/**
+ * Per pool and scope key: the checker every open exposure without its own shares, so threads share one cache; an
+ * entry leaves with the last exposure of its scope (an exposure per agent must not pin a checker per agent for ever).
+ */
+const sharedCheckers = new WeakMap<AuthProbePool, Map<string, { readonly checker: AuthChecker; exposures: number }>>();
 
-function sharedChecker(pool: AuthProbePool, scope: Scope | undefined): AuthChecker {
+function shareChecker(pool: AuthProbePool, scope: Scope | undefined): { checker: AuthChecker; release(): void } {
   let byScope = sharedCheckers.get(pool);
   if (!byScope) sharedCheckers.set(pool, (byScope = new Map()));
   const key = resolveScope(scope).key;
-  let checker = byScope.get(key);
-  if (!checker) byScope.set(key, (checker = pool.createChecker(scope)));
-  return checker;
+  let entry = byScope.get(key);
+  if (!entry) byScope.set(key, (entry = { checker: pool.createChecker(scope), exposures: 0 }));
+  entry.exposures++;
+  const shared = entry;
+  let released = false;
+  return {
+    checker: shared.checker,
+    release() {
+      if (released) return;
+      released = true;
+      if (--shared.exposures === 0 && byScope.get(key) === shared) byScope.delete(key);
+    },
+  };
+}
+
+/** Checkers shared by open exposures of `pool`, one per scope: for tests of their release. */
+export function sharedCheckerCount(pool: AuthProbePool): number {
+  return sharedCheckers.get(pool)?.size ?? 0;
 }
 
 /**
@@ -85,7 +104,10 @@ function sharedChecker(pool: AuthProbePool, scope: Scope | undefined): AuthCheck
  * `E_POOL_CLOSED` when the pool is closed, `E_BAD_SCOPE` for a bad scope.
  */
 export function exposeChecker(pool: AuthProbePool, port: MessagePort, options: ExposeCheckerOptions = {}): ExposedChecker {
-  const checker = options.checker ?? sharedChecker(pool, options.scope);
+  const shared = options.checker ? undefined : shareChecker(pool, options.scope);
+  const checker = options.checker ?? (shared as { checker: AuthChecker }).checker;
+  // A given checker's work (a warm) runs in its own scope unless the options name one.
+  const scope = options.scope ?? (options.checker ? scopeOfChecker(options.checker) : undefined);
   const api: SharedChecker = {
     check: (provider, modelApi) => reply(() => checker(provider as string, modelApi as string | undefined)),
     warm: (providers, progress) =>
@@ -94,7 +116,7 @@ export function exposeChecker(pool: AuthProbePool, port: MessagePort, options: E
         // all been delivered (or the channel closed), so the listener has seen the last before the warm resolves.
         const delivered: Promise<unknown>[] = [];
         const onProgress = progress ? (p: WarmProgress) => void delivered.push(Promise.resolve(progress(p)).catch(() => {})) : undefined;
-        const report = await pool.warm(asProviderList(providers), options.scope, onProgress ? { onProgress } : undefined);
+        const report = await pool.warm(asProviderList(providers), scope, onProgress ? { onProgress } : undefined);
         await Promise.race([Promise.all(delivered), closed]);
         return report;
       }).finally(() => progress?.[releaseProxy]()),
@@ -103,6 +125,7 @@ export function exposeChecker(pool: AuthProbePool, port: MessagePort, options: E
   let settle!: () => void;
   const closed = new Promise<void>((resolve) => (settle = resolve));
   const end = () => {
+    shared?.release();
     channel.detach();
     port.off('close', end);
     settle();

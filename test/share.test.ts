@@ -1,5 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { MessageChannel } from 'node:worker_threads';
 import { exposeChecker } from 'auth-probe-pool';
+import { sharedCheckerCount } from '../dist/src/share.js';
 import { useFixture } from './helpers/fixture.js';
 import { checkerThreads } from './helpers/threads.js';
 
@@ -143,5 +145,32 @@ describe('sharing the checker with worker threads (exposeChecker / connectChecke
     await exposed.closed;
     expect(thread.port.listenerCount('message')).toBe(0);
     expect(await thread.send('check', 'openai')).toMatchObject({ ok: false, error: { code: 'E_CHANNEL_CLOSED', typed: true } });
+  });
+
+  it("runs a given checker's warm() in that checker's scope, when the exposure names none", async () => {
+    const pool = pools.create(options);
+    const scoped = { env: { MISTRAL_API_KEY: 'sk-scoped' } };
+    const thread = threads.start();
+    exposeChecker(pool, thread.port, { checker: pool.createChecker(scoped) });
+    const reply = await thread.send('warm', ['mistral']);
+    // In the default scope mistral has no key: the warm ran in the checker's own.
+    expect(reply).toMatchObject({ ok: true, value: { answers: { mistral: true } } });
+    const dispatches = pool.stats().dispatches;
+    expect(await pool.createChecker(scoped)('mistral')).toBe(true);
+    expect(pool.stats().dispatches).toBe(dispatches);
+  });
+
+  it('lets go of the checker an exposure shared once the last exposure of its scope is closed', async () => {
+    const pool = pools.create(options);
+    const exposures = Array.from({ length: 20 }, (_, i) => {
+      const { port1 } = new MessageChannel();
+      return { port1, exposed: exposeChecker(pool, port1, { scope: { agentId: `agent-${i % 10}` } }) };
+    });
+    // One shared checker per scope, however many exposures share it.
+    expect(sharedCheckerCount(pool)).toBe(10);
+    for (const { exposed } of exposures.slice(0, 10)) exposed.close();
+    expect(sharedCheckerCount(pool)).toBe(10);
+    for (const { exposed } of exposures.slice(10)) exposed.close();
+    expect(sharedCheckerCount(pool)).toBe(0);
   });
 });

@@ -134,7 +134,28 @@ export class DirectoryWatches {
     const watched = this.#dirs.get(dir);
     if (!watched) return;
     const name = filename === null ? null : (String(filename).split(sep)[0] ?? '');
+    if (name === basename(dir)) this.#selfEvent(dir);
     const hit = name === null ? [...watched.names.values()] : [watched.names.get(name)];
     for (const paths of hit) if (paths && paths.size > 0) this.onPaths(paths);
+  }
+
+  /**
+   * An event named for the watched directory itself: it was removed or moved away (a re-login's `rm -rf ~/.codex;
+   * mkdir ~/.codex`). The watch follows the old inode and would never hear of the new directory: it is closed, and
+   * every path under it is reported, to be anchored again (at the new directory, or an ancestor) once checked.
+   */
+  #selfEvent(dir: string): void {
+    const watched = this.#dirs.get(dir);
+    if (!watched) return;
+    const paths = new Set<string>();
+    for (const set of watched.names.values()) for (const path of set) paths.add(path);
+    watched.watcher.close();
+    this.#dirs.delete(dir);
+    for (const path of paths) {
+      const left = (this.#anchors.get(path) ?? []).filter((a) => a.dir !== dir);
+      if (left.length > 0) this.#anchors.set(path, left);
+      else this.#anchors.delete(path);
+    }
+    if (paths.size > 0) this.onPaths(paths);
   }
 }

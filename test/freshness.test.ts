@@ -28,6 +28,24 @@ describe('answers follow the credential files', () => {
     expect(await check('openai-codex')).toBe(true);
   });
 
+  it('follows a directory replaced whole (rm -rf ~/.codex; mkdir; a new login): a later logout is seen, with no verify pass', async () => {
+    const h = home();
+    const rel = `${h.slice(dir.root.length + 1)}/.codex`;
+    dir.write(`${rel}/auth.json`, { tokens: { access_token: 'sk-1' } });
+    const pool = pools.create({ probes: { providers: { 'openai-codex': [codex] } }, env: { HOME: h }, watch: { verifyMs: 0 } });
+    const check = pool.createChecker();
+    expect(await check('openai-codex')).toBe(true);
+    // What a re-login does, at once: the old directory (and the inode a watch on it follows) is gone.
+    rmSync(dir.path(rel), { recursive: true });
+    const file = dir.write(`${rel}/auth.json`, { tokens: { access_token: 'sk-2' } });
+    await settle(300);
+    expect(await check('openai-codex')).toBe(true);
+    const changed = nextChange(pool);
+    unlinkSync(file);
+    expect(await Promise.race([changed, settle(5000).then(() => 'no event')])).toMatchObject({ previous: true, current: false });
+    expect(await check('openai-codex')).toBe(false);
+  });
+
   it('turns false when the file is deleted, and sees a replacement by rename', async () => {
     const h = home();
     const rel = `${h.slice(dir.root.length + 1)}/.codex`;

@@ -10,7 +10,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type BigIntStats } from 'node:fs';
 import type { ErrorData } from '../errors.js';
 import { errorData } from '../errors.js';
-import { fingerprintOf, fingerprintOfError, type Dependencies } from '../fingerprint.js';
+import { fingerprintOf, fingerprintOfError, MISSING, type Dependencies } from '../fingerprint.js';
 
 export type FileRead<T> =
   | { readonly ok: true; readonly value: T }
@@ -109,13 +109,20 @@ export function deriveFromJsonFile<T>(
   deps: Dependencies,
   derive: (json: unknown) => FileRead<T>,
 ): FileRead<T> {
-  let st: BigIntStats;
+  let st: BigIntStats | undefined;
   try {
-    st = statSync(path, { bigint: true });
+    // Without an exception for a missing file (the common case: most probes look where nothing is), which costs
+    // an Error and its stack per probe.
+    st = statSync(path, { bigint: true, throwIfNoEntry: false });
   } catch (err) {
     cache.delete(path);
     deps.set(path, fingerprintOfError(err));
     return statError(path, err);
+  }
+  if (st === undefined) {
+    cache.delete(path);
+    deps.set(path, MISSING);
+    return { ok: false, error: errorData('E_FILE_NOT_FOUND', path), missing: true };
   }
   const fp = fingerprintOf(st);
   deps.set(path, fp);

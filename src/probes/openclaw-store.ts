@@ -21,7 +21,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { errorData, type ErrorData } from '../errors.js';
-import { fingerprintOf, fingerprintOfError, rowsKey } from '../fingerprint.js';
+import { fingerprintOf, fingerprintOfError, MISSING, rowsKey } from '../fingerprint.js';
 import { DEFAULT_STORE_SCHEMA_VERSIONS, type OpenclawStoreProbeSchema } from '../schema.js';
 import { resolveProbePath } from '../templates.js';
 import type { ProbeContext } from './context.js';
@@ -185,8 +185,9 @@ function jsonStores(probe: Spec, ctx: ProbeContext, agentDir: string, mainDir: s
 /** Whether a file exists, recorded as a dependency (its appearing or going changes the answer). */
 function exists(path: string, ctx: ProbeContext): boolean {
   try {
-    ctx.deps.set(path, fingerprintOf(statSync(path, { bigint: true })));
-    return true;
+    const st = statSync(path, { bigint: true, throwIfNoEntry: false });
+    ctx.deps.set(path, st ? fingerprintOf(st) : MISSING);
+    return st !== undefined;
   } catch (err) {
     ctx.deps.set(path, fingerprintOfError(err));
     return false;

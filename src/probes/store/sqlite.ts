@@ -137,7 +137,9 @@ export function rowsFingerprint(dbPath: string, role: RowsRole, limits: ReadLimi
 function read<T extends object>(dbPath: string, role: RowsRole, limits: ReadLimits, select: (db: Database) => { version: number; rows: T }): RowsRead<T> {
   try {
     // A FIFO or a device would block SQLite's open; a missing database is an absence, and is never created.
-    if (!statSync(dbPath).isFile()) return failure(errorData('E_FILE_NOT_REGULAR', dbPath));
+    const st = statSync(dbPath, { throwIfNoEntry: false });
+    if (st === undefined) return { state: 'missing' };
+    if (!st.isFile()) return failure(errorData('E_FILE_NOT_REGULAR', dbPath));
   } catch (err) {
     const fingerprint = fingerprintOfError(err);
     return fingerprint === MISSING ? { state: 'missing' } : failure(errorData('E_STORE_UNREADABLE', `${dbPath} (${(err as NodeJS.ErrnoException).code ?? 'stat'})`));

@@ -1,0 +1,290 @@
+/**
+ * The gateway's writes, in a process of its own (forked by
+ * `sqlite-writer-control.ts` with the benchmark's own Node): on every
+ * request, `BEGIN IMMEDIATE`, the agent's usage row rewritten, one
+ * transcript event appended, `COMMIT`, at a steady `rate` over agents chosen
+ * at random; and about once a second a row of the state database rewritten.
+ * The auth stores themselves are never written: any `change` the pool
+ * emits is spurious.
+ *
+ * Per phase it reports each commit's latency (BEGIN to COMMIT returned),
+ * `SQLITE_BUSY` errors, how far it fell behind its schedule, and the largest
+ * `-wal` file it wrote. Each phase starts from reset WALs (a TRUNCATE
+ * checkpoint of every database written, not waiting for anyone: a busy one
+ * is counted) and replays the same seeded choice of agents and events, so
+ * the phases' WAL peaks differ only by what readers did to them.
+ *
+ * A reset WAL is primed at once with one small commit: the first frame of a
+ * WAL is written with its header, which `synchronous=NORMAL` fsyncs, and a
+ * running gateway pays that once per 1000-page checkpoint, not on its
+ * first commit to each agent in every phase. Unprimed, half a phase's
+ * commits were fsyncs, and its p99 measured the disk.
+ */
+import { basename, dirname } from 'node:path';
+import { AGENT_SCHEMA_VERSION, SQL, checkpointTruncate, isBusy, openAsGateway, walBytes, type CheckpointResult, type Database, type Sqlite, type Statement } from './sqlite-db.js';
+import { usageState } from './sqlite-profiles.js';
+import { eventSource, type EventSource } from './sqlite-transcript.js';
+import { seededRandom, type Random } from './scenario-util.js';
+import { summarize, type Summary } from './stats.js';
+
+export type WriterCommand =
+  | { readonly type: 'init'; readonly agentDbs: readonly string[]; readonly stateDb: string; readonly rate: number }
+  | { readonly type: 'phase'; readonly name: string; readonly seed: number; readonly budget: number }
+  | { readonly type: 'figures' }
+  | { readonly type: 'checkpoint'; readonly agents: number }
+  | { readonly type: 'exit' };
+
+export type WriterReply =
+  | { readonly type: 'ready'; readonly openMs: number }
+  | { readonly type: 'phase-started'; readonly reset: WalReset }
+  | { readonly type: 'figures'; readonly figures: WriterFigures }
+  | { readonly type: 'checkpointed'; readonly results: readonly CheckpointResult[] }
+  | { readonly type: 'failed'; readonly message: string };
+
+/** The TRUNCATE checkpoints that empty every written WAL before a phase (busy timeout 0: nobody is waited for). */
+export interface WalReset {
+  readonly databases: number;
+  readonly busy: number;
+  readonly errors: number;
+  readonly ms: number;
+}
+
+export interface WriterFigures {
+  readonly phase: string;
+  readonly seconds: number;
+  readonly commits: number;
+  /** Commit latency, BEGIN IMMEDIATE to COMMIT returned, in milliseconds. */
+  readonly commitMs: Summary;
+  /** Commits that failed with SQLITE_BUSY ("database is locked"), and with anything else. */
+  readonly busy: number;
+  readonly errors: number;
+  readonly firstError: string | null;
+  /** Furthest a commit started behind its schedule, in milliseconds. */
+  readonly lateMaxMs: number;
+  /** Largest `-wal` file over the phase's first `budget` commits (equal in every phase), in bytes, and whose it was. */
+  readonly walPeakBytes: number;
+  readonly walPeakAgent: string | null;
+  /** Largest `-wal` file over the whole phase, in bytes. */
+  readonly walPeakAllBytes: number;
+  /** Commits to the state database, and its largest `-wal` file, in bytes. */
+  readonly stateCommits: number;
+  readonly stateWalPeakBytes: number;
+  readonly reset: WalReset;
+}
+
+interface Conn {
+  readonly path: string;
+  readonly db: Database;
+  /** A commit that writes one page, outside any phase's figures. */
+  readonly prime: Statement;
+  readonly writeState: Statement;
+  readonly appendEvent: Statement;
+  readonly profileIds: readonly string[];
+  seq: number;
+}
+
+const send = (reply: WriterReply) => process.send?.(reply);
+const agentOf = (path: string) => basename(dirname(dirname(path)));
+
+let conns: Conn[] = [];
+let state: { db: Database; write: Statement; prime: Statement; path: string } | undefined;
+let rate = 200;
+let timer: NodeJS.Timeout | undefined;
+const dirty = new Set<Conn>();
+
+/** The phase being measured (or the unmeasured time between phases). */
+let phase = newPhase('between', 0, 0, { databases: 0, busy: 0, errors: 0, ms: 0 });
+
+function newPhase(name: string, seed: number, budget: number, reset: WalReset) {
+  return {
+    name,
+    budget,
+    reset,
+    random: seededRandom(seed) as Random,
+    events: eventSource(seededRandom(seed + 1)) as EventSource,
+    origin: performance.now(),
+    next: 0,
+    latencies: [] as number[],
+    busy: 0,
+    errors: 0,
+    firstError: null as string | null,
+    lateMaxMs: 0,
+    walPeak: { bytes: 0, agent: null as string | null },
+    walPeakAllBytes: 0,
+    stateCommits: 0,
+    stateWalPeakBytes: 0,
+  };
+}
+
+function rollback(db: Database): void {
+  try {
+    db.exec('ROLLBACK');
+  } catch {
+    // No transaction was open (BEGIN itself failed).
+  }
+}
+
+function failed(err: unknown): void {
+  if (isBusy(err)) phase.busy++;
+  else phase.errors++;
+  phase.firstError ??= String((err as Error).message);
+}
+
+/** One request's transaction on a random agent. */
+function commitOnce(): void {
+  const conn = conns[Math.floor(phase.random() * conns.length)] as Conn;
+  const at = Date.now();
+  const t0 = performance.now();
+  try {
+    conn.db.exec('BEGIN IMMEDIATE');
+    try {
+      conn.writeState.run(usageState(conn.profileIds, at, phase.next), at);
+      const session = `live-${agentOf(conn.path)}`;
+      const seq = conn.seq++;
+      conn.appendEvent.run(session, seq, phase.events(session, seq, at));
+      conn.db.exec('COMMIT');
+    } catch (err) {
+      rollback(conn.db);
+      throw err;
+    }
+    phase.latencies.push(performance.now() - t0);
+  } catch (err) {
+    failed(err);
+  }
+  dirty.add(conn);
+  const wal = walBytes(conn.path);
+  if (phase.next < phase.budget && wal > phase.walPeak.bytes) phase.walPeak = { bytes: wal, agent: agentOf(conn.path) };
+  phase.walPeakAllBytes = Math.max(phase.walPeakAllBytes, wal);
+}
+
+/** The gateway's own machine state, rewritten about once a second. */
+function commitState(): void {
+  if (!state) return;
+  try {
+    state.db.exec('BEGIN IMMEDIATE');
+    state.write.run(JSON.stringify({ at: Date.now(), pid: process.pid }), Date.now(), 'gateway.heartbeat');
+    state.db.exec('COMMIT');
+    phase.stateCommits++;
+  } catch (err) {
+    rollback(state.db);
+    failed(err);
+  }
+  phase.stateWalPeakBytes = Math.max(phase.stateWalPeakBytes, walBytes(state.path));
+}
+
+/** Runs every commit that is due, then sleeps until the next one. */
+function pump(): void {
+  const intervalMs = 1000 / rate;
+  const now = performance.now();
+  for (let n = 0; n < 1000 && phase.origin + phase.next * intervalMs <= now; n++) {
+    phase.lateMaxMs = Math.max(phase.lateMaxMs, performance.now() - (phase.origin + phase.next * intervalMs));
+    commitOnce();
+    if (phase.next % rate === 0) commitState();
+    phase.next++;
+  }
+  timer = setTimeout(pump, Math.max(0, phase.origin + phase.next * intervalMs - performance.now()));
+}
+
+/** One commit that rewrites a single row's timestamp, so the WAL's header is written (and fsynced) now. */
+function primeWal(target: { db: Database; prime: Statement }): void {
+  try {
+    target.db.exec('BEGIN IMMEDIATE');
+    target.prime.run(Date.now());
+    target.db.exec('COMMIT');
+  } catch {
+    rollback(target.db);
+  }
+}
+
+function resetWals(): WalReset {
+  const t0 = performance.now();
+  let busy = 0;
+  let errors = 0;
+  const targets: { db: Database; path: string; prime: Statement }[] = [...dirty];
+  if (state) targets.push(state);
+  for (const target of targets) {
+    target.db.exec('PRAGMA busy_timeout = 0');
+    const r = checkpointTruncate(target.db, target.path);
+    target.db.exec('PRAGMA busy_timeout = 5000');
+    if (r.busy === 1) busy++;
+    else if (r.busy !== 0) errors++;
+    primeWal(target);
+  }
+  dirty.clear();
+  return { databases: targets.length, busy, errors, ms: performance.now() - t0 };
+}
+
+function figures(): WriterFigures {
+  const p = phase;
+  return {
+    phase: p.name,
+    seconds: (performance.now() - p.origin) / 1000,
+    commits: p.latencies.length,
+    commitMs: summarize(p.latencies),
+    busy: p.busy,
+    errors: p.errors,
+    firstError: p.firstError,
+    lateMaxMs: p.lateMaxMs,
+    walPeakBytes: p.walPeak.bytes,
+    walPeakAgent: p.walPeak.agent,
+    walPeakAllBytes: p.walPeakAllBytes,
+    stateCommits: p.stateCommits,
+    stateWalPeakBytes: p.stateWalPeakBytes,
+    reset: p.reset,
+  };
+}
+
+/** TRUNCATE checkpoints, waiting up to the busy timeout (5 s) as the gateway would: the `agents` databases with the largest WALs, then the state database. */
+function checkpoint(agents: number): CheckpointResult[] {
+  const largest = [...conns].sort((a, b) => walBytes(b.path) - walBytes(a.path)).slice(0, agents);
+  const results = largest.map((c) => checkpointTruncate(c.db, c.path));
+  if (state) results.push(checkpointTruncate(state.db, state.path));
+  return results;
+}
+
+function init(sqlite: Sqlite, command: Extract<WriterCommand, { type: 'init' }>): void {
+  const t0 = performance.now();
+  rate = command.rate;
+  conns = command.agentDbs.map((path) => {
+    const db = openAsGateway(sqlite, path);
+    const version = Number(db.prepare('PRAGMA user_version').get()?.['user_version']);
+    if (version !== AGENT_SCHEMA_VERSION) throw new Error(`${path}: user_version ${version}, expected ${AGENT_SCHEMA_VERSION}`);
+    const store = JSON.parse(String(db.prepare(SQL.readStore).get()?.['store_json'])) as { profiles: Record<string, unknown> };
+    const prime = db.prepare("UPDATE auth_profile_state SET updated_at = ? WHERE state_key = 'primary'");
+    return { path, db, prime, writeState: db.prepare(SQL.writeState), appendEvent: db.prepare(SQL.appendEvent), profileIds: Object.keys(store.profiles), seq: 0 };
+  });
+  const db = openAsGateway(sqlite, command.stateDb);
+  state = { db, write: db.prepare(SQL.writeMachineState), prime: db.prepare("UPDATE config_machine_state SET updated_at_ms = ? WHERE state_key = 'update.lastCheck'"), path: command.stateDb };
+  for (const conn of conns) primeWal(conn);
+  primeWal(state);
+  send({ type: 'ready', openMs: performance.now() - t0 });
+  pump();
+}
+
+async function main(): Promise<void> {
+  const specifier = 'node:sqlite';
+  const sqlite = (await import(specifier)) as Sqlite;
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', (command: WriterCommand) => {
+    try {
+      if (command.type === 'init') init(sqlite, command);
+      else if (command.type === 'phase') {
+        clearTimeout(timer);
+        const reset = resetWals();
+        phase = newPhase(command.name, command.seed, command.budget, reset);
+        send({ type: 'phase-started', reset });
+        pump();
+      } else if (command.type === 'figures') {
+        send({ type: 'figures', figures: figures() });
+        // Between phases the gateway goes on writing, unmeasured.
+        const { origin, next } = phase;
+        phase = { ...newPhase('between', 0, 0, phase.reset), origin, next };
+      } else if (command.type === 'checkpoint') send({ type: 'checkpointed', results: checkpoint(command.agents) });
+      else process.exit(0);
+    } catch (err) {
+      send({ type: 'failed', message: String((err as Error).stack ?? err) });
+    }
+  });
+}
+
+await main();

@@ -1,0 +1,159 @@
+/**
+ * `bench:sqlite`'s result: every figure as one JSON object, the targets
+ * (judged by a pure function, as `targets.ts` judges `npm run bench`'s), and
+ * the table a person reads.
+ */
+import { relative } from 'node:path';
+import type { CheckpointResult } from './sqlite-db.js';
+import type { CriticalPath, PhaseFigures, PhaseName } from './sqlite-phases.js';
+import type { Machine } from './report.js';
+import { ratio, round, significant } from './stats.js';
+import { LOOP_MAX_MS, type Target } from './targets.js';
+
+/** How far a pool phase's commit p99 may rise over the writer's alone: 20 %. */
+export const COMMIT_P99_SLACK = 1.2;
+/**
+ * How far a pool phase's largest WAL may exceed the writer's alone, in bytes: two WAL frames (a 4 KiB page and its
+ * 24-byte header each). Every phase replays the same seeded commits from empty WALs, but the rows of earlier phases
+ * stay in the tables, so a commit may split a B-tree page (a table leaf, an index leaf) in one phase and not in
+ * another: one or two frames more on the same agent, from nothing a reader did.
+ */
+export const WAL_SLACK_BYTES = 2 * (4096 + 24);
+
+export interface SqliteBenchResult {
+  readonly command: string;
+  readonly startedAt: string;
+  readonly durationS: number;
+  readonly machine: Machine;
+  readonly commit: string;
+  readonly flags: Record<string, unknown>;
+  readonly scenario: {
+    readonly agents: number;
+    readonly spareAgents: number;
+    readonly providers: readonly string[];
+    readonly withAuth: number;
+    readonly profiles: { readonly agents: number; readonly shared: number };
+    readonly agentDbMiB: number;
+    readonly transcriptMiB: number;
+    readonly generateMs: number;
+    readonly writerOpenMs: number;
+  };
+  /** Worker threads the pool ran after its cold sweep. */
+  readonly poolThreads: number | null;
+  readonly criticalPath: { readonly sync: CriticalPath; readonly pool: CriticalPath | null };
+  readonly phases: Partial<Record<PhaseName, PhaseFigures>>;
+  /** TRUNCATE checkpoints run with the pool open, after its sweeps; paths relative to the state directory. */
+  readonly checkpoint: readonly CheckpointResult[];
+  /** `change` events from the pool's creation to its close (none is expected: no store changes). */
+  readonly changeEvents: number;
+  readonly targets: readonly Target[];
+}
+
+const POOL_PHASES = ['pool-cold', 'pool-hot'] as const;
+
+/** The targets whose figures were measured, in a fixed order; a NaN figure misses. */
+export function sqliteTargets(r: Pick<SqliteBenchResult, 'phases' | 'criticalPath' | 'checkpoint' | 'changeEvents' | 'scenario'>): Target[] {
+  const out: Target[] = [];
+  const add = (target: string, value: number, limit: number, strict = false) =>
+    out.push({ target, value: significant(value, 4), limit: significant(limit, 4), met: strict ? value < limit : value <= limit });
+  const alone = r.phases.alone;
+  const pools = POOL_PHASES.map((name) => r.phases[name]).filter((p) => p !== undefined);
+  for (const p of pools) add(`${p.name} loop-delay max < ${LOOP_MAX_MS} ms (${r.scenario.agents} agents)`, p.loopMaxMs, LOOP_MAX_MS, true);
+  if (alone) {
+    for (const p of pools) add(`${p.name} writer commit p99 / alone <= ${COMMIT_P99_SLACK}`, ratio(p.writer.commitMs.p99, alone.writer.commitMs.p99), COMMIT_P99_SLACK);
+  }
+  const phases = Object.values(r.phases);
+  add('writer SQLITE_BUSY errors, all phases = 0', phases.reduce((n, p) => n + p.writer.busy, 0), 0);
+  if (alone) {
+    for (const p of pools) add(`${p.name} WAL peak <= alone + ${WAL_SLACK_BYTES} (bytes)`, p.writer.walPeakBytes, alone.writer.walPeakBytes + WAL_SLACK_BYTES);
+  }
+  if (pools.length > 0) add('wrong answers, pool phases and pool critical path = 0', pools.reduce((n, p) => n + p.wrong, 0) + (r.criticalPath.pool?.wrong ?? 0), 0);
+  if (pools.length > 0) add('spurious change events = 0', r.changeEvents, 0);
+  if (r.checkpoint.length > 0) add('TRUNCATE checkpoints with the pool open not done (busy or error) = 0', r.checkpoint.filter((c) => c.busy !== 0).length, 0);
+  return out;
+}
+
+const fixed = (digits: number) => (v: number) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
+/** Whole numbers from 10 up, two decimals below: a hot sweep's 0.4 ms is not 0. */
+const adaptive = (v: number) => (Number.isFinite(v) ? v.toFixed(Math.abs(v) >= 10 ? 0 : 2) : '-');
+const kib = (bytes: number) => (bytes / 1024).toFixed(0);
+
+const STEP_NAMES: Record<string, string> = { createPoolMs: 'createAuthProbePool', createCheckersMs: 'createChecker x agents', issueMs: 'calling the checkers' };
+
+type Column = readonly [string, (p: PhaseFigures, r: SqliteBenchResult) => string];
+
+const critOf = (p: PhaseFigures, r: SqliteBenchResult) => (p.name === 'sync' ? r.criticalPath.sync.ms : p.name.startsWith('pool') ? (r.criticalPath.pool?.ms ?? Number.NaN) : Number.NaN);
+
+const COLUMNS: readonly Column[] = [
+  ['wall ms', (p) => (p.checks > 0 ? adaptive(p.wallMs) : '-')],
+  ['crit ms', (p, r) => fixed(2)(critOf(p, r))],
+  ['÷crit', (p, r) => (p.checks > 0 ? adaptive(ratio(p.wallMs, critOf(p, r))) : '-')],
+  ['loop p99', (p) => fixed(1)(p.loopP99Ms)],
+  ['loop max', (p) => fixed(1)(p.loopMaxMs)],
+  ['beat max', (p) => fixed(1)(p.beatMaxMs)],
+  ['at ms', (p) => fixed(0)(p.beatMaxAtMs)],
+  ['GC max', (p) => fixed(1)(p.gcMaxMs)],
+  ['others', (p) => fixed(2)(p.otherCpuCores)],
+  ['checks', (p) => String(p.checks)],
+  ['wrong', (p) => String(p.wrong)],
+  ['changes', (p) => (p.changeEvents === null ? '-' : String(p.changeEvents))],
+  ['commits', (p) => String(p.writer.commits)],
+  ['commit p50', (p) => fixed(3)(p.writer.commitMs.p50)],
+  ['p99', (p) => fixed(3)(p.writer.commitMs.p99)],
+  ['max', (p) => fixed(1)(p.writer.commitMs.max)],
+  ['busy', (p) => String(p.writer.busy + p.writer.errors > 0 ? `${p.writer.busy}+${p.writer.errors}` : p.writer.busy)],
+  ['late max', (p) => fixed(1)(p.writer.lateMaxMs)],
+  ['WAL peak KiB', (p) => kib(p.writer.walPeakBytes)],
+  ['resets busy', (p) => `${p.writer.reset.busy + p.writer.reset.errors}/${p.writer.reset.databases}`],
+];
+
+export function formatSqliteTable(r: SqliteBenchResult): string {
+  const rows = Object.values(r.phases).map((p) => [p.name, ...COLUMNS.map(([, f]) => f(p, r))]);
+  const header = ['phase', ...COLUMNS.map(([h]) => h)];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
+  const { machine: m, scenario: s, flags: f } = r;
+  const cp = r.criticalPath;
+  const out = [
+    `auth-probe-pool SQLite store benchmark: ${s.agents} agents x ${s.providers.length} providers (${s.providers.join(',')}; ${s.withAuth} of ${s.agents * s.providers.length} with auth)`,
+    `store: per agent openclaw-agent.sqlite with ${f['transcriptKb']} KiB of transcript (${s.agentDbMiB} MiB in all, generated in ${(s.generateMs / 1000).toFixed(1)} s), shared store in state/openclaw.sqlite; ${s.profiles.agents} agent profiles, ${s.profiles.shared} shared`,
+    `writer: ${f['writeRate']} commits/s over random agents (BEGIN IMMEDIATE, usage row, one transcript event, COMMIT), the state db once a second, in its own process; windows of ${f['windowMs']} ms`,
+    `pool: defaultProbeConfig, threads ${f['threads'] ?? 'the library default'} (${r.poolThreads ?? '?'} ran); scope env HOME (empty) and OPENCLAW_STATE_DIR only`,
+    `machine: ${m.cpus} x ${m.model}, ${m.memoryGiB} GiB, ${m.platform} ${m.kernel}, Node ${m.node}, load ${m.loadAvgAtStart} at start, commit ${r.commit}`,
+    `critical path, one agent alone (median of ${cp.sync.samples.length}): sync ${cp.sync.ms.toFixed(2)} ms on the main thread; pool ${cp.pool ? `${cp.pool.ms.toFixed(2)} ms on the warm pool (${cp.pool.wrong} wrong)` : 'not measured'}`,
+    '',
+    line(header),
+    ...rows.map(line),
+    '',
+    'times in ms; crit = one agent read alone (sync: main thread; pool: a fresh agent on the warm pool); ÷crit = wall / crit;',
+    'loop = main-thread event-loop delay (1 ms resolution) over the window, beat = longest gap of a 1 ms interval, at = when it began',
+    '(ms from the work\'s start), GC max = longest main-thread GC pause in the window; others = CPU cores other processes kept busy;',
+    'wrong = answers unlike the generated data; changes = the pool\'s change events; commit = writer BEGIN..COMMIT latency;',
+    `busy = SQLITE_BUSY (+ other) errors; late = writer behind its schedule; WAL peak = largest -wal over the phase's first ${f['budget']} commits`,
+    '(the same seeded commits in every phase, from empty WALs); resets busy = WALs not emptied at the phase start (TRUNCATE, no wait)',
+  ];
+  const steps = Object.values(r.phases).filter((p) => p.steps && p.name.startsWith('pool'));
+  if (steps.length > 0) {
+    out.push('', 'main-thread steps of the pool sweeps (before their first await, in one turn of the loop):');
+    for (const p of steps) out.push(`  ${p.name.padEnd(10)} ${Object.entries(p.steps ?? {}).map(([k, v]) => `${STEP_NAMES[k] ?? k} ${v.toFixed(1)} ms`).join(', ')}`);
+  }
+  if (r.checkpoint.length > 0) {
+    out.push('', 'TRUNCATE checkpoints with the pool open, after its sweeps (busy timeout 5 s):');
+    for (const c of r.checkpoint) {
+      const verdict = c.busy === 0 ? 'ok' : c.busy === 1 ? 'BUSY' : `ERROR ${c.error ?? ''}`;
+      out.push(`  ${c.path.padEnd(47)} ${verdict.padEnd(4)}  WAL ${kib(c.walBytesBefore).padStart(4)} KiB -> ${c.walBytesAfter} B in ${c.ms.toFixed(1)} ms (busy ${c.busy}, log ${c.log}, checkpointed ${c.checkpointed})`);
+    }
+  }
+  out.push('', `change events from the pool's creation to its close: ${r.changeEvents}`);
+  if (r.targets.length > 0) {
+    out.push('', 'targets:');
+    for (const t of r.targets) out.push(`  [${t.met ? 'met' : 'MISSED'}] ${t.target}: ${t.value} (limit ${t.limit})`);
+  }
+  return out.join('\n');
+}
+
+/** A checkpoint result with its path relative to the state directory, for the report. */
+export const relativeCheckpoint = (stateDir: string) => (c: CheckpointResult): CheckpointResult => ({ ...c, path: relative(stateDir, c.path), ms: round(c.ms, 2) });
+
+/** MiB, one decimal. */
+export const mib = (bytes: number) => round(bytes / 2 ** 20, 1);

@@ -38,8 +38,9 @@ const AWS_KEY_PAIR = fileURLToPath(new URL('./builtin/aws-key-pair.js', import.m
 
 /**
  * The embedded default configuration: env variables of the common API
- * providers, the credential files the CLIs write, and `auth-profiles.json`
- * stores. Frozen; `mergeProbeConfig` returns a new object.
+ * providers, the credential files the CLIs write, and the OpenClaw
+ * gateway's auth-profile store (SQLite, or `auth-profiles.json` before
+ * 2026.6). Frozen; `mergeProbeConfig` returns a new object.
  */
 export const defaultProbeConfig: ProbeConfig = deepFreeze({
   aliases: {
@@ -127,13 +128,12 @@ export const defaultProbeConfig: ProbeConfig = deepFreeze({
     opencode: [env('OpenCode Zen API key', 'OPENCODE_API_KEY')],
     venice: [env('Venice AI API key', 'VENICE_API_KEY')],
   },
-  // Tried for every provider, after its own probes: OpenClaw-style auth-profiles.json stores. The
-  // scope's agent store first, then the default agent's store under $OPENCLAW_STATE_DIR or ~/.openclaw.
+  // Tried for every provider, after its own probes: the OpenClaw gateway's auth-profile store, where its version
+  // keeps it: since 2026.6 the agent's SQLite database over the shared store (per profile id), before that the
+  // agent's auth-profiles.json over the main agent's. The state directory is $OPENCLAW_STATE_DIR, else ~/.openclaw.
   // A profile counts only when the gateway could use it (the kind's default `eligibility: "usable"`).
   defaults: [
-    { kind: 'authProfiles', path: '{agentDir}/auth-profiles.json', label: "the agent's auth-profiles.json" },
-    { kind: 'authProfiles', path: '$OPENCLAW_STATE_DIR/agents/main/agent/auth-profiles.json', label: 'OpenClaw main agent store ($OPENCLAW_STATE_DIR)' },
-    { kind: 'authProfiles', path: '~/.openclaw/agents/main/agent/auth-profiles.json', label: 'OpenClaw main agent store' },
+    { kind: 'openclawStore', label: 'OpenClaw auth profile store' },
   ],
 });
 

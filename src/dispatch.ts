@@ -14,7 +14,7 @@ import { Piscina } from 'piscina';
 import { AuthProbeError, errorData, errorName, type ErrorCode } from './errors.js';
 import { workerInitOf, type ResolvedOptions } from './options.js';
 import type { ProbeKind, ProbeSkip, ProbeTask, ProviderResult } from './schema.js';
-import { ProviderResultSchema, TaskResultSchema } from './schema.js';
+import { ProviderResultSchema, RowsResultSchema, TaskResultSchema, type RowsTask } from './schema.js';
 import { commandStopper, killCommands } from './processes.js';
 import { createControl, culprit, taskThread, watchTask, type ProbePosition } from './watchdog.js';
 
@@ -85,7 +85,7 @@ export class Dispatcher {
     timeouts: 0,
     crashes: 0,
     collateralRuns: 0,
-    probesByKind: { env: 0, authProfiles: 0, credentialFile: 0, command: 0, module: 0 },
+    probesByKind: { env: 0, authProfiles: 0, openclawStore: 0, credentialFile: 0, command: 0, module: 0 },
   };
   #piscina: Piscina | undefined;
   /** Until the pool's first worker thread runs: what tasks wait for (see `#pool`). */
@@ -238,6 +238,20 @@ export class Dispatcher {
     results.forEach((result, i) => deliver(i, result));
     this.#logDispatch(results.length, probes, started);
     return results;
+  }
+
+  /**
+   * The fingerprints of SQLite rows dependencies now (see `fingerprint.ts`), read by a worker: what the watcher
+   * compares with those recorded, so a database written on every message costs one read per check, not a re-probe.
+   */
+  async fingerprintRows(keys: readonly string[]): Promise<readonly string[]> {
+    const pool = this.#pool();
+    if (this.#starting) await this.#starting;
+    if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
+    const task: RowsTask = { rows: keys };
+    const parsed = RowsResultSchema.safeParse(await pool.run(task));
+    if (!parsed.success || parsed.data.fingerprints.length !== keys.length) throw new AuthProbeError('E_BAD_WORKER_RESULT', 'rows fingerprints');
+    return parsed.data.fingerprints;
   }
 
   #validateOne(provider: string, raw: unknown): { ok: true; result: ProviderResult } | { ok: false; fields: string[] } {

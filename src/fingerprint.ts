@@ -32,3 +32,31 @@ export async function currentFingerprint(path: string): Promise<string> {
 
 /** What a probe consulted: path → fingerprint at the time. */
 export type Dependencies = Map<string, string>;
+
+/**
+ * A SQLite store's auth rows as a dependency. The database changes on every message the gateway handles (its
+ * transcripts, its usage state), so its files' fingerprints say nothing: the rows an answer rests on are
+ * fingerprinted instead, by a keyed digest a worker computes (`rows:<digest>`, `missing`, or `error:<code>`). Their
+ * key names the database and which rows (`agent`: the agent's `auth_profile_store`; `state`: the shared state
+ * database's auth rows); the watcher follows the database file and its `-wal`, and asks a worker for the digest.
+ */
+export type RowsRole = 'agent' | 'state';
+
+const ROWS_KEY = /^sqlite:(agent|state):(.+)$/;
+
+/** The dependency key of a database's auth rows. */
+export function rowsKey(role: RowsRole, dbPath: string): string {
+  return `sqlite:${role}:${dbPath}`;
+}
+
+/** The database and rows a dependency key names, or undefined for a plain file path. */
+export function parseRowsKey(key: string): { readonly role: RowsRole; readonly dbPath: string } | undefined {
+  const m = ROWS_KEY.exec(key);
+  return m ? { role: m[1] as RowsRole, dbPath: m[2] as string } : undefined;
+}
+
+/** The files whose events may change a dependency: the path itself, or a database and its write-ahead log. */
+export function watchedFilesOf(key: string): readonly string[] {
+  const rows = parseRowsKey(key);
+  return rows ? [rows.dbPath, `${rows.dbPath}-wal`] : [key];
+}

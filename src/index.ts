@@ -15,6 +15,7 @@ export {
   ProbeSchema,
   EnvProbeSchema,
   AuthProfilesProbeSchema,
+  OpenclawStoreProbeSchema,
   CredentialFileProbeSchema,
   CommandProbeSchema,
   ModuleProbeSchema,

@@ -2,6 +2,7 @@
  * Pool options: parsed once, at construction, with every default in one
  * place. The rest of the code reads the frozen {@link ResolvedOptions}.
  */
+import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
@@ -161,6 +162,8 @@ export interface ResolvedOptions {
   readonly maxConcurrentCommands: number;
   readonly answerWithinMs: number | undefined;
   readonly expirySkewMs: number;
+  /** Per pool, random: the key of the SQLite stores' row digests (see WorkerInit). */
+  readonly digestKey: string;
   readonly niceIncrement: number;
   readonly spawnVia: 'worker' | 'helper';
   readonly commandEnv: readonly string[];
@@ -214,6 +217,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     maxConcurrentCommands: o.maxConcurrentCommands ?? 16,
     answerWithinMs: o.answerWithinMs,
     expirySkewMs: o.expirySkewMs ?? 300_000,
+    digestKey: randomBytes(32).toString('hex'),
     niceIncrement: o.niceIncrement ?? DEFAULT_NICE_INCREMENT,
     spawnVia: o.spawnVia ?? 'helper',
     commandEnv: Object.freeze([...(o.commandEnv ?? DEFAULT_COMMAND_ENV)]),
@@ -236,6 +240,7 @@ export function workerInitOf(o: ResolvedOptions): WorkerInit {
     spawnVia: o.spawnVia,
     commandEnv: o.commandEnv,
     expirySkewMs: o.expirySkewMs,
+    digestKey: o.digestKey,
     maxCommandsPerWorker: Math.ceil(o.maxConcurrentCommands / o.maxThreads),
   };
 }

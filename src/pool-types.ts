@@ -54,6 +54,11 @@ export interface PoolStats {
   /** Paths followed for changes, and how: `watch` (fs.watch on their directories) or `poll` (fingerprints on an interval). */
   readonly watchedPaths: number;
   readonly watchMode: 'watch' | 'poll';
+  /**
+   * SQLite stores' auth rows read again after their database changed (or at a verify pass), one read per database
+   * in a worker: a write that leaves them as they were (the gateway's transcripts, on every message) costs this alone.
+   */
+  readonly storeRowChecks: number;
   /** Misses that joined an answer's first run already under way. */
   readonly coalesced: number;
   /** Answers published `false` as undecided because their first run was still under way at `answerWithinMs`. */

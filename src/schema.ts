@@ -63,6 +63,31 @@ export const AuthProfilesProbeSchema = z.strictObject({
   ...ProbeCommon,
 });
 
+/** Schema versions (`PRAGMA user_version`) a store is read at; a newer one is a failure (`E_STORE_SCHEMA_NEWER`). */
+export const DEFAULT_STORE_SCHEMA_VERSIONS = { agent: 8, state: 20 } as const;
+
+/**
+ * The OpenClaw gateway's auth-profile store, wherever the gateway's version keeps it. Since 2026.6 it is SQLite:
+ * the agent's own `<agentDir>/openclaw-agent.sqlite` (row `primary` of `auth_profile_store`) over the shared store
+ * (where `config_machine_state['auth.sharedStore']` of `<stateDir>/state/openclaw.sqlite` puts it), per profile id.
+ * A gateway with none of those databases keeps `auth-profiles.json` files: the agent's over the main agent's, per id.
+ * A provider has auth when a profile visible to the agent belongs to it and (by default) is usable, by the same rules
+ * as the `authProfiles` kind. Read in the worker, read-only, never holding a transaction between reads.
+ */
+export const OpenclawStoreProbeSchema = z.strictObject({
+  kind: z.literal('openclawStore'),
+  /** The agent's directory; default `{agentDir}`. A scope without one checks the main agent. */
+  agentDir: PathTemplateSchema.optional(),
+  /** The gateway's state directory: the first template that resolves. Default `["$OPENCLAW_STATE_DIR", "~/.openclaw"]`. */
+  stateDir: z.array(PathTemplateSchema).min(1).max(8).optional(),
+  /** The main agent's directory: the first template that resolves, else `<stateDir>/agents/main/agent`. Default `["$OPENCLAW_AGENT_DIR"]`. */
+  mainAgentDir: z.array(PathTemplateSchema).min(1).max(8).optional(),
+  eligibility: z.enum(['usable', 'any']).optional(),
+  /** The newest `user_version` read, per database; default `{ "agent": 8, "state": 20 }`. */
+  schemaVersions: z.strictObject({ agent: z.number().int().nonnegative().optional(), state: z.number().int().nonnegative().optional() }).optional(),
+  ...ProbeCommon,
+});
+
 /** A fresh schema per use: the JSON Schema generator describes fields by schema instance. */
 const jsonPointer = () =>
   z
@@ -131,6 +156,7 @@ export const ModuleProbeSchema = z.strictObject({
 export const ProbeSchema = z.discriminatedUnion('kind', [
   EnvProbeSchema,
   AuthProfilesProbeSchema,
+  OpenclawStoreProbeSchema,
   CredentialFileProbeSchema,
   CommandProbeSchema,
   ModuleProbeSchema,
@@ -175,7 +201,7 @@ export const ProbeOutcomeSchema = z.strictObject({
   position: z.number().int().nonnegative(),
   index: z.number().int().nonnegative(),
   source: z.enum(['provider', 'defaults']),
-  kind: z.enum(['env', 'authProfiles', 'credentialFile', 'command', 'module']),
+  kind: z.enum(['env', 'authProfiles', 'openclawStore', 'credentialFile', 'command', 'module']),
   label: z.string().optional(),
   outcome: z.enum(['present', 'absent', 'error']),
   /**
@@ -189,6 +215,10 @@ export const ProbeOutcomeSchema = z.strictObject({
     .strictObject({
       path: z.string().max(4096).optional(),
       profileId: z.string().max(512).optional(),
+      /** Which store decided, for an `openclawStore` probe: the agent's, the shared one, or a legacy JSON file. */
+      store: z.enum(['agent', 'shared', 'agent-json', 'main-json']).optional(),
+      /** The table and row read (`auth_profile_store/primary`, `config_machine_state/authProfiles.store`). */
+      row: z.string().max(200).optional(),
       variable: z.string().max(256).optional(),
       exitCode: z.number().int().nullable().optional(),
       signal: z.string().max(32).nullable().optional(),
@@ -255,6 +285,14 @@ export interface ProbeTask {
   readonly only?: readonly (readonly number[] | null)[];
 }
 
+/** What the main thread sends a worker to fingerprint SQLite rows dependencies (see `fingerprint.ts`). */
+export interface RowsTask {
+  readonly rows: readonly string[];
+}
+
+/** A worker's fingerprints for a {@link RowsTask}, in its order. */
+export const RowsResultSchema = z.strictObject({ fingerprints: z.array(z.string().max(200)) });
+
 /** A probe left out of a re-run, and the error it is reported with. */
 export interface ProbeSkip {
   readonly position: number;
@@ -274,6 +312,8 @@ export interface WorkerInit {
   readonly commandEnv: readonly string[];
   /** A login expiring within this many milliseconds counts as expired. */
   readonly expirySkewMs: number;
+  /** Key of the digests SQLite stores are fingerprinted by: a digest crossing threads says nothing of a secret. */
+  readonly digestKey: string;
   /** CLIs one worker runs at once, at most: the pool's `maxConcurrentCommands` shared out over its threads. */
   readonly maxCommandsPerWorker: number;
 }

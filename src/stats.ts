@@ -18,7 +18,7 @@ function fromMicros(h: RecordableHistogram): DurationSummary {
   return { count: h.count, mean: h.mean / 1000, p50: h.percentile(50) / 1000, p99: h.percentile(99) / 1000, max: h.max / 1000 };
 }
 
-export function snapshotStats(counters: Counters, dispatcher: Dispatcher, book: AnswerBook, watcher: Pick<DependencyWatcher<never>, 'size' | 'mode'>): PoolStats {
+export function snapshotStats(counters: Counters, dispatcher: Dispatcher, book: AnswerBook, watcher: Pick<DependencyWatcher<never>, 'size' | 'mode' | 'rowChecks'>): PoolStats {
   const pool = dispatcher.piscina;
   const summary = (which: 'runTime' | 'waitTime'): DurationSummary => {
     if (!pool) return EMPTY;
@@ -39,6 +39,7 @@ export function snapshotStats(counters: Counters, dispatcher: Dispatcher, book: 
     ...book.health(),
     watchedPaths: watcher.size,
     watchMode: watcher.mode,
+    storeRowChecks: watcher.rowChecks,
     inFlight: book.inFlight,
     queueSize: pool?.queueSize ?? 0,
     threads: pool?.threads.length ?? 0,

@@ -8,13 +8,19 @@
  * `fs.watch` is not possible (inotify limits, some network file systems) the
  * watcher falls back to checking every fingerprint on an interval, and says
  * so in the logs once.
+ *
+ * A SQLite store's auth rows are a dependency of their own (see
+ * `fingerprint.ts`): events on the database or its `-wal` make them pending,
+ * and their fingerprints come from `rows`, a read in a worker. A write that
+ * leaves the auth rows as they were (the gateway's transcripts, its usage
+ * state, on every message) costs that one read and changes nothing.
  */
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, sep } from 'node:path';
 import type { AuthProbeLogger as Logger } from './logger.js';
 import { stat } from 'node:fs/promises';
 import { setImmediate as turn } from 'node:timers/promises';
-import { currentFingerprint, MISSING } from './fingerprint.js';
+import { currentFingerprint, MISSING, parseRowsKey, watchedFilesOf } from './fingerprint.js';
 
 async function isDirectory(path: string): Promise<boolean> {
   try {
@@ -50,7 +56,14 @@ export interface WatchOptions {
    */
   readonly verifyMs: number;
   readonly logger: Logger;
+  /** The current fingerprints of SQLite rows dependencies, read off this thread; without it they are not checked. */
+  readonly rows?: (keys: readonly string[]) => Promise<readonly string[]>;
 }
+
+/** Rows dependencies verified in one read task at most. */
+const ROWS_SLICE = 256;
+
+const absent = (fingerprint: string | undefined): boolean => fingerprint === undefined || fingerprint === MISSING || fingerprint.startsWith('error:');
 
 /** Paths stat'ed at once in a check; the event loop gets a turn between slices. */
 const FLUSH_SLICE = 64;
@@ -63,7 +76,8 @@ interface Anchor {
 
 export class DependencyWatcher<T extends Dependent> {
   readonly #byPath = new Map<string, Set<T>>();
-  readonly #anchors = new Map<string, Anchor>();
+  /** Where each followed path (a file, or a database and its log) is watched from. */
+  readonly #anchors = new Map<string, readonly Anchor[]>();
   readonly #dirs = new Map<string, { watcher: FSWatcher; names: Map<string, Set<string>> }>();
   readonly #pending = new Set<string>();
   #debounce: NodeJS.Timeout | undefined;
@@ -72,6 +86,7 @@ export class DependencyWatcher<T extends Dependent> {
   #poll: NodeJS.Timeout | undefined;
   #polling: boolean;
   #closed = false;
+  #rowChecks = 0;
 
   constructor(
     private readonly options: WatchOptions,
@@ -83,6 +98,11 @@ export class DependencyWatcher<T extends Dependent> {
   /** Paths being watched or polled. */
   get size(): number {
     return this.#byPath.size;
+  }
+
+  /** SQLite rows dependencies read by a worker to be checked. */
+  get rowChecks(): number {
+    return this.#rowChecks;
   }
 
   get mode(): 'watch' | 'poll' {
@@ -133,23 +153,28 @@ export class DependencyWatcher<T extends Dependent> {
   }
 
   /**
-   * Watches the directory that holds `path`, or for a missing path the nearest existing ancestor, for the entry
-   * leading down to it. A fingerprint of an existing file says where without asking the file system.
+   * Watches the directory that holds each file of `path` (the file; a database and its `-wal`), or for a missing
+   * one the nearest existing ancestor, for the entry leading down to it. A fingerprint of an existing file says
+   * where without asking the file system.
    */
   #anchor(path: string, fingerprint?: string): void {
     if (this.#polling) return;
-    let dir = dirname(path);
-    let name = basename(path);
-    if (fingerprint === undefined || fingerprint === MISSING || fingerprint.startsWith('error:')) {
-      while (!existsSync(dir) && dirname(dir) !== dir) {
-        name = basename(dir);
-        dir = dirname(dir);
+    for (const file of watchedFilesOf(path)) {
+      let dir = dirname(file);
+      let name = basename(file);
+      if (absent(fingerprint)) {
+        while (!existsSync(dir) && dirname(dir) !== dir) {
+          name = basename(dir);
+          dir = dirname(dir);
+        }
       }
+      this.#watchEntry(path, dir, name);
     }
-    this.#watchEntry(path, dir, name);
   }
 
   #watchEntry(path: string, dir: string, name: string): void {
+    const anchors = this.#anchors.get(path) ?? [];
+    if (anchors.some((a) => a.dir === dir && a.name === name)) return;
     let watched = this.#dirs.get(dir);
     if (!watched) {
       let watcher: FSWatcher;
@@ -165,44 +190,52 @@ export class DependencyWatcher<T extends Dependent> {
     let paths = watched.names.get(name);
     if (!paths) watched.names.set(name, (paths = new Set()));
     paths.add(path);
-    this.#anchors.set(path, { dir, name });
+    this.#anchors.set(path, [...anchors, { dir, name }]);
   }
 
   /**
    * After a check: a path watched from an ancestor that now exists closer to it, or one whose watched directory
-   * is gone, is watched from its new nearest ancestor. Paths whose anchor is still right (nearly all, and every
+   * is gone, is watched from its new nearest ancestor. Paths whose anchors are still right (nearly all, and every
    * existing file watched through its own directory) cost nothing: no watch is closed or made again.
    */
   async #reanchor(path: string, fingerprint: string): Promise<void> {
-    const anchor = this.#anchors.get(path);
     if (this.#polling || !this.#byPath.has(path)) return;
-    const exists = fingerprint !== MISSING && !fingerprint.startsWith('error:');
-    if (exists && anchor?.dir === dirname(path)) return;
-    let dir = dirname(path);
-    let name = basename(path);
-    if (!exists) {
-      while (!(await isDirectory(dir)) && dirname(dir) !== dir) {
-        name = basename(dir);
-        dir = dirname(dir);
+    const anchors = this.#anchors.get(path) ?? [];
+    const files = watchedFilesOf(path);
+    const exists = !absent(fingerprint);
+    const at = (dir: string, name: string) => anchors.some((a) => a.dir === dir && a.name === name);
+    if (exists && files.every((file) => at(dirname(file), basename(file)))) return;
+    const wanted: Anchor[] = [];
+    for (const file of files) {
+      let dir = dirname(file);
+      let name = basename(file);
+      if (!exists) {
+        while (!(await isDirectory(dir)) && dirname(dir) !== dir) {
+          name = basename(dir);
+          dir = dirname(dir);
+        }
       }
+      wanted.push({ dir, name });
     }
-    if (this.#closed || !this.#byPath.has(path) || (anchor?.dir === dir && anchor.name === name)) return;
+    if (this.#closed || !this.#byPath.has(path) || wanted.every((w) => at(w.dir, w.name))) return;
     this.#unanchor(path);
-    this.#watchEntry(path, dir, name);
+    for (const { dir, name } of wanted) this.#watchEntry(path, dir, name);
   }
 
   #unanchor(path: string): void {
-    const anchor = this.#anchors.get(path);
-    if (!anchor) return;
+    const anchors = this.#anchors.get(path);
+    if (!anchors) return;
     this.#anchors.delete(path);
-    const watched = this.#dirs.get(anchor.dir);
-    const paths = watched?.names.get(anchor.name);
-    if (!watched || !paths) return;
-    paths.delete(path);
-    if (paths.size === 0) watched.names.delete(anchor.name);
-    if (watched.names.size === 0) {
-      watched.watcher.close();
-      this.#dirs.delete(anchor.dir);
+    for (const anchor of anchors) {
+      const watched = this.#dirs.get(anchor.dir);
+      const paths = watched?.names.get(anchor.name);
+      if (!watched || !paths) continue;
+      paths.delete(path);
+      if (paths.size === 0) watched.names.delete(anchor.name);
+      if (watched.names.size === 0) {
+        watched.watcher.close();
+        this.#dirs.delete(anchor.dir);
+      }
     }
   }
 
@@ -226,26 +259,42 @@ export class DependencyWatcher<T extends Dependent> {
   }
 
   /**
-   * Stats every pending path and reports the dependents whose fingerprint differs. Paths are checked in slices
-   * with a turn of the event loop between them, so a verify pass over thousands of agents' files never holds the
-   * loop for long.
+   * Stats every pending path, has a worker read every pending SQLite rows dependency, and reports the dependents
+   * whose fingerprint differs. Paths are checked in slices with a turn of the event loop between them, so a verify
+   * pass over thousands of agents' files never holds the loop for long.
    */
   async #flush(): Promise<void> {
-    const paths = [...this.#pending];
+    const pending = [...this.#pending];
     this.#pending.clear();
     this.#firstPendingAt = undefined;
+    const rows = this.options.rows ? pending.filter((path) => parseRowsKey(path) !== undefined) : [];
+    const paths = rows.length === 0 ? pending : pending.filter((path) => parseRowsKey(path) === undefined);
     const changed: FileChange<T>[] = [];
+    const seen = async (path: string, fingerprint: string) => {
+      for (const item of this.#byPath.get(path) ?? []) if (item.deps.get(path) !== fingerprint) changed.push({ item, path, fingerprint });
+      // A directory on the way may have appeared or gone.
+      await this.#reanchor(path, fingerprint);
+    };
     for (let i = 0; i < paths.length; i += FLUSH_SLICE) {
       if (i > 0) await turn();
       if (this.#closed) return;
-      await Promise.all(
-        paths.slice(i, i + FLUSH_SLICE).map(async (path) => {
-          const fingerprint = await currentFingerprint(path);
-          for (const item of this.#byPath.get(path) ?? []) if (item.deps.get(path) !== fingerprint) changed.push({ item, path, fingerprint });
-          // A directory on the way may have appeared or gone.
-          await this.#reanchor(path, fingerprint);
-        }),
-      );
+      await Promise.all(paths.slice(i, i + FLUSH_SLICE).map(async (path) => seen(path, await currentFingerprint(path))));
+    }
+    for (let i = 0; i < rows.length && this.options.rows; i += ROWS_SLICE) {
+      const keys = rows.slice(i, i + ROWS_SLICE);
+      let fingerprints: readonly string[];
+      try {
+        fingerprints = await this.options.rows(keys);
+      } catch {
+        // No worker could read them now (the pool closing, its queue full): they stay pending for the next check.
+        if (this.#closed) return;
+        for (const key of keys) this.#pending.add(key);
+        this.#schedule();
+        continue;
+      }
+      if (this.#closed) return;
+      this.#rowChecks += keys.length;
+      await Promise.all(keys.map(async (key, j) => seen(key, fingerprints[j] ?? 'error:unread')));
     }
     if (this.#closed) return;
     if (changed.length > 0) this.onChanged(changed);

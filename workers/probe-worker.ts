@@ -14,7 +14,9 @@ import { compileConfig } from '../src/config.js';
 import { createGates } from '../src/probes/gate.js';
 import { probeProvider } from '../src/probes/provider.js';
 import { helperPid, startHelper } from '../src/probes/spawn-client.js';
-import type { ProbeTask, TaskResult, WorkerInit } from '../src/schema.js';
+import { parseRowsKey } from '../src/fingerprint.js';
+import { rowsFingerprint } from '../src/probes/store/sqlite.js';
+import type { ProbeTask, RowsTask, TaskResult, WorkerInit } from '../src/schema.js';
 import { taskStarted } from '../src/watchdog.js';
 
 const init = workerData as WorkerInit;
@@ -28,7 +30,8 @@ let helperReady: Promise<unknown> | undefined =
     ? Promise.race([startHelper(), new Promise((resolve) => setTimeout(resolve, init.probeTimeoutMs).unref())])
     : undefined;
 
-export default async function probeWorker(task: ProbeTask): Promise<TaskResult> {
+export default async function probeWorker(task: ProbeTask | RowsTask): Promise<TaskResult | { fingerprints: string[] }> {
+  if ('rows' in task) return { fingerprints: task.rows.map(fingerprintRows) };
   if (helperReady) {
     await helperReady;
     helperReady = undefined;
@@ -46,4 +49,10 @@ export default async function probeWorker(task: ProbeTask): Promise<TaskResult> 
   );
   task.port?.close();
   return { results };
+}
+
+/** A SQLite rows dependency's fingerprint now: one read of its database, as the probe that recorded it reads. */
+function fingerprintRows(key: string): string {
+  const rows = parseRowsKey(key);
+  return rows ? rowsFingerprint(rows.dbPath, rows.role, { maxChars: init.maxFileBytes, digestKey: init.digestKey }) : 'error:unknown';
 }

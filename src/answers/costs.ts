@@ -18,7 +18,7 @@
 import type { ProbeKind, ProviderResult } from '../schema.js';
 
 /** A never-measured probe's estimated duration by kind, in milliseconds. */
-const KIND_MS: Readonly<Record<ProbeKind, number>> = { env: 0.01, authProfiles: 1, credentialFile: 1, command: 100, module: 20 };
+const KIND_MS: Readonly<Record<ProbeKind, number>> = { env: 0.01, authProfiles: 1, openclawStore: 2, credentialFile: 1, command: 100, module: 20 };
 
 /** Weight of a new measurement in the mean. */
 const ALPHA = 0.3;

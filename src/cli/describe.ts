@@ -34,6 +34,12 @@ export function describeProbe(outcome: ProbeOutcome, spec: Probe | undefined, ho
       const shown = path ?? (spec?.kind === 'authProfiles' ? spec.path : 'auth-profiles.json');
       return d.profileId !== undefined ? `profile ${d.profileId} in ${shown}` : shown;
     }
+    case 'openclawStore': {
+      // Which database and row (or legacy file) decided, and the profile: never a value.
+      const where = d.row !== undefined ? `${d.row} of ${path ?? 'the database'}` : (path ?? 'the OpenClaw store');
+      const store = d.store === 'agent' || d.store === 'shared' ? ` (${d.store} store)` : '';
+      return d.profileId !== undefined ? `profile ${d.profileId} in ${where}${store}` : `${where}${store}`;
+    }
     case 'command':
       return `command ${spec?.kind === 'command' ? spec.command : ''}`.trim();
     case 'module':

@@ -12,6 +12,8 @@ export interface ProbeContext {
   readonly config: CompiledConfig;
   /** Paths the probes consulted, with their fingerprints; reported for change tracking. */
   readonly deps: Dependencies;
+  /** Reads shared by the probes of one task (a database read once per task, not once per provider). */
+  readonly memo?: Map<string, unknown>;
   /** Called when a command starts, with its pid (its process group) and the spawn helper's pid, if it runs in one. */
   readonly onSpawn?: (pid: number, helperPid?: number) => void;
   /** Called just before the worker itself spawns a command, whose pid is not known until the spawn returns. */

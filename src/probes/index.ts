@@ -8,6 +8,7 @@ import type { ProbeContext } from './context.js';
 import { credentialFileProbe } from './credential-file.js';
 import { envProbe } from './env.js';
 import { moduleProbe } from './module.js';
+import { openclawStoreProbe } from './openclaw-store.js';
 import { absent, type Verdict } from './verdict.js';
 
 export type { ProbeContext } from './context.js';
@@ -33,6 +34,8 @@ export function runProbe(probe: Probe, ctx: ProbeContext): Verdict | Promise<Ver
       return envProbe(probe, ctx);
     case 'authProfiles':
       return authProfilesProbe(probe, ctx);
+    case 'openclawStore':
+      return openclawStoreProbe(probe, ctx);
     case 'credentialFile':
       return credentialFileProbe(probe, ctx);
     case 'command':

@@ -18,6 +18,15 @@ import { createGates, type WorkerGates } from './gate.js';
 import { probeBudgetMs, runProbe } from './index.js';
 import { failed, type Verdict } from './verdict.js';
 
+/** Each task's shared reads (see ProbeContext.memo), dropped with the task. */
+const memos = new WeakMap<ProbeTask, Map<string, unknown>>();
+
+function memoOf(task: ProbeTask): Map<string, unknown> {
+  let memo = memos.get(task);
+  if (!memo) memos.set(task, (memo = new Map()));
+  return memo;
+}
+
 /** Gates for a caller that runs one provider at a time (the benchmark's main-thread runner). */
 const UNSHARED = createGates(1);
 
@@ -50,6 +59,7 @@ export async function probeProvider(
       init,
       config,
       deps,
+      memo: memoOf(task),
       onSpawn: (pid, helperPid) => commandRunning(task.control, providerIndex, pid, helperPid),
       onSpawning: () => commandSpawning(task.control, providerIndex),
     };

@@ -1,0 +1,209 @@
+/**
+ * The `openclawStore` probe: the OpenClaw gateway's auth-profile store as
+ * the gateway of the machine keeps it. Since 2026.6 that is SQLite:
+ *
+ * - the agent's store, row `primary` of `auth_profile_store` in
+ *   `<agentDir>/openclaw-agent.sqlite`;
+ * - over the shared store, per profile id, which lives where the row
+ *   `auth.sharedStore` of `config_machine_state` in
+ *   `<stateDir>/state/openclaw.sqlite` says: `state-db`, in that database
+ *   (row `authProfiles.store`, or before the v13 schema the row `shared` of
+ *   `auth_profile_stores`); absent or `legacy-main`, the main agent's
+ *   database; anything else the gateway refuses, and so does this probe;
+ * - an agent whose SQLite store has no profiles while a legacy
+ *   `auth-profiles.json` lies beside it is refused by the gateway until it is
+ *   migrated: false, `E_STORE_MIGRATION_REQUIRED`.
+ *
+ * Where none of those databases exists the gateway is older, and its store is
+ * `auth-profiles.json`: the agent's over the main agent's, per id.
+ */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { z } from 'zod';
+import { errorData, type ErrorData } from '../errors.js';
+import { fingerprintOf, fingerprintOfError, rowsKey } from '../fingerprint.js';
+import { DEFAULT_STORE_SCHEMA_VERSIONS, type OpenclawStoreProbeSchema } from '../schema.js';
+import { resolveProbePath } from '../templates.js';
+import type { ProbeContext } from './context.js';
+import { deriveFromJsonFile } from './files.js';
+import { indexProfiles, judgeProfiles, StoreSchema, type ProfileLayer } from './store/profiles.js';
+import { fingerprintOfRows, readAgentRows, readStateRows, type ReadLimits, type RowsRead, type StateRows } from './store/sqlite.js';
+import { failed, fromRead, present, unresolved, type Verdict } from './verdict.js';
+
+type Spec = z.infer<typeof OpenclawStoreProbeSchema>;
+type Detail = NonNullable<Verdict['detail']>;
+
+export const AGENT_DB = 'openclaw-agent.sqlite';
+export const STATE_DB = join('state', 'openclaw.sqlite');
+const LEGACY_JSON = 'auth-profiles.json';
+const AGENT_ROW = 'auth_profile_store/primary';
+const FLAG_ROW = 'config_machine_state/auth.sharedStore';
+
+/** Where the shared store lives, as the state database's flag says. */
+type Shared =
+  | { readonly ok: true; readonly layer: ProfileLayer | undefined; readonly detail: Detail; readonly exists: boolean }
+  | { readonly ok: false; readonly verdict: Verdict };
+
+export function openclawStoreProbe(probe: Spec, ctx: ProbeContext): Verdict {
+  const dirs = resolveDirs(probe, ctx);
+  if (!dirs.ok) return unresolved(dirs.error);
+  const { agentDir, mainDir, stateDb } = dirs;
+  const limits: ReadLimits = { maxChars: ctx.init.maxFileBytes, digestKey: ctx.init.digestKey };
+  const newest = { agent: probe.schemaVersions?.agent ?? DEFAULT_STORE_SCHEMA_VERSIONS.agent, state: probe.schemaVersions?.state ?? DEFAULT_STORE_SCHEMA_VERSIONS.state };
+  const agentDb = join(agentDir, AGENT_DB);
+  const agent = readMemo(ctx, agentDb, 'agent', () => readAgentRows(agentDb, limits));
+  const agentBad = unreadable(agent, agentDb, newest.agent, 'agent');
+  if (agentBad) return fromRead(agentBad, false, { path: agentDb, store: 'agent' });
+  const state = readMemo(ctx, stateDb, 'state', () => readStateRows(stateDb, limits));
+  const stateBad = unreadable(state, stateDb, newest.state, 'state');
+  if (stateBad) return fromRead(stateBad, false, { path: stateDb, store: 'shared' });
+  const shared = sharedStore(state, stateDb, join(mainDir, AGENT_DB), agentDb, ctx, limits, newest.agent);
+  if (!shared.ok) return shared.verdict;
+  // No SQLite store of this gateway exists: it is older than 2026.6, and keeps its profiles in JSON.
+  if (agent.state === 'missing' && !shared.exists) return jsonStores(probe, ctx, agentDir, mainDir);
+
+  const own = profilesOf(agent.state === 'ok' ? agent.rows.store : null, agentDb, AGENT_ROW);
+  if (!own.ok) return fromRead(own.error, false, { path: agentDb, row: AGENT_ROW, store: 'agent' });
+  if (Object.keys(own.profiles).length === 0) {
+    const legacy = join(agentDir, LEGACY_JSON);
+    if (exists(legacy, ctx)) return fromRead(errorData('E_STORE_MIGRATION_REQUIRED', legacy), true, { path: legacy, store: 'agent-json' });
+  }
+  const layers: ProfileLayer[] = [{ profiles: own.profiles, origin: 'agent' }];
+  if (shared.layer) layers.push(shared.layer);
+  const judged = judgeProfiles(indexProfiles(layers, ctx.config.aliases).get(ctx.provider), ctx.provider, probe.eligibility, ctx.init.expirySkewMs);
+  const where = (origin: string | undefined): Detail => (origin === 'shared' ? shared.detail : { path: agentDb, row: AGENT_ROW, store: 'agent' });
+  if (judged.found) return present({ ...where(judged.entry.origin), profileId: judged.entry.profileId }, judged.validUntil);
+  return fromRead(judged.error, true, judged.entry ? { ...where(judged.entry.origin), profileId: judged.entry.profileId } : { path: agentDb, store: 'agent' });
+}
+
+/** The agent's directory (the main agent's when the scope names none), the main agent's, and the state database. */
+function resolveDirs(probe: Spec, ctx: ProbeContext): { ok: true; agentDir: string; mainDir: string; stateDb: string } | { ok: false; error: ErrorData } {
+  const stateDir = firstResolved(probe.stateDir ?? ['$OPENCLAW_STATE_DIR', '~/.openclaw'], ctx);
+  if (!stateDir.ok) return stateDir;
+  const main = firstResolved(probe.mainAgentDir ?? ['$OPENCLAW_AGENT_DIR'], ctx);
+  if (!main.ok && main.error.code !== 'E_TEMPLATE_UNRESOLVED') return main;
+  const mainDir = main.ok ? main.path : join(stateDir.path, 'agents', 'main', 'agent');
+  const agent = resolveProbePath(probe.agentDir ?? '{agentDir}', ctx);
+  if (!agent.ok && agent.error.code !== 'E_TEMPLATE_UNRESOLVED') return agent;
+  return { ok: true, agentDir: agent.ok ? agent.path : mainDir, mainDir, stateDb: join(stateDir.path, STATE_DB) };
+}
+
+/** The first template that resolves; an unset variable passes to the next, a refused value stops. */
+function firstResolved(templates: readonly string[], ctx: ProbeContext): { ok: true; path: string } | { ok: false; error: ErrorData } {
+  let last: ErrorData = errorData('E_TEMPLATE_UNRESOLVED');
+  for (const template of templates) {
+    const resolved = resolveProbePath(template, ctx);
+    if (resolved.ok || resolved.error.code !== 'E_TEMPLATE_UNRESOLVED') return resolved;
+    last = resolved.error;
+  }
+  return { ok: false, error: last };
+}
+
+function sharedStore(state: RowsRead<StateRows>, stateDb: string, mainDb: string, agentDb: string, ctx: ProbeContext, limits: ReadLimits, newest: number): Shared {
+  const rows = state.state === 'ok' ? state.rows : undefined;
+  const location = rows?.flag == null ? undefined : locationOf(rows.flag);
+  if (location === 'state-db') {
+    const row = rows?.store != null ? 'config_machine_state/authProfiles.store' : 'auth_profile_stores/shared';
+    const store = profilesOf(rows?.store ?? rows?.legacyStore ?? null, stateDb, row);
+    const detail: Detail = { path: stateDb, row, store: 'shared' };
+    if (!store.ok) return { ok: false, verdict: fromRead(store.error, false, detail) };
+    return { ok: true, layer: { profiles: store.profiles, origin: 'shared' }, detail, exists: true };
+  }
+  if (location !== undefined && location !== 'legacy-main') {
+    return { ok: false, verdict: failed('E_SHARED_STORE_INVALID', `${FLAG_ROW} in ${stateDb}`, { path: stateDb, row: FLAG_ROW, store: 'shared' }) };
+  }
+  // Absent or legacy-main: the main agent's database is the shared store (nothing more to add for the main agent).
+  const detail: Detail = { path: mainDb, row: AGENT_ROW, store: 'shared' };
+  if (mainDb === agentDb) return { ok: true, layer: undefined, detail, exists: false };
+  const main = readMemo(ctx, mainDb, 'agent', () => readAgentRows(mainDb, limits));
+  const bad = unreadable(main, mainDb, newest, 'agent');
+  if (bad) return { ok: false, verdict: fromRead(bad, false, detail) };
+  if (main.state !== 'ok') return { ok: true, layer: undefined, detail, exists: false };
+  const store = profilesOf(main.rows.store, mainDb, AGENT_ROW);
+  if (!store.ok) return { ok: false, verdict: fromRead(store.error, false, detail) };
+  return { ok: true, layer: { profiles: store.profiles, origin: 'shared' }, detail, exists: true };
+}
+
+/**
+ * Why a read cannot be used: its failure, or a schema newer than the probe reads (`schemaVersions`), which also
+ * explains a table the newer schema no longer has.
+ */
+function unreadable(read: RowsRead<unknown>, dbPath: string, newest: number, role: 'agent' | 'state'): ErrorData | undefined {
+  const version = read.state === 'ok' ? read.version : read.state === 'failed' ? read.version : undefined;
+  if (version !== undefined && version > newest) {
+    return errorData('E_STORE_SCHEMA_NEWER', `${dbPath} is at user_version ${version}, newest read ${newest} (schemaVersions.${role})`);
+  }
+  return read.state === 'failed' ? read.error : undefined;
+}
+
+/** The flag's `location`; a value that is not an object with a string location is refused like an unknown one. */
+function locationOf(flag: string): string {
+  try {
+    const value = JSON.parse(flag) as unknown;
+    const location = typeof value === 'object' && value !== null ? (value as { location?: unknown }).location : undefined;
+    return typeof location === 'string' ? location : '(no location)';
+  } catch {
+    return '(not JSON)';
+  }
+}
+
+/** A store row's profiles: none for an absent row. The JSON is ours to judge and never leaves this thread. */
+function profilesOf(json: string | null, dbPath: string, row: string): { ok: true; profiles: Readonly<Record<string, unknown>> } | { ok: false; error: ErrorData } {
+  if (json === null) return { ok: true, profiles: {} };
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return { ok: false, error: errorData('E_STORE_INVALID', `${row} in ${dbPath} is not JSON`) };
+  }
+  const store = StoreSchema.safeParse(value);
+  if (!store.success) return { ok: false, error: errorData('E_STORE_INVALID', `${row} in ${dbPath} has no "profiles" object`) };
+  return { ok: true, profiles: store.data.profiles };
+}
+
+/** A gateway older than 2026.6: the agent's `auth-profiles.json` over the main agent's, per profile id. */
+function jsonStores(probe: Spec, ctx: ProbeContext, agentDir: string, mainDir: string): Verdict {
+  const files: { path: string; origin: 'agent-json' | 'main-json' }[] = [{ path: join(agentDir, LEGACY_JSON), origin: 'agent-json' }];
+  if (mainDir !== agentDir) files.push({ path: join(mainDir, LEGACY_JSON), origin: 'main-json' });
+  const layers: ProfileLayer[] = [];
+  for (const { path, origin } of files) {
+    const read = deriveFromJsonFile(path, 'openclawStore', ctx.init.maxFileBytes, ctx.deps, (json) => {
+      const store = StoreSchema.safeParse(json);
+      return store.success ? { ok: true, value: store.data.profiles } : { ok: false, error: errorData('E_STORE_INVALID', `${path} has no "profiles" object`), missing: false };
+    });
+    // A half-written file may hide, per id, what the other holds: a failure, never an answer.
+    if (!read.ok && !read.missing) return fromRead(read.error, false, { path, store: origin });
+    if (read.ok) layers.push({ profiles: read.value, origin });
+  }
+  const judged = judgeProfiles(indexProfiles(layers, ctx.config.aliases).get(ctx.provider), ctx.provider, probe.eligibility, ctx.init.expirySkewMs);
+  const pathOf = (origin: string | undefined) => files.find((f) => f.origin === origin)?.path ?? (files[0] as (typeof files)[number]).path;
+  const detail = (origin: string | undefined, profileId?: string): Detail => ({ path: pathOf(origin), store: origin === 'main-json' ? 'main-json' : 'agent-json', ...(profileId !== undefined ? { profileId } : {}) });
+  if (judged.found) return present(detail(judged.entry.origin, judged.entry.profileId), judged.validUntil);
+  return fromRead(judged.error, true, judged.entry ? detail(judged.entry.origin, judged.entry.profileId) : detail('agent-json'));
+}
+
+/** Whether a file exists, recorded as a dependency (its appearing or going changes the answer). */
+function exists(path: string, ctx: ProbeContext): boolean {
+  try {
+    ctx.deps.set(path, fingerprintOf(statSync(path, { bigint: true })));
+    return true;
+  } catch (err) {
+    ctx.deps.set(path, fingerprintOfError(err));
+    return false;
+  }
+}
+
+/**
+ * One read of a database per task (a sweep of 200 providers over one agent opens its database once), recorded as
+ * the probe's dependency by its rows' fingerprint.
+ */
+function readMemo<T>(ctx: ProbeContext, dbPath: string, role: 'agent' | 'state', readNow: () => RowsRead<T>): RowsRead<T> {
+  const key = rowsKey(role, dbPath);
+  let read = ctx.memo?.get(key) as RowsRead<T> | undefined;
+  if (read === undefined) {
+    read = readNow();
+    ctx.memo?.set(key, read);
+  }
+  ctx.deps.set(key, fingerprintOfRows(read));
+  return read;
+}

@@ -1,0 +1,120 @@
+/**
+ * The gateway's rules for an auth profile, shared by the JSON store
+ * (`authProfiles`) and the OpenClaw store (`openclawStore`, SQLite or JSON):
+ * which provider a profile belongs to, whether it is usable, and which
+ * profile decides a provider's answer. Runs inside a worker; what leaves it
+ * is profile ids, rule names and expiry times, never a credential value.
+ */
+import { z } from 'zod';
+import { errorData, type ErrorData } from '../../errors.js';
+import { normalizeProviderId } from '../../provider-id.js';
+import { describeExpiry, expiryMs, stillValid, validUntilOf } from '../expiry.js';
+
+/** The store's outer shape; profiles are checked one by one so one odd entry does not hide the rest. */
+export const StoreSchema = z.looseObject({ profiles: z.record(z.string(), z.unknown()) });
+const ProfileSchema = z.looseObject({
+  provider: z.string().min(1).max(256).optional(),
+  type: z.string().max(64).optional(),
+});
+
+/**
+ * A profile as the gateway would judge it, apart from the clock: usable for good, usable until `expires` (a
+ * token's, in ms since the epoch), or not usable by the named rule. Holds no credential value.
+ */
+export type Standing = { readonly usable: true; readonly expires?: number } | { readonly usable: false; readonly rule: string };
+
+export interface ProfileEntry {
+  readonly profileId: string;
+  readonly standing: Standing;
+  /** Which store or layer the profile came from (the OpenClaw store's `agent` or `shared`), when there are several. */
+  readonly origin: string | undefined;
+}
+
+/** Normalised provider → its profiles, in store order. */
+export type ProviderIndex = ReadonlyMap<string, readonly ProfileEntry[]>;
+
+/** Profile ids come from the store: bounded before they reach a report, whose fields have length limits. */
+const clip = (id: string): string => (id.length > 200 ? `${id.slice(0, 199)}…` : id);
+
+const filled = (v: unknown): boolean => typeof v === 'string' && v.trim() !== '';
+const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The gateway's eligibility rules, one per credential type; anything else is not usable. */
+export function standingOf(profile: Readonly<Record<string, unknown>>): Standing {
+  switch (profile['type']) {
+    case 'api_key':
+      return filled(profile['key']) || isObject(profile['keyRef']) ? { usable: true } : { usable: false, rule: 'api_key needs a non-empty key or a keyRef object' };
+    case 'token': {
+      if (!filled(profile['token']) && !isObject(profile['tokenRef'])) return { usable: false, rule: 'token needs a non-empty token or a tokenRef object' };
+      if (!Object.hasOwn(profile, 'expires')) return { usable: true };
+      // 0, a negative number, null, a string or a time past 8.64e15 is a broken expiry, not "never".
+      const expires = expiryMs(profile['expires'], 'ms');
+      return expires === undefined ? { usable: false, rule: 'token expires is not a positive time in ms' } : { usable: true, expires };
+    }
+    case 'oauth':
+      // The gateway refreshes an expired access token, so expiry does not matter here.
+      if (filled(profile['access']) || filled(profile['refresh'])) return { usable: true };
+      return { usable: false, rule: isObject(profile['oauthRef']) ? 'oauth has only an oauthRef, unresolved' : 'oauth needs a non-empty access or refresh token' };
+    default:
+      return { usable: false, rule: 'type is not api_key, token or oauth' };
+  }
+}
+
+/** One store's profiles (`profiles` of a parsed store), with where they came from. */
+export interface ProfileLayer {
+  readonly profiles: Readonly<Record<string, unknown>>;
+  readonly origin?: string;
+}
+
+/**
+ * Indexes profiles by provider. With several layers, an id in an earlier layer hides the same id in later ones
+ * (an agent's `openai:default` hides the shared `openai:default`, not the shared `openai:team`).
+ */
+export function indexProfiles(layers: readonly ProfileLayer[], aliases: ReadonlyMap<string, string>): ProviderIndex {
+  const index = new Map<string, ProfileEntry[]>();
+  const seen = new Set<string>();
+  for (const { profiles, origin } of layers) {
+    for (const [profileId, raw] of Object.entries(profiles)) {
+      if (seen.has(profileId)) continue;
+      seen.add(profileId);
+      const profile = ProfileSchema.safeParse(raw);
+      if (!profile.success) continue;
+      // Profiles are keyed "<provider>:<name>"; an explicit `provider` field wins.
+      const named = profile.data.provider ?? profileId.split(':', 1)[0] ?? '';
+      if (named === '') continue;
+      const provider = normalizeProviderId(named, aliases);
+      let entries = index.get(provider);
+      if (!entries) index.set(provider, (entries = []));
+      entries.push({ profileId: clip(profileId), standing: standingOf(profile.data), origin });
+    }
+  }
+  return index;
+}
+
+/** A provider's answer from its profiles: the profile that decided, or why none did. */
+export type Judgement =
+  | { readonly found: true; readonly entry: ProfileEntry; readonly validUntil?: number }
+  | { readonly found: false; readonly error: ErrorData; readonly entry?: ProfileEntry };
+
+/**
+ * Judges a provider's profiles now. With `any`, any profile counts. Otherwise a profile usable for good wins over
+ * one that expires; among expiring ones the latest decides, with `validUntil` (ms since the epoch, skew taken off).
+ */
+export function judgeProfiles(entries: readonly ProfileEntry[] | undefined, provider: string, eligibility: 'usable' | 'any' | undefined, skewMs: number): Judgement {
+  const first = entries?.[0];
+  if (entries === undefined || first === undefined) return { found: false, error: errorData('E_NO_PROFILE', provider) };
+  if (eligibility === 'any') return { found: true, entry: first };
+  const now = Date.now();
+  let latest: { readonly entry: ProfileEntry; readonly expires: number } | undefined;
+  for (const entry of entries) {
+    const { standing } = entry;
+    if (!standing.usable) continue;
+    if (standing.expires === undefined) return { found: true, entry };
+    if (stillValid(standing.expires, skewMs, now) && (latest === undefined || standing.expires > latest.expires)) latest = { entry, expires: standing.expires };
+  }
+  if (latest !== undefined) return { found: true, entry: latest.entry, validUntil: validUntilOf(latest.expires, skewMs) };
+  // None is usable: say why for the first, in store order.
+  const rule = first.standing.usable ? `token ${describeExpiry(first.standing.expires as number, now)}` : first.standing.rule;
+  const more = entries.length > 1 ? ` (and ${entries.length - 1} more not usable)` : '';
+  return { found: false, error: errorData('E_PROFILE_NOT_USABLE', `${first.profileId}: ${rule}${more}`), entry: first };
+}

@@ -7,15 +7,15 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { CheckpointResult } from './sqlite-db.js';
-import type { WalReset, WriterCommand, WriterFigures, WriterReply } from './sqlite-writer.js';
+import type { WriterCommand, WriterFigures, WriterReply } from './sqlite-writer.js';
 
-export type { WalReset, WriterFigures } from './sqlite-writer.js';
+export type { WriterFigures } from './sqlite-writer.js';
 
 export interface Writer {
   /** The writer's process id. */
   readonly pid: number;
-  /** Starts measuring a phase: every written WAL is emptied, then the seeded agents and events start over. */
-  startPhase(name: string, seed: number, budget: number): Promise<WalReset>;
+  /** Starts measuring a phase: the seeded agents and events start over; `budget` commits count for the WAL growth. */
+  startPhase(name: string, seed: number, budget: number): Promise<void>;
   /** The figures of the phase since `startPhase`; the writer goes on writing, unmeasured. */
   figures(): Promise<WriterFigures>;
   /** TRUNCATE checkpoints of the `agents` databases with the largest WALs and of the state database. */
@@ -28,7 +28,7 @@ export interface Writer {
 
 const WRITER_FILE = fileURLToPath(new URL('./sqlite-writer.js', import.meta.url));
 
-/** Forks the writer, opens every database in it and resolves once it writes. */
+/** Forks the writer, opens every database in it, starts their WALs and resolves once it writes. */
 export async function startWriter(agentDbs: readonly string[], stateDb: string, rate: number): Promise<Writer & { readonly openMs: number }> {
   const child: ChildProcess = fork(WRITER_FILE, [], {
     execPath: process.execPath,
@@ -73,7 +73,7 @@ export async function startWriter(agentDbs: readonly string[], stateDb: string, 
     async startPhase(name, seed, budget) {
       const started = next('phase-started');
       send({ type: 'phase', name, seed, budget });
-      return (await started).reset;
+      await started;
     },
     async figures() {
       const reply = next('figures');

@@ -5,7 +5,7 @@
  * writer in its own process committing what the gateway commits on every
  * request; four phases, each a window with the writer running:
  *
- * 1. alone: the writer only, its baseline commit latency and WAL peak;
+ * 1. alone: the writer only, its baseline commit latency and WAL growth;
  * 2. sync: every agent's store read on the main thread, the old way;
  * 3. pool-cold: a fresh pool (`defaultProbeConfig`), every agent's providers
  *    checked at once;

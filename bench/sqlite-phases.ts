@@ -9,7 +9,7 @@
  */
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import type { AuthChecker, AuthProbePool } from '../src/index.js';
+import type { AuthChecker, AuthProbePool, PoolStats } from '../src/index.js';
 import { collectGarbage } from './proc.js';
 import { otherCpu } from './sqlite-cpu.js';
 import { SQL, type Sqlite } from './sqlite-db.js';
@@ -43,6 +43,10 @@ export interface PhaseFigures extends SweepResult {
   readonly gcMaxMs: number;
   /** Cores other processes than the benchmark and its writer kept busy over the window, on average (NaN without /proc). */
   readonly otherCpuCores: number;
+  /** CPU the benchmark's process (main thread and pool workers) used over the window, in cores. */
+  readonly processCpuCores: number;
+  /** What the pool did over the window (null without a pool): SQLite stores' auth rows read again after a write, probes run. */
+  readonly pool: { readonly storeRowChecks: number; readonly probesRun: number; readonly watchedPaths: number } | null;
   /** `change` events the pool emitted during the window (null without a pool). */
   readonly changeEvents: number | null;
   readonly writer: WriterFigures;
@@ -66,11 +70,18 @@ const NO_SWEEP: SweepResult = { wallMs: 0, checks: 0, wrong: 0, errors: 0 };
 
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
 
-/** Runs `work` in a measured window; `changes` counts the pool's `change` events so far. */
-export async function runPhase(name: PhaseName, ctx: PhaseContext, work: () => Promise<SweepResult>, changes?: () => number): Promise<PhaseFigures> {
+/** The pool a phase watches: its `change` events so far, and its stats once it exists. */
+export interface PoolView {
+  changes(): number;
+  stats(): PoolStats | undefined;
+}
+
+/** Runs `work` in a measured window, with the pool `view` when there is one. */
+export async function runPhase(name: PhaseName, ctx: PhaseContext, work: () => Promise<SweepResult>, view?: PoolView): Promise<PhaseFigures> {
   collectGarbage();
   await ctx.writer.startPhase(name, ctx.seed, ctx.budget);
-  const changesBefore = changes?.() ?? 0;
+  const changesBefore = view?.changes() ?? 0;
+  const statsBefore = view?.stats();
   let last = performance.now();
   let beatMaxMs = 0;
   let beatMaxFrom = 0;
@@ -88,6 +99,7 @@ export async function runPhase(name: PhaseName, ctx: PhaseContext, work: () => P
   });
   gc.observe({ entryTypes: ['gc'] });
   const others = otherCpu([process.pid, ctx.writer.pid], ctx.cpus);
+  const cpu0 = process.cpuUsage();
   loopDelay.reset();
   loopDelay.enable();
   await sleep(2); // a turn or two, so the histogram's timer is running when the work starts
@@ -102,6 +114,9 @@ export async function runPhase(name: PhaseName, ctx: PhaseContext, work: () => P
     gc.disconnect();
   }
   const otherCpuCores = others();
+  const cpu = process.cpuUsage(cpu0);
+  const processCpuCores = (cpu.user + cpu.system) / 1000 / (performance.now() - startedAt);
+  const statsAfter = view?.stats();
   const writer = await ctx.writer.figures();
   return {
     name,
@@ -112,7 +127,15 @@ export async function runPhase(name: PhaseName, ctx: PhaseContext, work: () => P
     beatMaxAtMs: beatMaxFrom - startedAt,
     gcMaxMs,
     otherCpuCores,
-    changeEvents: changes ? changes() - changesBefore : null,
+    processCpuCores,
+    pool: statsAfter
+      ? {
+          storeRowChecks: statsAfter.storeRowChecks - (statsBefore?.storeRowChecks ?? 0),
+          probesRun: statsAfter.probesRun - (statsBefore?.probesRun ?? 0),
+          watchedPaths: statsAfter.watchedPaths,
+        }
+      : null,
+    changeEvents: view ? view.changes() - changesBefore : null,
     writer,
   };
 }

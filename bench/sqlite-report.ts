@@ -87,7 +87,8 @@ type Column = readonly [string, (p: PhaseFigures, r: SqliteBenchResult) => strin
 
 const critOf = (p: PhaseFigures, r: SqliteBenchResult) => (p.name === 'sync' ? r.criticalPath.sync.ms : p.name.startsWith('pool') ? (r.criticalPath.pool?.ms ?? Number.NaN) : Number.NaN);
 
-const COLUMNS: readonly Column[] = [
+/** The gateway's side: its sweep, its event loop, its CPU, the pool's answers and work. */
+const GATEWAY: readonly Column[] = [
   ['wall ms', (p) => (p.checks > 0 ? adaptive(p.wallMs) : '-')],
   ['crit ms', (p, r) => fixed(2)(critOf(p, r))],
   ['÷crit', (p, r) => (p.checks > 0 ? adaptive(ratio(p.wallMs, critOf(p, r))) : '-')],
@@ -96,10 +97,17 @@ const COLUMNS: readonly Column[] = [
   ['beat max', (p) => fixed(1)(p.beatMaxMs)],
   ['at ms', (p) => fixed(0)(p.beatMaxAtMs)],
   ['GC max', (p) => fixed(1)(p.gcMaxMs)],
+  ['CPU', (p) => fixed(2)(p.processCpuCores)],
   ['others', (p) => fixed(2)(p.otherCpuCores)],
   ['checks', (p) => String(p.checks)],
   ['wrong', (p) => String(p.wrong)],
   ['changes', (p) => (p.changeEvents === null ? '-' : String(p.changeEvents))],
+  ['row reads', (p) => (p.pool === null ? '-' : String(p.pool.storeRowChecks))],
+  ['probes', (p) => (p.pool === null ? '-' : String(p.pool.probesRun))],
+];
+
+/** The writer's side, over the same windows. */
+const WRITER: readonly Column[] = [
   ['commits', (p) => String(p.writer.commits)],
   ['commit p50', (p) => fixed(3)(p.writer.commitMs.p50)],
   ['p99', (p) => fixed(3)(p.writer.commitMs.p99)],
@@ -108,13 +116,18 @@ const COLUMNS: readonly Column[] = [
   ['late max', (p) => fixed(1)(p.writer.lateMaxMs)],
   ['WAL max KiB', (p) => kib(p.writer.walPeakBytes)],
   ['WAL growth KiB', (p) => kib(p.writer.walGrowthBytes)],
+  ['state commits', (p) => String(p.writer.stateCommits)],
 ];
 
-export function formatSqliteTable(r: SqliteBenchResult): string {
-  const rows = Object.values(r.phases).map((p) => [p.name, ...COLUMNS.map(([, f]) => f(p, r))]);
-  const header = ['phase', ...COLUMNS.map(([h]) => h)];
+function table(r: SqliteBenchResult, columns: readonly Column[]): string[] {
+  const rows = Object.values(r.phases).map((p) => [p.name, ...columns.map(([, f]) => f(p, r))]);
+  const header = ['phase', ...columns.map(([h]) => h)];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
   const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
+  return [line(header), ...rows.map(line)];
+}
+
+export function formatSqliteTable(r: SqliteBenchResult): string {
   const { machine: m, scenario: s, flags: f } = r;
   const cp = r.criticalPath;
   const out = [
@@ -125,15 +138,21 @@ export function formatSqliteTable(r: SqliteBenchResult): string {
     `machine: ${m.cpus} x ${m.model}, ${m.memoryGiB} GiB, ${m.platform} ${m.kernel}, Node ${m.node}, load ${m.loadAvgAtStart} at start, commit ${r.commit}`,
     `critical path, one agent alone (median of ${cp.sync.samples.length}): sync ${cp.sync.ms.toFixed(2)} ms on the main thread; pool ${cp.pool ? `${cp.pool.ms.toFixed(2)} ms on the warm pool (${cp.pool.wrong} wrong)` : 'not measured'}`,
     '',
-    line(header),
-    ...rows.map(line),
+    'the gateway process:',
+    ...table(r, GATEWAY),
     '',
     'times in ms; crit = one agent read alone (sync: main thread; pool: a fresh agent on the warm pool); ÷crit = wall / crit;',
-    'loop = main-thread event-loop delay (1 ms resolution) over the window, beat = longest gap of a 1 ms interval, at = when it began',
-    '(ms from the work\'s start), GC max = longest main-thread GC pause in the window; others = CPU cores other processes kept busy;',
-    'wrong = answers unlike the generated data; changes = the pool\'s change events; commit = writer BEGIN..COMMIT latency;',
-    `busy = SQLITE_BUSY (+ other) errors; late = writer behind its schedule; WAL max = largest -wal file in the phase;`,
-    `WAL growth = most one -wal grew over the phase's first ${f['budget']} commits (the same seeded commits in every phase)`,
+    'loop = main-thread event-loop delay (1 ms resolution) over the window; beat = longest gap of a 1 ms interval, at = when it began',
+    "(ms from the work's start); GC max = longest main-thread GC pause; CPU = cores this process used (main thread and pool workers);",
+    'others = cores processes other than it and the writer kept busy; wrong = answers unlike the generated data; changes = change',
+    "events; row reads = stores' auth rows the pool read again after a write (stats().storeRowChecks); probes = probes it ran",
+    '',
+    'the writer process:',
+    ...table(r, WRITER),
+    '',
+    'commit = BEGIN IMMEDIATE..COMMIT in ms; busy = SQLITE_BUSY (+ other) errors; late = behind its schedule, in ms;',
+    `WAL max = largest -wal file in the phase; WAL growth = most one -wal grew over the phase's first ${f['budget']} commits (the same`,
+    'seeded commits in every phase); state commits = rewrites of a state-database row',
   ];
   const steps = Object.values(r.phases).filter((p) => p.steps && p.name.startsWith('pool'));
   if (steps.length > 0) {

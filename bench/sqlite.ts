@@ -158,9 +158,10 @@ async function main(flags: Flags, argv: readonly string[]): Promise<void> {
       const sweep = await poolSweep(s, s.agents, checkers);
       return { ...sweep, wallMs: performance.now() - t0, steps: { createPoolMs: t1 - t0, createCheckersMs: t2 - t1, ...sweep.steps } };
     };
-    done(await runPhase('pool-cold', ctx, cold, () => changes));
+    const view = { changes: () => changes, stats: () => pool?.stats() };
+    done(await runPhase('pool-cold', ctx, cold, view));
     const poolThreads = pool ? (pool as AuthProbePool).stats().threads : null;
-    done(await runPhase('pool-hot', ctx, () => poolSweep(s, s.agents, checkers), () => changes));
+    done(await runPhase('pool-hot', ctx, () => poolSweep(s, s.agents, checkers), view));
     const poolCritical = pool ? await poolCriticalPath(pool, s) : null;
     progress(`critical path: sync ${syncCritical.ms.toFixed(2)} ms, pool ${poolCritical?.ms.toFixed(2) ?? '-'} ms; TRUNCATE checkpoints with the pool open`);
     const checkpoint = (await w.checkpoint(CHECKPOINT_AGENTS)).map(relativeCheckpoint(s.stateDir));

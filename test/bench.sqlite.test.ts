@@ -78,6 +78,8 @@ function phase(name: PhaseName, over: Partial<PhaseFigures> = {}, writer: Partia
     beatMaxAtMs: 10,
     gcMaxMs: 1,
     otherCpuCores: 0,
+    processCpuCores: pool ? 0.5 : 0,
+    pool: pool ? { storeRowChecks: 2000, probesRun: 5000, watchedPaths: 2002 } : null,
     changeEvents: pool ? 0 : null,
     ...over,
     writer: {

@@ -29,6 +29,11 @@ export interface SqliteBenchResult {
   readonly durationS: number;
   readonly machine: Machine;
   readonly commit: string;
+  /**
+   * The effective user id the benchmark ran as (null where there is none). It matters: running as root, SQLite
+   * fchowns a `-wal` to its database's owner on every open, read-only ones included, and that is a file event.
+   */
+  readonly euid: number | null;
   readonly flags: Record<string, unknown>;
   readonly scenario: {
     readonly agents: number;
@@ -135,7 +140,7 @@ export function formatSqliteTable(r: SqliteBenchResult): string {
     `store: per agent openclaw-agent.sqlite with ${f['transcriptKb']} KiB of transcript (${s.agentDbMiB} MiB in all, generated in ${(s.generateMs / 1000).toFixed(1)} s), shared store in state/openclaw.sqlite; ${s.profiles.agents} agent profiles, ${s.profiles.shared} shared`,
     `writer: ${f['writeRate']} commits/s over random agents (BEGIN IMMEDIATE, usage row, one transcript event, COMMIT), the state db once a second, in its own process; windows of ${f['windowMs']} ms`,
     `pool: defaultProbeConfig, threads ${f['threads'] ?? 'the library default'} (${r.poolThreads ?? '?'} ran); scope env HOME (empty) and OPENCLAW_STATE_DIR only`,
-    `machine: ${m.cpus} x ${m.model}, ${m.memoryGiB} GiB, ${m.platform} ${m.kernel}, Node ${m.node}, load ${m.loadAvgAtStart} at start, commit ${r.commit}`,
+    `machine: ${m.cpus} x ${m.model}, ${m.memoryGiB} GiB, ${m.platform} ${m.kernel}, Node ${m.node}, ${r.euid === 0 ? 'as root' : `euid ${r.euid ?? '-'}`}, load ${m.loadAvgAtStart} at start, commit ${r.commit}`,
     `critical path, one agent alone (median of ${cp.sync.samples.length}): sync ${cp.sync.ms.toFixed(2)} ms on the main thread; pool ${cp.pool ? `${cp.pool.ms.toFixed(2)} ms on the warm pool (${cp.pool.wrong} wrong)` : 'not measured'}`,
     '',
     'the gateway process:',

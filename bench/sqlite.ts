@@ -193,6 +193,7 @@ async function main(flags: Flags, argv: readonly string[]): Promise<void> {
       durationS: 0,
       machine,
       commit: gitCommit(),
+      euid: process.geteuid?.() ?? null,
       flags: { agents: flags.agents, providers: flags.providers, transcriptKb: flags.transcriptKb, writeRate: flags.writeRate, windowMs: flags.windowMs, threads: flags.threads, seed: flags.seed, budget },
       poolThreads,
       ...partial,

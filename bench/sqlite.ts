@@ -35,7 +35,7 @@ const CHECKPOINT_AGENTS = 5;
 /** After the checkpoints, time the pool has to notice them (and emit any spurious `change`) before it closes, in ms. */
 const SETTLE_MS = 1000;
 
-const DEFAULTS = { agents: 1000, providers: 'openai,anthropic,mistral,groq,deepseek', transcriptKb: 1024, writeRate: 200, windowMs: 10_000, seed: 1 } as const;
+const DEFAULTS = { agents: 1000, providers: 'openai,anthropic,mistral,groq,deepseek', transcriptKb: 1024, writeRate: 200, windowMs: 20_000, seed: 1 } as const;
 
 const USAGE = `Usage: npm run bench:sqlite -- [flags]   (or node dist/bench/sqlite.js [flags]; needs Node >= 22.13 or 24)
 

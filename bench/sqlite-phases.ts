@@ -18,7 +18,7 @@ import type { Agent, SqliteScenario } from './sqlite-scenario.js';
 import type { Writer, WriterFigures } from './sqlite-writer-control.js';
 import { median } from './stats.js';
 
-export const PHASES = ['alone', 'sync', 'pool-cold', 'pool-hot'] as const;
+export const PHASES = ['alone', 'sync', 'pool-cold', 'pool-hot', 'alone-after'] as const;
 export type PhaseName = (typeof PHASES)[number];
 
 /** What a sweep found: its wall time (ms), checks made, answers unlike the scenario's, and checks that failed (counted wrong too). */

@@ -13,15 +13,16 @@ import { LOOP_MAX_MS, type Target } from './targets.js';
 /** How far a pool phase's commit p99 may rise over the writer's alone: 20 %. */
 export const COMMIT_P99_SLACK = 1.2;
 /**
- * How far a pool phase's largest WAL growth may exceed the writer's alone, in bytes: two WAL frames (a 4 KiB page
+ * How far a pool phase's largest WAL growth may exceed the writer's alone, in bytes: four WAL frames (a 4 KiB page
  * and its 24-byte header each). The growth is judged, not the largest file: a WAL file only grows until a
  * checkpoint truncates it, and at the default rate no agent's WAL reaches the 1000-page autocheckpoint within a run,
  * so the largest file grows phase after phase whatever readers do. Every phase replays the same seeded commits, but
  * the rows of earlier phases stay in the tables, so a commit may split a B-tree page (a table leaf, an index leaf)
- * in one phase and not in another: a frame or two more on the same agent, from nothing a reader did. A reader that
- * kept a checkpoint from resetting a WAL, or wrote to one, grows it by far more.
+ * in one phase and not in another, from nothing a reader did: four 20 s phases of the writer alone, one after the
+ * other at the defaults, grew their largest WAL by 214,240, 214,240, 226,600 and 214,240 bytes (three frames
+ * apart). A reader that kept a checkpoint from resetting a WAL, or wrote to one, grows it by far more.
  */
-export const WAL_SLACK_BYTES = 2 * (4096 + 24);
+export const WAL_SLACK_BYTES = 4 * (4096 + 24);
 
 export interface SqliteBenchResult {
   readonly command: string;
@@ -170,6 +171,15 @@ export function formatSqliteTable(r: SqliteBenchResult): string {
       const verdict = c.busy === 0 ? 'ok' : c.busy === 1 ? 'BUSY' : `ERROR ${c.error ?? ''}`;
       out.push(`  ${c.path.padEnd(47)} ${verdict.padEnd(4)}  WAL ${kib(c.walBytesBefore).padStart(4)} KiB -> ${c.walBytesAfter} B in ${c.ms.toFixed(1)} ms (busy ${c.busy}, log ${c.log}, checkpointed ${c.checkpointed})`);
     }
+  }
+  const { alone, 'alone-after': after } = r.phases;
+  if (alone && after) {
+    const growth = after.writer.walGrowthBytes - alone.writer.walGrowthBytes;
+    out.push(
+      '',
+      `noise, the writer alone twice (alone-after / alone): commit p50 x${ratio(after.writer.commitMs.p50, alone.writer.commitMs.p50).toFixed(2)}, ` +
+        `p99 x${ratio(after.writer.commitMs.p99, alone.writer.commitMs.p99).toFixed(2)}; largest WAL growth ${growth >= 0 ? '+' : ''}${(growth / 1024).toFixed(0)} KiB`,
+    );
   }
   out.push('', `change events from the pool's creation to its close: ${r.changeEvents}`);
   if (r.targets.length > 0) {

@@ -9,7 +9,9 @@
  * 2. sync: every agent's store read on the main thread, the old way;
  * 3. pool-cold: a fresh pool (`defaultProbeConfig`), every agent's providers
  *    checked at once;
- * 4. pool-hot: the same sweep again, answered from the checkers' caches.
+ * 4. pool-hot: the same sweep again, answered from the checkers' caches;
+ * 5. alone-after: the writer only again, once the pool is closed: the noise
+ *    between two identical phases, against which the others are read.
  *
  * Then, with the pool still open, each spare agent checked alone (the
  * critical path) and TRUNCATE checkpoints of the largest WALs and of the
@@ -169,6 +171,8 @@ async function main(flags: Flags, argv: readonly string[]): Promise<void> {
     const changeEvents = changes;
     await pool?.close();
     pool = undefined;
+    // The writer alone again, nothing else changed: how far two identical phases differ on this machine.
+    done(await runPhase('alone-after', ctx, idle));
 
     const partial = {
       phases,

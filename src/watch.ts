@@ -13,14 +13,16 @@
  * `fingerprint.ts`): events on the database or its `-wal` make them pending,
  * and their fingerprints come from `rows`, a read in a worker. A write that
  * leaves the auth rows as they were (the gateway's transcripts, its usage
- * state, on every message) costs that one read and changes nothing.
+ * state, on every message) costs that one read and changes nothing. An event
+ * that did not change the database's files (SQLite, run as root, fchowns the
+ * `-wal` on every open: our own reads would wake us again) costs a stat.
  */
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, sep } from 'node:path';
 import type { AuthProbeLogger as Logger } from './logger.js';
 import { stat } from 'node:fs/promises';
 import { setImmediate as turn } from 'node:timers/promises';
-import { currentFingerprint, MISSING, parseRowsKey, watchedFilesOf } from './fingerprint.js';
+import { currentFingerprint, fingerprintOfError, MISSING, parseRowsKey, watchedFilesOf } from './fingerprint.js';
 
 async function isDirectory(path: string): Promise<boolean> {
   try {
@@ -63,6 +65,24 @@ export interface WatchOptions {
 /** Rows dependencies verified in one read task at most. */
 const ROWS_SLICE = 256;
 
+/**
+ * What the files of a rows dependency look like: device, inode, size and mtime of the database and its `-wal`.
+ * Not ctime: an fchown or chmod changes that, never the rows.
+ */
+async function filesSignature(key: string): Promise<string> {
+  const parts = await Promise.all(
+    watchedFilesOf(key).map(async (file) => {
+      try {
+        const st = await stat(file, { bigint: true });
+        return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
+      } catch (err) {
+        return fingerprintOfError(err);
+      }
+    }),
+  );
+  return parts.join('|');
+}
+
 const absent = (fingerprint: string | undefined): boolean => fingerprint === undefined || fingerprint === MISSING || fingerprint.startsWith('error:');
 
 /** Paths stat'ed at once in a check; the event loop gets a turn between slices. */
@@ -87,6 +107,10 @@ export class DependencyWatcher<T extends Dependent> {
   #polling: boolean;
   #closed = false;
   #rowChecks = 0;
+  /** Rows dependencies: their files' signature when their rows were last read. */
+  readonly #rowFiles = new Map<string, string>();
+  /** Rows dependencies to read whatever their files say: newly followed (see `track`), or at a verify pass. */
+  readonly #mustRead = new Set<string>();
 
   constructor(
     private readonly options: WatchOptions,
@@ -124,6 +148,7 @@ export class DependencyWatcher<T extends Dependent> {
       }
       set.add(item);
       this.#pending.add(path);
+      if (this.options.rows && parseRowsKey(path)) this.#mustRead.add(path);
     }
     if (item.deps.size === 0) return;
     this.#schedule();
@@ -138,6 +163,7 @@ export class DependencyWatcher<T extends Dependent> {
     const set = this.#byPath.get(path);
     if (!set?.delete(item) || set.size > 0) return;
     this.#byPath.delete(path);
+    this.#rowFiles.delete(path);
     this.#unanchor(path);
   }
 
@@ -150,6 +176,8 @@ export class DependencyWatcher<T extends Dependent> {
     this.#byPath.clear();
     this.#anchors.clear();
     this.#pending.clear();
+    this.#rowFiles.clear();
+    this.#mustRead.clear();
   }
 
   /**
@@ -280,15 +308,19 @@ export class DependencyWatcher<T extends Dependent> {
       if (this.#closed) return;
       await Promise.all(paths.slice(i, i + FLUSH_SLICE).map(async (path) => seen(path, await currentFingerprint(path))));
     }
-    for (let i = 0; i < rows.length && this.options.rows; i += ROWS_SLICE) {
-      const keys = rows.slice(i, i + ROWS_SLICE);
+    const toRead = await this.#rowsToRead(rows);
+    for (let i = 0; i < toRead.length && this.options.rows; i += ROWS_SLICE) {
+      const keys = toRead.slice(i, i + ROWS_SLICE);
       let fingerprints: readonly string[];
       try {
         fingerprints = await this.options.rows(keys);
       } catch {
         // No worker could read them now (the pool closing, its queue full): they stay pending for the next check.
         if (this.#closed) return;
-        for (const key of keys) this.#pending.add(key);
+        for (const key of keys) {
+          this.#pending.add(key);
+          this.#mustRead.add(key);
+        }
         this.#schedule();
         continue;
       }
@@ -298,6 +330,29 @@ export class DependencyWatcher<T extends Dependent> {
     }
     if (this.#closed) return;
     if (changed.length > 0) this.onChanged(changed);
+  }
+
+  /**
+   * The rows dependencies a worker must read: those whose database or `-wal` changed (a stat each, in slices), and
+   * those to be read whatever their files say. Their files' signature is taken before the read, so a write during it
+   * is seen at the next event.
+   */
+  async #rowsToRead(keys: readonly string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < keys.length; i += FLUSH_SLICE) {
+      if (i > 0) await turn();
+      await Promise.all(
+        keys.slice(i, i + FLUSH_SLICE).map(async (key) => {
+          const must = this.#mustRead.delete(key);
+          if (!this.#byPath.has(key)) return;
+          const signature = await filesSignature(key);
+          if (!must && this.#rowFiles.get(key) === signature) return;
+          this.#rowFiles.set(key, signature);
+          out.push(key);
+        }),
+      );
+    }
+    return out;
   }
 
   #fallBack(err: unknown): void {
@@ -320,7 +375,10 @@ export class DependencyWatcher<T extends Dependent> {
     const every = this.#polling ? this.options.pollMs : this.options.verifyMs;
     if (this.#poll || this.#closed || every <= 0) return;
     this.#poll = setInterval(() => {
-      for (const path of this.#byPath.keys()) this.#pending.add(path);
+      for (const path of this.#byPath.keys()) {
+        this.#pending.add(path);
+        if (this.options.rows && parseRowsKey(path)) this.#mustRead.add(path);
+      }
       if (this.#pending.size > 0) void this.#flush();
     }, every).unref();
   }

@@ -35,6 +35,11 @@ if (hasSqlite) {
       try {
         // Let the first check of the rows (made as the answers are followed) pass before counting.
         expect(await eventually(() => pool.stats().storeRowChecks >= 2)).toBe(true);
+        // Idle, the pool's own reads wake nothing (as root, SQLite fchowns the -wal on every open, read-only too).
+        await settle(300);
+        const idle = pool.stats().storeRowChecks;
+        await settle(600);
+        expect(pool.stats().storeRowChecks).toBe(idle);
         const probed = pool.stats().probesRunByKind.openclawStore;
         const checked = pool.stats().storeRowChecks;
         for (let n = 0; n < 40; n++) {

@@ -178,7 +178,8 @@ export function formatSqliteTable(r: SqliteBenchResult): string {
     out.push(
       '',
       `noise, the writer alone twice (alone-after / alone): commit p50 x${ratio(after.writer.commitMs.p50, alone.writer.commitMs.p50).toFixed(2)}, ` +
-        `p99 x${ratio(after.writer.commitMs.p99, alone.writer.commitMs.p99).toFixed(2)}; largest WAL growth ${growth >= 0 ? '+' : ''}${(growth / 1024).toFixed(0)} KiB`,
+        `p99 x${ratio(after.writer.commitMs.p99, alone.writer.commitMs.p99).toFixed(2)}; largest WAL growth ${growth >= 0 ? '+' : ''}${(growth / 1024).toFixed(0)} KiB; ` +
+        `loop max with nothing to do ${alone.loopMaxMs.toFixed(1)} and ${after.loopMaxMs.toFixed(1)} ms (the machine's own stalls)`,
     );
   }
   out.push('', `change events from the pool's creation to its close: ${r.changeEvents}`);

@@ -5,6 +5,7 @@
  * its databases opened and checkpointed the way the gateway does.
  */
 import { statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
 export type SqlValue = string | number | bigint | null | Uint8Array;
 
@@ -28,14 +29,25 @@ export interface Sqlite {
 /** What a Node without node:sqlite is told, in one line. */
 export const NEEDS_SQLITE = `needs node:sqlite (Node >= 22.13 or 24); this is Node ${process.version}, nothing measured`;
 
-/** node:sqlite, or null where this Node has none (20, or 22 before 22.13 without --experimental-sqlite). */
-export async function loadSqlite(): Promise<Sqlite | null> {
-  // A specifier TypeScript cannot resolve: the types of node:sqlite are not in this package's @types/node.
-  const specifier = 'node:sqlite';
+/**
+ * node:sqlite, or null where this Node has none (20, or 22 before 22.13 without --experimental-sqlite). Node 22's
+ * one-time ExperimentalWarning about it is dropped while it loads (synchronously, here): the benchmark's output
+ * is its table, and the pool keeps the warning off stderr too.
+ */
+export function loadSqlite(): Sqlite | null {
+  const emitWarning = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const type = typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type;
+    const text = typeof warning === 'string' ? warning : warning.message;
+    if (type === 'ExperimentalWarning' && text.includes('SQLite')) return;
+    (emitWarning as (...args: unknown[]) => void).call(process, warning, ...rest);
+  }) as typeof process.emitWarning;
   try {
-    return (await import(specifier)) as Sqlite;
+    return createRequire(import.meta.url)('node:sqlite') as Sqlite;
   } catch {
     return null;
+  } finally {
+    process.emitWarning = emitWarning;
   }
 }
 

@@ -32,8 +32,6 @@ const WRITER_FILE = fileURLToPath(new URL('./sqlite-writer.js', import.meta.url)
 export async function startWriter(agentDbs: readonly string[], stateDb: string, rate: number): Promise<Writer & { readonly openMs: number }> {
   const child: ChildProcess = fork(WRITER_FILE, [], {
     execPath: process.execPath,
-    // Node 22 warns that node:sqlite is experimental: once from the benchmark is enough.
-    execArgv: ['--disable-warning=ExperimentalWarning'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'advanced',
   });

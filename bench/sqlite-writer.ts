@@ -23,7 +23,7 @@
  * the first phase's p99 measured the disk.
  */
 import { basename, dirname } from 'node:path';
-import { AGENT_SCHEMA_VERSION, SQL, checkpointTruncate, isBusy, openAsGateway, walBytes, type CheckpointResult, type Database, type Sqlite, type Statement } from './sqlite-db.js';
+import { AGENT_SCHEMA_VERSION, SQL, checkpointTruncate, isBusy, loadSqlite, openAsGateway, walBytes, type CheckpointResult, type Database, type Sqlite, type Statement } from './sqlite-db.js';
 import { usageState } from './sqlite-profiles.js';
 import { eventSource, type EventSource } from './sqlite-transcript.js';
 import { seededRandom, type Random } from './scenario-util.js';
@@ -236,9 +236,9 @@ function init(sqlite: Sqlite, command: Extract<WriterCommand, { type: 'init' }>)
   pump();
 }
 
-async function main(): Promise<void> {
-  const specifier = 'node:sqlite';
-  const sqlite = (await import(specifier)) as Sqlite;
+function main(): void {
+  const sqlite = loadSqlite();
+  if (!sqlite) throw new Error(`the writer needs node:sqlite (this is Node ${process.version})`);
   process.on('disconnect', () => process.exit(0));
   process.on('message', (command: WriterCommand) => {
     try {
@@ -261,4 +261,4 @@ async function main(): Promise<void> {
   });
 }
 
-await main();
+main();

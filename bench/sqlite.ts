@@ -100,7 +100,7 @@ function gitCommit(): string {
 }
 
 async function main(flags: Flags, argv: readonly string[]): Promise<void> {
-  const sqlite = await loadSqlite();
+  const sqlite = loadSqlite();
   if (!sqlite) {
     process.stdout.write(flags.json ? `${JSON.stringify({ skipped: `bench:sqlite ${NEEDS_SQLITE}` })}\n` : `bench:sqlite ${NEEDS_SQLITE}\n`);
     return;

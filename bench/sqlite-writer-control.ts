@@ -35,17 +35,23 @@ export async function startWriter(agentDbs: readonly string[], stateDb: string, 
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'advanced',
   });
-  const next = <T extends WriterReply['type']>(type: T) =>
+  // A channel that closed under a send is reported by the request waiting on it, not as an unhandled 'error'.
+  child.on('error', () => {});
+  const ended = () => child.exitCode !== null || child.signalCode !== null;
+  const exitedWith = () => (ended() ? (child.signalCode ?? `code ${child.exitCode}`) : 'disconnected') as string;
+  /** Sends `command` and waits for the reply of `type` (or the writer's failure, or its exit). */
+  const request = <T extends WriterReply['type']>(command: WriterCommand, type: T) =>
     new Promise<Extract<WriterReply, { type: T }>>((resolve, reject) => {
+      if (ended() || !child.connected) return reject(new Error(`writer gone (${exitedWith()}) before "${command.type}"`));
       const onMessage = (message: WriterReply) => {
         if (message.type !== type && message.type !== 'failed') return;
         cleanup();
         if (message.type === 'failed') reject(new Error(`writer: ${message.message}`));
         else resolve(message as Extract<WriterReply, { type: T }>);
       };
-      const onExit = (code: number | null, signal: string | null) => {
+      const onExit = () => {
         cleanup();
-        reject(new Error(`writer exited (${signal ?? `code ${code}`}) while waiting for "${type}"`));
+        reject(new Error(`writer exited (${exitedWith()}) while waiting for "${type}"`));
       };
       const cleanup = () => {
         child.off('message', onMessage);
@@ -53,14 +59,15 @@ export async function startWriter(agentDbs: readonly string[], stateDb: string, 
       };
       child.on('message', onMessage);
       child.on('exit', onExit);
+      child.send(command, (err) => {
+        if (!err) return;
+        cleanup();
+        reject(new Error(`writer unreachable (${err.message}) for "${command.type}"`));
+      });
     });
-  const send = (command: WriterCommand) => child.send(command);
-  const ended = () => child.exitCode !== null || child.signalCode !== null;
-  const ready = next('ready');
-  send({ type: 'init', agentDbs, stateDb, rate });
   let openMs: number;
   try {
-    openMs = (await ready).openMs;
+    openMs = (await request({ type: 'init', agentDbs, stateDb, rate }, 'ready')).openMs;
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
@@ -69,24 +76,18 @@ export async function startWriter(agentDbs: readonly string[], stateDb: string, 
     pid: child.pid ?? 0,
     openMs,
     async startPhase(name, seed, budget) {
-      const started = next('phase-started');
-      send({ type: 'phase', name, seed, budget });
-      await started;
+      await request({ type: 'phase', name, seed, budget }, 'phase-started');
     },
     async figures() {
-      const reply = next('figures');
-      send({ type: 'figures' });
-      return (await reply).figures;
+      return (await request({ type: 'figures' }, 'figures')).figures;
     },
     async checkpoint(agents) {
-      const reply = next('checkpointed');
-      send({ type: 'checkpoint', agents });
-      return (await reply).results;
+      return (await request({ type: 'checkpoint', agents }, 'checkpointed')).results;
     },
     async close() {
       if (ended()) return;
       const exited = once(child, 'exit');
-      if (child.connected) send({ type: 'exit' });
+      if (child.connected) child.send({ type: 'exit' } satisfies WriterCommand, () => {});
       const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
       await exited;
       clearTimeout(timer);

@@ -221,4 +221,10 @@ async function main(flags: Flags, argv: readonly string[]): Promise<void> {
 }
 
 const argv = process.argv.slice(2);
-await main(parseCommandLine(USAGE, parseFlags, argv), argv);
+try {
+  await main(parseCommandLine(USAGE, parseFlags, argv), argv);
+} catch (err) {
+  // Everything was cleaned up on the way out (the pool, the writer, the temp dir): say what failed, exit 1.
+  process.stderr.write(`bench:sqlite failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+}

@@ -1,10 +1,8 @@
 /**
- * Watching the files answers depend on. Each dependency is watched through
- * its directory (or, for a file that does not exist yet, its nearest existing
- * ancestor), never through the file itself: editors and CLIs replace files by
- * rename, which a watch on the old inode would not survive. Events are
- * debounced; then each touched path is stat'ed (asynchronously) and only the
- * answers whose recorded fingerprint differs are reported changed. Where
+ * Watching the files answers depend on, through their directories (see
+ * `watch-dirs.ts`). Events are debounced; then each touched path is stat'ed
+ * (asynchronously) and only the answers whose recorded fingerprint differs
+ * are reported changed. Where
  * `fs.watch` is not possible (inotify limits, some network file systems) the
  * watcher falls back to checking every fingerprint on an interval, and says
  * so in the logs once.
@@ -17,20 +15,11 @@
  * that did not change the database's files (SQLite, run as root, fchowns the
  * `-wal` on every open: our own reads would wake us again) costs a stat.
  */
-import { existsSync, watch, type FSWatcher } from 'node:fs';
-import { basename, dirname, sep } from 'node:path';
-import type { AuthProbeLogger as Logger } from './logger.js';
 import { stat } from 'node:fs/promises';
 import { setImmediate as turn } from 'node:timers/promises';
-import { currentFingerprint, fingerprintOfError, MISSING, parseRowsKey, watchedFilesOf } from './fingerprint.js';
-
-async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch {
-    return false;
-  }
-}
+import { currentFingerprint, fingerprintOfError, parseRowsKey, watchedFilesOf } from './fingerprint.js';
+import type { AuthProbeLogger as Logger } from './logger.js';
+import { DirectoryWatches } from './watch-dirs.js';
 
 /** Anything whose answer depends on files: path → fingerprint when it was computed. */
 export interface Dependent {
@@ -83,22 +72,15 @@ async function filesSignature(key: string): Promise<string> {
   return parts.join('|');
 }
 
-const absent = (fingerprint: string | undefined): boolean => fingerprint === undefined || fingerprint === MISSING || fingerprint.startsWith('error:');
-
 /** Paths stat'ed at once in a check; the event loop gets a turn between slices. */
 const FLUSH_SLICE = 64;
 
-interface Anchor {
-  readonly dir: string;
-  /** The entry of `dir` on the way to the path. */
-  readonly name: string;
-}
-
 export class DependencyWatcher<T extends Dependent> {
   readonly #byPath = new Map<string, Set<T>>();
-  /** Where each followed path (a file, or a database and its log) is watched from. */
-  readonly #anchors = new Map<string, readonly Anchor[]>();
-  readonly #dirs = new Map<string, { watcher: FSWatcher; names: Map<string, Set<string>> }>();
+  readonly #watches = new DirectoryWatches(
+    (paths) => this.#onEvent(paths),
+    (err) => this.#fallBack(err),
+  );
   readonly #pending = new Set<string>();
   #debounce: NodeJS.Timeout | undefined;
   /** When the oldest unchecked event arrived: a steady stream of events still gets checked every 10 debounce periods. */
@@ -164,116 +146,31 @@ export class DependencyWatcher<T extends Dependent> {
     if (!set?.delete(item) || set.size > 0) return;
     this.#byPath.delete(path);
     this.#rowFiles.delete(path);
-    this.#unanchor(path);
+    this.#watches.unanchor(path);
   }
 
   close(): void {
     this.#closed = true;
     clearTimeout(this.#debounce);
     clearInterval(this.#poll);
-    for (const { watcher } of this.#dirs.values()) watcher.close();
-    this.#dirs.clear();
+    this.#watches.close();
     this.#byPath.clear();
-    this.#anchors.clear();
     this.#pending.clear();
     this.#rowFiles.clear();
     this.#mustRead.clear();
   }
 
-  /**
-   * Watches the directory that holds each file of `path` (the file; a database and its `-wal`), or for a missing
-   * one the nearest existing ancestor, for the entry leading down to it. A fingerprint of an existing file says
-   * where without asking the file system.
-   */
   #anchor(path: string, fingerprint?: string): void {
-    if (this.#polling) return;
-    for (const file of watchedFilesOf(path)) {
-      let dir = dirname(file);
-      let name = basename(file);
-      if (absent(fingerprint)) {
-        while (!existsSync(dir) && dirname(dir) !== dir) {
-          name = basename(dir);
-          dir = dirname(dir);
-        }
-      }
-      this.#watchEntry(path, dir, name);
-    }
+    if (!this.#polling) this.#watches.anchor(path, fingerprint);
   }
 
-  #watchEntry(path: string, dir: string, name: string): void {
-    const anchors = this.#anchors.get(path) ?? [];
-    if (anchors.some((a) => a.dir === dir && a.name === name)) return;
-    let watched = this.#dirs.get(dir);
-    if (!watched) {
-      let watcher: FSWatcher;
-      try {
-        watcher = watch(dir, { persistent: false }, (_event, filename) => this.#onEvent(dir, filename));
-      } catch (err) {
-        this.#fallBack(err);
-        return;
-      }
-      watcher.on('error', (err) => this.#fallBack(err));
-      this.#dirs.set(dir, (watched = { watcher, names: new Map() }));
-    }
-    let paths = watched.names.get(name);
-    if (!paths) watched.names.set(name, (paths = new Set()));
-    paths.add(path);
-    this.#anchors.set(path, [...anchors, { dir, name }]);
-  }
-
-  /**
-   * After a check: a path watched from an ancestor that now exists closer to it, or one whose watched directory
-   * is gone, is watched from its new nearest ancestor. Paths whose anchors are still right (nearly all, and every
-   * existing file watched through its own directory) cost nothing: no watch is closed or made again.
-   */
   async #reanchor(path: string, fingerprint: string): Promise<void> {
     if (this.#polling || !this.#byPath.has(path)) return;
-    const anchors = this.#anchors.get(path) ?? [];
-    const files = watchedFilesOf(path);
-    const exists = !absent(fingerprint);
-    const at = (dir: string, name: string) => anchors.some((a) => a.dir === dir && a.name === name);
-    if (exists && files.every((file) => at(dirname(file), basename(file)))) return;
-    const wanted: Anchor[] = [];
-    for (const file of files) {
-      let dir = dirname(file);
-      let name = basename(file);
-      if (!exists) {
-        while (!(await isDirectory(dir)) && dirname(dir) !== dir) {
-          name = basename(dir);
-          dir = dirname(dir);
-        }
-      }
-      wanted.push({ dir, name });
-    }
-    if (this.#closed || !this.#byPath.has(path) || wanted.every((w) => at(w.dir, w.name))) return;
-    this.#unanchor(path);
-    for (const { dir, name } of wanted) this.#watchEntry(path, dir, name);
+    await this.#watches.reanchor(path, fingerprint, () => !this.#closed && !this.#polling && this.#byPath.has(path));
   }
 
-  #unanchor(path: string): void {
-    const anchors = this.#anchors.get(path);
-    if (!anchors) return;
-    this.#anchors.delete(path);
-    for (const anchor of anchors) {
-      const watched = this.#dirs.get(anchor.dir);
-      const paths = watched?.names.get(anchor.name);
-      if (!watched || !paths) continue;
-      paths.delete(path);
-      if (paths.size === 0) watched.names.delete(anchor.name);
-      if (watched.names.size === 0) {
-        watched.watcher.close();
-        this.#dirs.delete(anchor.dir);
-      }
-    }
-  }
-
-  #onEvent(dir: string, filename: string | Buffer | null): void {
-    const watched = this.#dirs.get(dir);
-    if (!watched) return;
-    const name = filename === null ? null : (String(filename).split(sep)[0] ?? '');
-    // Unrelated entries of the directory are ignored here, before any stat.
-    const hit = name === null ? [...watched.names.values()] : [watched.names.get(name) ?? new Set<string>()];
-    for (const paths of hit) for (const path of paths) this.#pending.add(path);
+  #onEvent(paths: Iterable<string>): void {
+    for (const path of paths) this.#pending.add(path);
     if (this.#pending.size > 0) this.#schedule();
   }
 
@@ -362,9 +259,7 @@ export class DependencyWatcher<T extends Dependent> {
       { code: (err as NodeJS.ErrnoException).code ?? 'unknown', pollMs: this.options.pollMs },
       'cannot watch credential files; checking their fingerprints on an interval instead',
     );
-    for (const { watcher } of this.#dirs.values()) watcher.close();
-    this.#dirs.clear();
-    this.#anchors.clear();
+    this.#watches.close();
     clearInterval(this.#poll);
     this.#poll = undefined;
     this.#startChecking();

@@ -92,22 +92,16 @@ if (hasSqlite) {
     const key = { type: 'api_key', key: SECRET };
     const empty = { type: 'api_key', key: '' };
 
-    it('state-db (current schema): the row authProfiles.store of config_machine_state', async () => {
+    it.each([
+      ['the current schema: the row authProfiles.store of config_machine_state', 'store', 'config_machine_state/authProfiles.store'],
+      ['before the v13 schema: the row shared of auth_profile_stores', 'legacyStore', 'auth_profile_stores/shared'],
+    ] as const)('state-db, %s', async (_name, layout, row) => {
       const g = gateway();
       writeAgentDb(g.agentDb, {});
-      writeStateDb(g.stateDb, { flag: { location: 'state-db' }, store: { 'deepseek:team': key } });
+      writeStateDb(g.stateDb, { flag: { location: 'state-db' }, [layout]: { 'deepseek:team': key } });
       const { auth, outcome } = await g.judge('deepseek');
       expect(auth).toBe(true);
-      expect(outcome.detail).toMatchObject({ path: g.stateDb, row: 'config_machine_state/authProfiles.store', profileId: 'deepseek:team', store: 'shared' });
-    });
-
-    it('state-db (before the v13 schema): the row shared of auth_profile_stores', async () => {
-      const g = gateway();
-      writeAgentDb(g.agentDb, {});
-      writeStateDb(g.stateDb, { flag: { location: 'state-db' }, legacyStore: { 'deepseek:team': key } });
-      const { auth, outcome } = await g.judge('deepseek');
-      expect(auth).toBe(true);
-      expect(outcome.detail).toMatchObject({ path: g.stateDb, row: 'auth_profile_stores/shared', store: 'shared' });
+      expect(outcome.detail).toMatchObject({ path: g.stateDb, row, profileId: 'deepseek:team', store: 'shared' });
     });
 
     it.each([

@@ -10,19 +10,24 @@ import type { Machine } from './report.js';
 import { ratio, round, significant } from './stats.js';
 import { LOOP_MAX_MS, type Target } from './targets.js';
 
-/** How far a pool phase's commit p99 may rise over the writer's alone: 20 %. */
+/**
+ * How far a pool phase's commit p99 may rise over the writer's alone: 20 %. "Alone" is the lower p99 of the two
+ * writer-alone phases (before the pool and after it): one pause of the machine in one of them (a 150 ms one put an
+ * alone p99 at 1.09 ms against 0.35 ms in the other) must not make the target easier.
+ */
 export const COMMIT_P99_SLACK = 1.2;
 /**
- * How far a pool phase's largest WAL growth may exceed the writer's alone, in bytes: four WAL frames (a 4 KiB page
- * and its 24-byte header each). The growth is judged, not the largest file: a WAL file only grows until a
- * checkpoint truncates it, and at the default rate no agent's WAL reaches the 1000-page autocheckpoint within a run,
- * so the largest file grows phase after phase whatever readers do. Every phase replays the same seeded commits, but
- * the rows of earlier phases stay in the tables, so a commit may split a B-tree page (a table leaf, an index leaf)
- * in one phase and not in another, from nothing a reader did: four 20 s phases of the writer alone, one after the
- * other at the defaults, grew their largest WAL by 214,240, 214,240, 226,600 and 214,240 bytes (three frames
- * apart). A reader that kept a checkpoint from resetting a WAL, or wrote to one, grows it by far more.
+ * How far a pool phase's WAL growth may exceed the writer's alone: 5 %. Judged is how much all the agents' WALs
+ * grew together over the phase's first `budget` commits, not the largest file: a WAL file only grows until a
+ * checkpoint truncates it, and at the default rate no agent's WAL reaches the 1000-page autocheckpoint within a
+ * run, so the largest file grows phase after phase whatever readers do. Every phase replays the same seeded
+ * commits, but the rows of earlier phases stay in the tables and B-tree pages split at other commits: four 20 s
+ * phases of the writer alone, one after the other at the defaults, grew the WALs by 63.2, 64.7, 63.9 and 65.6 MB
+ * (within 4 %, a little more as the tables grow; the largest one agent's by 206,000 to 226,600 bytes). "Alone" is
+ * the mean of the two writer-alone phases, which bracket the pool's phases in time. A reader that wrote to the WALs
+ * (a frame per read would add some 40 %), or kept checkpoints from resetting them, would go far past it.
  */
-export const WAL_SLACK_BYTES = 4 * (4096 + 24);
+export const WAL_GROWTH_SLACK = 1.05;
 
 export interface SqliteBenchResult {
   readonly command: string;
@@ -65,16 +70,18 @@ export function sqliteTargets(r: Pick<SqliteBenchResult, 'phases' | 'criticalPat
   const out: Target[] = [];
   const add = (target: string, value: number, limit: number, strict = false) =>
     out.push({ target, value: significant(value, 4), limit: significant(limit, 4), met: strict ? value < limit : value <= limit });
-  const alone = r.phases.alone;
+  const alones = [r.phases.alone, r.phases['alone-after']].filter((p) => p !== undefined);
   const pools = POOL_PHASES.map((name) => r.phases[name]).filter((p) => p !== undefined);
   for (const p of pools) add(`${p.name} loop-delay max < ${LOOP_MAX_MS} ms (${r.scenario.agents} agents)`, p.loopMaxMs, LOOP_MAX_MS, true);
-  if (alone) {
-    for (const p of pools) add(`${p.name} writer commit p99 / alone <= ${COMMIT_P99_SLACK}`, ratio(p.writer.commitMs.p99, alone.writer.commitMs.p99), COMMIT_P99_SLACK);
+  if (alones.length > 0) {
+    const aloneP99 = Math.min(...alones.map((a) => a.writer.commitMs.p99));
+    for (const p of pools) add(`${p.name} writer commit p99 / alone (the lower of the two) <= ${COMMIT_P99_SLACK}`, ratio(p.writer.commitMs.p99, aloneP99), COMMIT_P99_SLACK);
   }
   const phases = Object.values(r.phases);
   add('writer SQLITE_BUSY errors, all phases = 0', phases.reduce((n, p) => n + p.writer.busy, 0), 0);
-  if (alone) {
-    for (const p of pools) add(`${p.name} largest WAL growth <= alone + ${WAL_SLACK_BYTES} (bytes)`, p.writer.walGrowthBytes, alone.writer.walGrowthBytes + WAL_SLACK_BYTES);
+  if (alones.length > 0) {
+    const aloneGrowth = alones.reduce((n, a) => n + a.writer.walGrowthTotalBytes, 0) / alones.length;
+    for (const p of pools) add(`${p.name} WAL growth / alone (the mean of the two) <= ${WAL_GROWTH_SLACK}`, ratio(p.writer.walGrowthTotalBytes, aloneGrowth), WAL_GROWTH_SLACK);
   }
   if (pools.length > 0) add('wrong answers, pool phases and pool critical path = 0', pools.reduce((n, p) => n + p.wrong, 0) + (r.criticalPath.pool?.wrong ?? 0), 0);
   if (pools.length > 0) add('spurious change events = 0', r.changeEvents, 0);
@@ -121,7 +128,8 @@ const WRITER: readonly Column[] = [
   ['busy', (p) => String(p.writer.busy + p.writer.errors > 0 ? `${p.writer.busy}+${p.writer.errors}` : p.writer.busy)],
   ['late max', (p) => fixed(1)(p.writer.lateMaxMs)],
   ['WAL max KiB', (p) => kib(p.writer.walPeakBytes)],
-  ['WAL growth KiB', (p) => kib(p.writer.walGrowthBytes)],
+  ['WAL growth MiB', (p) => (p.writer.walGrowthTotalBytes / 2 ** 20).toFixed(1)],
+  ['largest KiB', (p) => kib(p.writer.walGrowthBytes)],
   ['state commits', (p) => String(p.writer.stateCommits)],
 ];
 
@@ -157,8 +165,8 @@ export function formatSqliteTable(r: SqliteBenchResult): string {
     ...table(r, WRITER),
     '',
     'commit = BEGIN IMMEDIATE..COMMIT in ms; busy = SQLITE_BUSY (+ other) errors; late = behind its schedule, in ms;',
-    `WAL max = largest -wal file in the phase; WAL growth = most one -wal grew over the phase's first ${f['budget']} commits (the same`,
-    'seeded commits in every phase); state commits = rewrites of a state-database row',
+    `WAL max = largest -wal file in the phase; WAL growth = how much all agents' -wal files grew over the phase's first ${f['budget']}`,
+    'commits (the same seeded commits in every phase), largest = the most one of them grew; state commits = rewrites of a state-db row',
   ];
   const steps = Object.values(r.phases).filter((p) => p.steps && p.name.startsWith('pool'));
   if (steps.length > 0) {
@@ -174,11 +182,11 @@ export function formatSqliteTable(r: SqliteBenchResult): string {
   }
   const { alone, 'alone-after': after } = r.phases;
   if (alone && after) {
-    const growth = after.writer.walGrowthBytes - alone.writer.walGrowthBytes;
+    const growth = ratio(after.writer.walGrowthTotalBytes, alone.writer.walGrowthTotalBytes);
     out.push(
       '',
       `noise, the writer alone twice (alone-after / alone): commit p50 x${ratio(after.writer.commitMs.p50, alone.writer.commitMs.p50).toFixed(2)}, ` +
-        `p99 x${ratio(after.writer.commitMs.p99, alone.writer.commitMs.p99).toFixed(2)}; largest WAL growth ${growth >= 0 ? '+' : ''}${(growth / 1024).toFixed(0)} KiB; ` +
+        `p99 x${ratio(after.writer.commitMs.p99, alone.writer.commitMs.p99).toFixed(2)}; WAL growth x${growth.toFixed(3)}; ` +
         `loop max with nothing to do ${alone.loopMaxMs.toFixed(1)} and ${after.loopMaxMs.toFixed(1)} ms (the machine's own stalls)`,
     );
   }

@@ -9,10 +9,12 @@
  *
  * Per phase it reports each commit's latency (BEGIN to COMMIT returned),
  * `SQLITE_BUSY` errors, how far it fell behind its schedule, the largest
- * `-wal` file it wrote, and the most one `-wal` grew. Every phase replays the
- * same seeded choice of agents and events, so the growth differs between
- * phases only by what readers did to the WALs (and a B-tree page split
- * here or there). The WALs are not emptied between phases: emptying a
+ * `-wal` file it wrote, and how much every `-wal` grew over the phase's
+ * first `budget` commits (from a snapshot of all of them at the phase's
+ * start to one at that commit: whoever wrote the frames). Every phase
+ * replays the same seeded choice of agents and events, so the growth
+ * differs between phases only by what readers did to the WALs (and a
+ * B-tree page split here or there). The WALs are not emptied between phases: emptying a
  * thousand at once is a storm of file events for the pool to follow, which
  * no gateway makes.
  *
@@ -57,7 +59,11 @@ export interface WriterFigures {
   readonly lateMaxMs: number;
   /** Largest `-wal` file written in the phase, in bytes. WAL files only grow until a checkpoint truncates them. */
   readonly walPeakBytes: number;
-  /** Most one `-wal` grew over the phase's first `budget` commits (the same commits in every phase), in bytes, and whose. */
+  /**
+   * How much the agents' `-wal` files grew over the phase's first `budget` commits (the same commits in every
+   * phase), in bytes: all of them together, the most one grew, and whose.
+   */
+  readonly walGrowthTotalBytes: number;
   readonly walGrowthBytes: number;
   readonly walGrowthAgent: string | null;
   /** Commits to the state database, and its largest `-wal` file, in bytes. */
@@ -101,12 +107,31 @@ function newPhase(name: string, seed: number, budget: number) {
     firstError: null as string | null,
     lateMaxMs: 0,
     /** Each WAL's size before the phase's first commit to it. */
-    walAtStart: new Map<Conn, number>(),
+    /** Every agent's WAL size at the phase's start; the growth once `budget` commits are made. */
+    walAtStart: walSizes(),
     walPeakBytes: 0,
-    walGrowth: { bytes: 0, agent: null as string | null },
+    walGrowth: undefined as { total: number; bytes: number; agent: string | null } | undefined,
     stateCommits: 0,
     stateWalPeakBytes: 0,
   };
+}
+
+/** Every agent's `-wal` size now, in bytes (about 1,000 stats: a few milliseconds). */
+function walSizes(): number[] {
+  return conns.map((c) => walBytes(c.path));
+}
+
+/** How much the WALs grew since `start`: together, and the most one did. */
+function walGrowth(start: readonly number[]): { total: number; bytes: number; agent: string | null } {
+  const now = walSizes();
+  let total = 0;
+  let most = { bytes: 0, agent: null as string | null };
+  now.forEach((size, i) => {
+    const grew = size - (start[i] ?? 0);
+    total += grew;
+    if (grew > most.bytes) most = { bytes: grew, agent: agentOf((conns[i] as Conn).path) };
+  });
+  return { total, ...most };
 }
 
 function rollback(db: Database): void {
@@ -126,7 +151,6 @@ function failed(err: unknown): void {
 /** One request's transaction on a random agent. */
 function commitOnce(): void {
   const conn = conns[Math.floor(phase.random() * conns.length)] as Conn;
-  if (!phase.walAtStart.has(conn)) phase.walAtStart.set(conn, walBytes(conn.path));
   const at = Date.now();
   const t0 = performance.now();
   try {
@@ -147,8 +171,7 @@ function commitOnce(): void {
   }
   const wal = walBytes(conn.path);
   phase.walPeakBytes = Math.max(phase.walPeakBytes, wal);
-  const growth = wal - (phase.walAtStart.get(conn) ?? 0);
-  if (phase.next < phase.budget && growth > phase.walGrowth.bytes) phase.walGrowth = { bytes: growth, agent: agentOf(conn.path) };
+  if (phase.next === phase.budget - 1) phase.walGrowth = walGrowth(phase.walAtStart);
 }
 
 /** The gateway's own machine state, rewritten about once a second. */
@@ -192,6 +215,8 @@ function primeWal(target: { db: Database; prime: Statement }): void {
 
 function figures(): WriterFigures {
   const p = phase;
+  // A phase cut short of its budget: the growth so far.
+  const growth = p.walGrowth ?? walGrowth(p.walAtStart);
   return {
     phase: p.name,
     seconds: (performance.now() - p.origin) / 1000,
@@ -202,8 +227,9 @@ function figures(): WriterFigures {
     firstError: p.firstError,
     lateMaxMs: p.lateMaxMs,
     walPeakBytes: p.walPeakBytes,
-    walGrowthBytes: p.walGrowth.bytes,
-    walGrowthAgent: p.walGrowth.agent,
+    walGrowthTotalBytes: growth.total,
+    walGrowthBytes: growth.bytes,
+    walGrowthAgent: growth.agent,
     stateCommits: p.stateCommits,
     stateWalPeakBytes: p.stateWalPeakBytes,
   };

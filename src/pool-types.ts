@@ -42,6 +42,8 @@ export interface PoolStats {
   readonly changes: number;
   /** `change` listeners that threw (each logged; never surfaced to a caller). */
   readonly listenerErrors: number;
+  /** Checks answered `false` because the id is not one a provider can have (a `/`, a space, over 256 characters); `explain()` names why. */
+  readonly refusedIds: number;
   /** Answers kept now, over all scopes (at most `maxAnswers`), and scopes holding them (at most `maxScopes`). */
   readonly answers: number;
   readonly scopes: number;

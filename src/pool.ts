@@ -35,7 +35,7 @@ interface Plan {
 }
 
 class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
-  readonly counters = { cacheHits: 0, staleHits: 0, misses: 0, snapshotHits: 0, warms: 0, listenerErrors: 0 };
+  readonly counters = { cacheHits: 0, staleHits: 0, misses: 0, snapshotHits: 0, warms: 0, listenerErrors: 0, refusedIds: 0 };
   readonly #options: ResolvedOptions;
   readonly #config: CompiledConfig;
   readonly #dispatcher: Dispatcher;
@@ -87,7 +87,16 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
 
   async lookup(state: ScopeState, provider: unknown, modelApi: unknown): Promise<Answer | boolean> {
     this.counters.misses++;
-    const id = this.#normalize(provider);
+    let id: string;
+    try {
+      id = this.#normalize(provider);
+    } catch (err) {
+      // The checker it replaces answered false for an id it had no probe for: one odd catalog entry must not fail
+      // a whole model list. What is not a question at all (not a string) still rejects; explain() names the reason.
+      if (typeof provider !== 'string') throw err;
+      this.counters.refusedIds++;
+      return false;
+    }
     const api = validateModelApi(modelApi);
     if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
     const plan = this.#plan(id);

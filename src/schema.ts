@@ -4,6 +4,7 @@
  * module is imported by the worker entry too: keep it free of main-thread
  * state.
  */
+import { isAbsolute } from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
 import { z } from 'zod';
 import { ERROR_CODES, MAX_MESSAGE_CHARS, type ErrorCode } from './errors.js';
@@ -175,10 +176,21 @@ export const ProbeConfigSchema = z.strictObject({
   aliases: z.record(ConfigProviderId, ConfigProviderId).optional(),
 });
 
+/**
+ * A scope's directory: absolute, as the gateway knows it. A relative one would be read against whatever the current
+ * directory is (or, in a path template, refused at every probe): refused here, at once, naming the field.
+ */
+const ScopeDir = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine(noNul, { message: 'must not contain a NUL byte' })
+  .refine((dir) => isAbsolute(dir), { message: 'must be an absolute path' });
+
 /** What a gateway passes per check today: where the agent lives and which env to probe. */
 export const ScopeSchema = z.strictObject({
-  agentDir: z.string().min(1).max(4096).refine(noNul, { message: 'must not contain a NUL byte' }).optional(),
-  workspaceDir: z.string().min(1).max(4096).refine(noNul, { message: 'must not contain a NUL byte' }).optional(),
+  agentDir: ScopeDir.optional(),
+  workspaceDir: ScopeDir.optional(),
   agentId: z.string().min(1).max(256).refine(noNul, { message: 'must not contain a NUL byte' }).optional(),
   env: z.record(z.string(), z.string().optional()).optional(),
 });

@@ -8,7 +8,7 @@ import type { DurationSummary, PoolStats } from './pool-types.js';
 // The public types live with the pool's public shape, whose declarations import nothing of Piscina's.
 export type { DurationSummary, PoolStats };
 
-type Counters = { cacheHits: number; staleHits: number; misses: number; snapshotHits: number; warms: number; listenerErrors: number };
+type Counters = { cacheHits: number; staleHits: number; misses: number; snapshotHits: number; warms: number; listenerErrors: number; refusedIds: number };
 
 const EMPTY: DurationSummary = Object.freeze({ count: 0, mean: 0, p50: 0, p99: 0, max: 0 });
 

@@ -74,10 +74,24 @@ describe('the drop-in checker', () => {
     expect(pool.stats()).toMatchObject({ dispatches: 0, threads: 0 });
   });
 
-  it('rejects bad provider ids with a typed E_BAD_PROVIDER_ID, before any path or argument sees them', async () => {
+  it('answers false for an id no provider can have, as the checker it replaces did: one odd catalog entry fails no model list', async () => {
+    const pool = pools.create({ probes, env: { ZAI_API_KEY: 'k' } });
+    const check = pool.createChecker();
+    const odd = ['../../etc/passwd', 'a/b', 'openai:gpt', 'two words', 'nul\0byte', '$(rm -rf /)', 'x'.repeat(10_000), '', '..'];
+    // The README's own handler: Promise.all over a catalog with one odd entry still lists the others.
+    expect(await Promise.all(['zai', ...odd].map((id) => check(id)))).toEqual([true, ...odd.map(() => false)]);
+    expect(await pool.hasAuth('a/b')).toBe(false);
+    expect(pool.stats()).toMatchObject({ refusedIds: odd.length + 1 });
+    // explain() and warm() still say why, with the code; and nothing reached a path or an argument.
+    await expect(pool.explain('a/b')).rejects.toMatchObject({ code: 'E_BAD_PROVIDER_ID' });
+    await expect(pool.warm(['zai', 'a/b'])).rejects.toMatchObject({ code: 'E_BAD_PROVIDER_ID' });
+    expect(pool.stats().providersProbed).toBe(1);
+  });
+
+  it('rejects with a typed E_BAD_PROVIDER_ID what is not a question at all: an id that is not a string', async () => {
     const pool = pools.create({ probes });
     const check = pool.createChecker();
-    for (const bad of ['../../etc/passwd', 'a/b', 'nul\0byte', '$(rm -rf /)', 'x'.repeat(10_000), '', '..', 42, null, undefined, {}]) {
+    for (const bad of [42, null, undefined, {}]) {
       const err = await check(bad as string).then(() => undefined, (e: unknown) => e);
       expect(err).toBeInstanceOf(AuthProbeError);
       expect((err as AuthProbeError).code).toBe('E_BAD_PROVIDER_ID');
@@ -89,6 +103,9 @@ describe('the drop-in checker', () => {
     const pool = pools.create({ probes });
     await expect(pool.createChecker()('zai', 'a\0b')).rejects.toMatchObject({ code: 'E_BAD_MODEL_API' });
     expect(() => pool.createChecker({ agentDir: 'x\0y' })).toThrow(expect.objectContaining({ code: 'E_BAD_SCOPE' }));
+    // A relative directory would silently answer false at every store probe: refused at once, naming the field.
+    expect(() => pool.createChecker({ agentDir: 'agent' })).toThrow(expect.objectContaining({ code: 'E_BAD_SCOPE', message: expect.stringMatching(/agentDir.*absolute/) }));
+    await expect(pool.hasAuth('zai', { workspaceDir: './ws' })).rejects.toMatchObject({ code: 'E_BAD_SCOPE', message: expect.stringMatching(/workspaceDir.*absolute/) });
     await expect(pool.hasAuth('zai', { nope: 1 } as never)).rejects.toMatchObject({ code: 'E_BAD_SCOPE' });
   });
 });

@@ -55,16 +55,16 @@ describe('authProfiles probe', () => {
     expect((await pool.explain('anthropic')).probes[0]?.error?.code).toBe('E_TEMPLATE_UNRESOLVED');
   });
 
-  it('refuses an agentDir with a ".." segment, or a relative one, with E_PATH_REFUSED: never a read elsewhere', async () => {
+  it('refuses an agentDir with a ".." segment with E_PATH_REFUSED, and a relative one with E_BAD_SCOPE: never a read elsewhere', async () => {
     // A store the climbing agentDir would reach, were it resolved first.
     dir.write('evil/auth-profiles.json', { profiles: { 'anthropic:x': { type: 'api_key', provider: 'anthropic', key: SECRET } } });
     const pool = pools.create({ probes, configDir: dir.root });
-    for (const agentDir of [`${dir.root}/agents/user/../../evil`, 'evil', './evil']) {
-      expect(await pool.hasAuth('anthropic', { agentDir })).toBe(false);
-      const report = await pool.explain('anthropic', { agentDir });
-      expect(report.probes[0]).toMatchObject({ outcome: 'error', error: { code: 'E_PATH_REFUSED' } });
-      expect(report.probes[0]?.detail?.path).toBeUndefined();
-    }
+    const agentDir = `${dir.root}/agents/user/../../evil`;
+    expect(await pool.hasAuth('anthropic', { agentDir })).toBe(false);
+    const report = await pool.explain('anthropic', { agentDir });
+    expect(report.probes[0]).toMatchObject({ outcome: 'error', error: { code: 'E_PATH_REFUSED' } });
+    expect(report.probes[0]?.detail?.path).toBeUndefined();
+    for (const relative of ['evil', './evil']) await expect(pool.hasAuth('anthropic', { agentDir: relative })).rejects.toMatchObject({ code: 'E_BAD_SCOPE' });
   });
 
   it('gives E_JSON_INVALID for a corrupt store, without quoting it', async () => {

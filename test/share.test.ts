@@ -80,7 +80,8 @@ describe('sharing the checker with worker threads (exposeChecker / connectChecke
 
   it('keeps the error code across the thread: a typed AuthProbeError', async () => {
     const { thread } = connected();
-    expect(await thread.send('check', '../etc/passwd')).toEqual({ ok: false, error: { name: 'AuthProbeError', code: 'E_BAD_PROVIDER_ID', typed: true } });
+    expect(await thread.send('check', 42)).toEqual({ ok: false, error: { name: 'AuthProbeError', code: 'E_BAD_PROVIDER_ID', typed: true } });
+    expect(await thread.send('check', '../etc/passwd')).toEqual({ ok: true, value: false });
     expect(await thread.send('check', 'openai', 42)).toMatchObject({ ok: false, error: { code: 'E_BAD_MODEL_API', typed: true } });
   });
 

@@ -6,7 +6,9 @@
  * - Runs with a command probe go first, slowest first: their CLIs wait in
  *   another process, so the sooner they start the sooner the sweep ends, and
  *   the lookups ahead of them in their worker's lane are cheap.
- * - Then runs of lookups only (env, files): answered at once, in one pass.
+ * - Then runs of lookups only (env, files, stores): answered at once, in one
+ *   pass, grouped by scope, so an agent's providers share a task and its
+ *   store is read once for all of them.
  * - Runs with a module probe go last: foreign code may burn the thread or hang
  *   until its deadline, and must not hold back a lookup.
  *
@@ -68,10 +70,21 @@ export class RunCosts {
   }
 }
 
-/** Sorts runs into the order they go to the workers: by class, slowest first within one, then by id. */
-export function byCost<T extends { readonly id: string }>(items: readonly T[], costOf: (item: T) => RunCost): T[] {
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Sorts runs into the order they go to the workers: by class; runs with a CLI or a module slowest first, then by
+ * id; lookups by scope (`groupOf`), then by id.
+ */
+export function byCost<T extends { readonly id: string }>(items: readonly T[], costOf: (item: T) => RunCost, groupOf: (item: T) => string = () => ''): T[] {
   return items
-    .map((item, i) => ({ item, i, cost: costOf(item) }))
-    .sort((a, b) => a.cost.cls - b.cost.cls || b.cost.ms - a.cost.ms || (a.item.id < b.item.id ? -1 : a.item.id > b.item.id ? 1 : a.i - b.i))
+    .map((item, i) => ({ item, i, cost: costOf(item), group: groupOf(item) }))
+    .sort(
+      (a, b) =>
+        a.cost.cls - b.cost.cls ||
+        (a.cost.cls === 1 ? compare(a.group, b.group) : b.cost.ms - a.cost.ms) ||
+        compare(a.item.id, b.item.id) ||
+        a.i - b.i,
+    )
     .map((x) => x.item);
 }

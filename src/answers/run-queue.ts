@@ -64,8 +64,9 @@ async function runBatched(
   costOf: (item: RunItem) => RunCost,
 ): Promise<void> {
   const size = taskSize(runs.length, options.maxThreads, options.batchSize);
-  // Runs with CLIs first, slowest first, so their waits start at once and overlap; lookups next; modules last.
-  const items = byCost(runs, costOf);
+  // Runs with CLIs first, slowest first, so their waits start at once and overlap; lookups next, by scope, so an
+  // agent's providers share a task (and one read of its store); modules last.
+  const items = byCost(runs, costOf, (item) => item.state.scope.key);
   // Scopes without an env of their own share one merged env object, which a task then carries once.
   const shared = new Map<ScopeState, TaskScope>();
   let plainEnv: TaskScope['env'] | undefined;

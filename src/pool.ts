@@ -40,6 +40,7 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
   readonly #config: CompiledConfig;
   readonly #dispatcher: Dispatcher;
   readonly #watcher: DependencyWatcher<Cell>;
+  readonly #queue: RunQueue;
   readonly #book: AnswerBook;
   /** Plans of configured providers; every other id has the `defaults` plan. */
   readonly #plans = new Map<string, Plan>();
@@ -57,12 +58,12 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     );
     this.#defaultPlan = planOf(planProbes(this.#config, '\0'));
     const costs = new RunCosts((id) => this.#config.providers.has(id));
-    const queue = new RunQueue(
+    const queue = (this.#queue = new RunQueue(
       this.#dispatcher,
       options,
       (item) => costs.estimate(item.id, this.#plan(item.id).kinds, item.only),
       (item, result) => costs.record(item.id, result),
-    );
+    ));
     this.#book = new AnswerBook(options, queue, this.#watcher, (answer, previous) => this.#changed(answer, previous));
   }
 
@@ -185,6 +186,8 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     this.#closed = true;
     this.#book.close();
     this.#watcher.close();
+    // Checks made before close() are answered: their runs, sent a slice per turn, reach the dispatcher first.
+    if (!options?.force) await this.#queue.sent();
     await this.#dispatcher.close(options?.force ?? false);
   }
 }

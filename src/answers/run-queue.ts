@@ -5,6 +5,7 @@
  * order of their expected cost (see `costs.ts`), never the caller's. Each run
  * names the plan positions to probe.
  */
+import { setImmediate as turn } from 'node:timers/promises';
 import type { Dispatcher, DispatchRequest } from '../dispatch.js';
 import { errorData } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
@@ -41,6 +42,9 @@ export function dispatchRequest(options: ResolvedOptions, scope: ResolvedScope, 
   return { modelApi, mode, ...taskScope(options, scope) };
 }
 
+/** Tasks sent in one turn of the event loop, at most. */
+const TASKS_PER_TURN = 16;
+
 /** Fewest providers in a task, unless `batchSize` or the number of providers is smaller: a task costs a message and a schedule. */
 const MIN_TASK_PROVIDERS = 4;
 
@@ -62,6 +66,7 @@ async function runBatched(
   modelApi: string | undefined,
   onResult: (result: ProviderResult, item: RunItem) => void,
   costOf: (item: RunItem) => RunCost,
+  onSent: () => void,
 ): Promise<void> {
   const size = taskSize(runs.length, options.maxThreads, options.batchSize);
   // Runs with CLIs first, slowest first, so their waits start at once and overlap; lookups next, by scope, so an
@@ -81,6 +86,9 @@ async function runBatched(
   };
   const tasks: Promise<void>[] = [];
   for (let i = 0; i < items.length; i += size) {
+    // A thousand agents checked at once make a hundred tasks or more, each a channel, shared cells and a message:
+    // sent a slice at a time, with a turn of the loop between, so the gateway's own work is never held for long.
+    if (i > 0 && (i / size) % TASKS_PER_TURN === 0) await turn();
     const slice = items.slice(i, i + size);
     const states = [...new Set(slice.map((item) => item.state))];
     const first = scopeOf(states[0] as ScopeState);
@@ -94,6 +102,7 @@ async function runBatched(
     // Each answer as the dispatcher delivers it: a task cut off at a deadline delivers what it had done at once.
     tasks.push(dispatcher.run(slice.map((item) => item.id), req, (j, result) => onResult(result, slice[j] as RunItem)).then(() => undefined));
   }
+  onSent();
   // Wait for every task even when one rejects, so no answer arrives after we return.
   const settled = await Promise.allSettled(tasks);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -103,6 +112,8 @@ async function runBatched(
 export class RunQueue {
   /** This tick's runs, by modelApi (`''` for none). */
   readonly #pending = new Map<string, Pending[]>();
+  /** Batches whose tasks are still being sent, a slice per turn. */
+  readonly #sending = new Set<Promise<void>>();
 
   constructor(
     private readonly dispatcher: Dispatcher,
@@ -125,11 +136,27 @@ export class RunQueue {
     return new Promise((resolve, reject) => list.push({ ...item, resolve, reject }));
   }
 
+  /** Resolves once every run asked for so far has gone to the dispatcher: what a graceful close waits for first. */
+  async sent(): Promise<void> {
+    while (this.#pending.size > 0 || this.#sending.size > 0) {
+      // A batch flushes on a microtask queued when it began: let it run, then wait for its slices.
+      await Promise.resolve();
+      await Promise.all([...this.#sending]);
+    }
+  }
+
   #flush(batchKey: string, modelApi: string | undefined): void {
     const batch = this.#pending.get(batchKey);
     this.#pending.delete(batchKey);
     if (!batch) return;
     const answered = new Set<Pending>();
+    let sent!: () => void;
+    const sending = new Promise<void>((resolve) => (sent = resolve));
+    this.#sending.add(sending);
+    const done = () => {
+      this.#sending.delete(sending);
+      sent();
+    };
     runBatched(
       this.dispatcher,
       this.options,
@@ -141,7 +168,8 @@ export class RunQueue {
         (item as Pending).resolve(result);
       },
       this.costOf,
-    ).then(
+      done,
+    ).finally(done).then(
       // A provider the worker did not answer for must not hang its callers.
       () => batch.forEach((p) => answered.has(p) || p.resolve({ provider: p.id, auth: false, decidedBy: null, probes: [], durationMs: 0, error: errorData('E_BAD_WORKER_RESULT', 'no result for the provider') })),
       (err: unknown) => batch.forEach((p) => answered.has(p) || p.reject(err)),

@@ -7,12 +7,13 @@
  *
  * A task's providers run concurrently (their command probes overlap), so each
  * provider of the task has cells of its own: its current probe, that probe's
- * deadline, and the pid of the command it runs (its process group), so that a
- * force-close or a terminated worker kills it: ending a worker thread does not
- * end the processes it started. The header says which thread runs the task
- * and its spawn helper's pid.
+ * deadline, and, with `spawnVia: 'worker'`, the pid of the command the worker
+ * spawned (its process group), so that a force-close or a terminated worker
+ * kills it: ending a worker thread does not end the processes it started.
+ * (With `spawnVia: 'helper'` the main thread knows those pids itself: see
+ * `helper-host.ts`.) The header says which thread runs the task.
  *
- * Layout: header Int32 [threadId, helperPid, unused, unused]; then
+ * Layout: header Int32 [threadId, unused, unused, unused]; then
  * per provider, 24 bytes: Int32 [state, position, commandPid, lane], BigInt64
  * [deadline, in ns of the monotonic clock].
  */
@@ -32,10 +33,9 @@ const cells = (control: SharedArrayBuffer, i: number) => new Int32Array(control,
 const deadlineOf = (control: SharedArrayBuffer, i: number) => new BigInt64Array(control, HEADER_BYTES + SLOT_BYTES * i + 16, 1);
 const slots = (control: SharedArrayBuffer) => (control.byteLength - HEADER_BYTES) / SLOT_BYTES;
 
-/** Worker side: this thread (`threadId`) runs the task, with its spawn helper `helperPid` (0: none yet). */
-export function taskStarted(control: SharedArrayBuffer, threadId: number, helperPid: number): void {
+/** Worker side: this thread (`threadId`) runs the task. */
+export function taskStarted(control: SharedArrayBuffer, threadId: number): void {
   Atomics.store(header(control), 0, threadId);
-  if (helperPid !== 0) Atomics.store(header(control), 1, helperPid);
 }
 
 /** Main side: the thread running the task, 0 before it started. */
@@ -51,17 +51,16 @@ export function commandSpawning(control: SharedArrayBuffer, i: number): void {
   Atomics.store(cells(control, i), 2, SPAWNING);
 }
 
-/** Worker side: provider `i`'s command runs as `pid` (its process group), in the spawn helper `helperPid` if any. */
-export function commandRunning(control: SharedArrayBuffer, i: number, pid: number, helperPid = 0): void {
+/** Worker side: provider `i`'s command, spawned by the worker itself, runs as `pid` (its process group). */
+export function commandRunning(control: SharedArrayBuffer, i: number, pid: number): void {
   Atomics.store(cells(control, i), 2, pid);
-  if (helperPid !== 0) Atomics.store(header(control), 1, helperPid);
 }
 
 /**
- * Main side: the pids of the commands the task's providers run now, of the helper running them (0: none), and how
- * many commands the worker is spawning right now (their pids not written yet).
+ * Main side: the pids of the commands the task's worker spawned and that run now, and how many it is spawning right
+ * now (their pids not written yet).
  */
-export function runningCommands(control: SharedArrayBuffer): { pids: number[]; helperPid: number; spawning: number } {
+export function runningCommands(control: SharedArrayBuffer): { pids: number[]; spawning: number } {
   const pids: number[] = [];
   let spawning = 0;
   for (let i = 0; i < slots(control); i++) {
@@ -69,7 +68,7 @@ export function runningCommands(control: SharedArrayBuffer): { pids: number[]; h
     if (pid === SPAWNING) spawning++;
     else if (pid !== 0) pids.push(pid);
   }
-  return { pids, helperPid: Atomics.load(header(control), 1), spawning };
+  return { pids, spawning };
 }
 
 /**

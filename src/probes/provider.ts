@@ -16,6 +16,7 @@ import { commandRunning, commandSpawning, probeFinished, probeStarted } from '..
 import type { ProbeContext } from './context.js';
 import { createGates, type WorkerGates } from './gate.js';
 import { probeBudgetMs, runProbe } from './index.js';
+import { helperChannel } from './spawn-client.js';
 import { failed, type Verdict } from './verdict.js';
 
 /** Each task's shared reads (see ProbeContext.memo), dropped with the task. */
@@ -60,8 +61,9 @@ export async function probeProvider(
       config,
       deps,
       memo: memoOf(task),
-      onSpawn: (pid, helperPid) => commandRunning(task.control, providerIndex, pid, helperPid),
+      onSpawn: (pid) => commandRunning(task.control, providerIndex, pid),
       onSpawning: () => commandSpawning(task.control, providerIndex),
+      ...(init.spawnVia === 'helper' && task.port ? { runInHelper: helperChannel(task.port) } : {}),
     };
     const skipped = skips?.find((s) => s.position === position);
     let verdict: Verdict;

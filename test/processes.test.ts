@@ -1,0 +1,152 @@
+/**
+ * The processes a pool starts, and what is left of them: its spawn helper (one, the main thread's), the CLIs,
+ * and no zombie. A child is reaped only by the event loop that spawned it (nodejs/node#46569): one a worker
+ * thread spawned and that is still there when the thread ends stays a zombie, holding a pid, until the gateway
+ * exits. Zombies have no command line, so they are counted by state, as children of this process.
+ */
+import { describe, expect, it } from 'vitest';
+import { createAuthProbePool } from 'auth-probe-pool';
+import { childrenWith, eventually, processEntry, processesWith, zombieChildren } from './helpers/processes.js';
+import { useFixture } from './helpers/fixture.js';
+
+/** Zombie children of this process that were not there when it was made. */
+function newZombies(): () => number[] {
+  const before = new Set(zombieChildren().map((p) => p.pid));
+  return () => zombieChildren().filter((p) => !before.has(p.pid)).map((p) => p.pid);
+}
+
+/** Samples `count()` every few milliseconds until stopped; `most()` is the largest value seen. */
+function sampler(count: () => number): { most(): number; stop(): void } {
+  let most = count();
+  const timer = setInterval(() => (most = Math.max(most, count())), 10);
+  return { most: () => Math.max(most, count()), stop: () => clearInterval(timer) };
+}
+
+const helpers = () => childrenWith('spawn-helper.js');
+
+describe('the spawn helper', () => {
+  const { dir } = useFixture({ prefix: 'app-processes-' });
+  dir.write('probes/spin.mjs', 'export default () => { for (;;) {} };');
+  const quick = dir.write('bin/quick', '#!/bin/sh\nsleep 0.1\nexit 0\n', 0o755);
+  const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
+  const providers = {
+    ...Object.fromEntries(ids.map((id) => [id, [{ kind: 'command' as const, command: quick }]])),
+    spin: [{ kind: 'module' as const, module: './probes/spin.mjs' }],
+  };
+
+  it('leaves no zombie as threads end (idle recycling, a watchdog termination, close()), and runs one helper for the pool', async () => {
+    const zombies = newZombies();
+    // One task per provider, so the second thread starts; idle, it ends 100 ms later.
+    const pool = createAuthProbePool({ configDir: dir.root, threads: { min: 1, max: 2 }, idleTimeoutMs: 100, probeTimeoutMs: 1000, batchSize: 1, probes: { providers } });
+    const running = sampler(() => helpers().length);
+    try {
+      for (let round = 0; round < 4; round++) {
+        pool.invalidate();
+        const check = pool.createChecker();
+        expect(await Promise.all(ids.map((id) => check(id)))).toEqual(ids.map(() => true));
+        // A module spinning past probeTimeoutMs: the watchdog ends its thread.
+        expect(await check('spin')).toBe(false);
+        // Idle, the second thread ends.
+        expect(await eventually(() => pool.stats().threads === 1)).toBe(true);
+        expect(await eventually(() => zombies().length === 0)).toEqual(true);
+      }
+      expect(pool.stats()).toMatchObject({ timeouts: 4, crashes: 0 });
+      expect(helpers()).toHaveLength(1);
+    } finally {
+      running.stop();
+      await pool.close();
+    }
+    expect(running.most()).toBe(1);
+    expect(await eventually(() => helpers().length === 0)).toBe(true);
+    expect(await eventually(() => zombies().length === 0)).toBe(true);
+  });
+
+  it('kills the CLIs of a helper that dies, fails their probes, and starts another for the next command', async () => {
+    const zombies = newZombies();
+    // A duration no other test uses, to find this sleep in the process table.
+    const nap = `31.${process.pid}`;
+    const napper = dir.write('bin/napper', `#!/bin/sh\nexec sleep ${nap}\n`, 0o755);
+    const pool = createAuthProbePool({ threads: { min: 1, max: 1 }, probes: { providers: { napper: [{ kind: 'command', command: napper, timeoutMs: 1000 }], quick: [{ kind: 'command', command: quick }] } } });
+    try {
+      const report = pool.explain('napper');
+      expect(await eventually(() => processesWith(nap).length === 1)).toBe(true);
+      const [helper] = helpers();
+      expect(helper).toBeDefined();
+      process.kill(helper as number, 'SIGKILL');
+      const r = await report;
+      expect(r.auth).toBe(false);
+      expect(r.probes[0]).toMatchObject({ outcome: 'error', error: { code: 'E_PROBE_FAILED' } });
+      // Gone, not left running for its 31 s after its helper.
+      expect(await eventually(() => processesWith(nap).length === 0)).toBe(true);
+      expect(await pool.hasAuth('quick')).toBe(true);
+      expect(helpers()).toHaveLength(1);
+      expect(helpers()).not.toContain(helper);
+      expect(await eventually(() => zombies().length === 0)).toBe(true);
+    } finally {
+      await pool.close();
+    }
+    expect(processesWith(nap)).toEqual([]);
+    expect(await eventually(() => helpers().length === 0)).toBe(true);
+    expect(await eventually(() => zombies().length === 0)).toBe(true);
+  });
+});
+
+describe("spawnVia 'worker'", () => {
+  const { dir } = useFixture({ prefix: 'app-processes-worker-' });
+  dir.write('probes/spin.mjs', 'export default () => { for (;;) {} };');
+  const spin = [{ kind: 'module' as const, module: './probes/spin.mjs' }];
+
+  it('leaves no zombie when threads end with no CLI running (idle recycling, a watchdog termination, close())', async () => {
+    const zombies = newZombies();
+    const quick = dir.write('bin/quick', '#!/bin/sh\nsleep 0.1\nexit 0\n', 0o755);
+    const ids = ['a', 'b', 'c', 'd'];
+    const providers = { ...Object.fromEntries(ids.map((id) => [id, [{ kind: 'command' as const, command: quick }]])), spin };
+    const pool = createAuthProbePool({ spawnVia: 'worker', configDir: dir.root, threads: { min: 1, max: 2 }, idleTimeoutMs: 100, probeTimeoutMs: 1000, batchSize: 1, probes: { providers } });
+    try {
+      for (let round = 0; round < 3; round++) {
+        pool.invalidate();
+        const check = pool.createChecker();
+        expect(await Promise.all(ids.map((id) => check(id)))).toEqual(ids.map(() => true));
+        expect(await check('spin')).toBe(false);
+        expect(await eventually(() => pool.stats().threads === 1)).toBe(true);
+        expect(await eventually(() => zombies().length === 0)).toBe(true);
+      }
+      expect(helpers()).toEqual([]);
+    } finally {
+      await pool.close();
+    }
+    expect(await eventually(() => zombies().length === 0)).toBe(true);
+  });
+
+  it('kills a CLI still running when its thread is ended for a lane probe, which stays a zombie: the documented limit', async () => {
+    const zombies = newZombies();
+    const nap = `32.${process.pid}`;
+    const napper = dir.write('bin/napper', `#!/bin/sh\nexec sleep ${nap}\n`, 0o755);
+    const pool = createAuthProbePool({
+      spawnVia: 'worker',
+      configDir: dir.root,
+      threads: { min: 1, max: 1 },
+      probeTimeoutMs: 1000,
+      probes: { providers: { napper: [{ kind: 'command', command: napper, timeoutMs: 60_000 }], spin } },
+    });
+    const check = pool.createChecker();
+    const napping = check('napper').catch((err: { code?: string }) => err.code);
+    try {
+      expect(await eventually(() => processesWith(nap).length === 1)).toBe(true);
+      const [first] = processesWith(nap);
+      // Its thread's lane neighbour spins past its deadline: the watchdog ends the thread, and the CLI is killed.
+      expect(await check('spin')).toBe(false);
+      expect(await eventually(() => processEntry(first as number)?.state !== 'S')).toBe(true);
+      expect(['Z', undefined]).toContain(processEntry(first as number)?.state);
+      // Its task runs again on the new thread, whose CLI a force-close kills.
+      expect(await eventually(() => processesWith(nap).some((pid) => pid !== first))).toBe(true);
+      expect(pool.stats()).toMatchObject({ timeouts: 1, collateralRuns: 1 });
+    } finally {
+      await pool.close({ force: true });
+    }
+    expect(await napping).toBe('E_POOL_CLOSED');
+    expect(await eventually(() => processesWith(nap).length === 0)).toBe(true);
+    // Killed, but a child of a thread that has ended: at most these two are left as zombies, never a live process.
+    expect(zombies().length).toBeLessThanOrEqual(2);
+  });
+});

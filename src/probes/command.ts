@@ -9,7 +9,7 @@ import { runCommand, runCommandSync, type CommandRun, type CommandSpec } from '.
 import { absent, failed, present, type Verdict } from './verdict.js';
 
 /** How long the probe may take, in milliseconds: its own `timeoutMs`, capped by the pool's `probeTimeoutMs`. */
-export function commandTimeoutMs(probe: z.infer<typeof CommandProbeSchema>, probeTimeoutMs: number): number {
+function commandTimeoutMs(probe: z.infer<typeof CommandProbeSchema>, probeTimeoutMs: number): number {
   return Math.min(probe.timeoutMs ?? probeTimeoutMs, probeTimeoutMs);
 }
 

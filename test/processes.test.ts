@@ -4,10 +4,12 @@
  * thread spawned and that is still there when the thread ends stays a zombie, holding a pid, until the gateway
  * exits. Zombies have no command line, so they are counted by state, as children of this process.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createAuthProbePool } from 'auth-probe-pool';
 import { childrenWith, eventually, processEntry, processesWith, zombieChildren } from './helpers/processes.js';
 import { useFixture } from './helpers/fixture.js';
+import { capturingLogger } from './helpers/pools.js';
 
 /** Zombie children of this process that were not there when it was made. */
 function newZombies(): () => number[] {
@@ -88,6 +90,69 @@ describe('the spawn helper', () => {
     expect(processesWith(nap)).toEqual([]);
     expect(await eventually(() => helpers().length === 0)).toBe(true);
     expect(await eventually(() => zombies().length === 0)).toBe(true);
+  });
+  it('kills the command of a task whose thread was ended for another probe, and leaves no zombie', async () => {
+    const zombies = newZombies();
+    const nap = `34.${process.pid}`;
+    const napper = dir.write('bin/napper-34', `#!/bin/sh\nexec sleep ${nap}\n`, 0o755);
+    const pool = createAuthProbePool({ configDir: dir.root, threads: { min: 1, max: 1 }, probeTimeoutMs: 1000, probes: { providers: { napper: [{ kind: 'command', command: napper, timeoutMs: 60_000 }], spin: providers.spin } } });
+    const check = pool.createChecker();
+    const napping = check('napper').catch((err: { code?: string }) => err.code);
+    try {
+      expect(await eventually(() => processesWith(nap).length === 1)).toBe(true);
+      const [first] = processesWith(nap);
+      // The module spins on the CLI's thread past its deadline: the thread ends, and the CLI's task with it.
+      expect(await check('spin')).toBe(false);
+      // Killed and reaped, not left to nap for its 60 s timeout; its task runs again, with a CLI of its own.
+      expect(await eventually(() => processEntry(first as number) === undefined)).toBe(true);
+      expect(await eventually(() => processesWith(nap).length === 1)).toBe(true);
+      expect(pool.stats()).toMatchObject({ timeouts: 1, collateralRuns: 1 });
+    } finally {
+      await pool.close({ force: true });
+    }
+    expect(await napping).toBe('E_POOL_CLOSED');
+    expect(await eventually(() => processesWith(nap).length === 0)).toBe(true);
+    expect(await eventually(() => zombies().length === 0)).toBe(true);
+  });
+
+  it('kills a helper that stops answering (SIGSTOP) once a command is past its timeout and a grace: its probe fails, its CLI is killed', async () => {
+    const zombies = newZombies();
+    const nap = `33.${process.pid}`;
+    const napper = dir.write('bin/napper-33', `#!/bin/sh\nexec sleep ${nap}\n`, 0o755);
+    const { logger, lines } = capturingLogger();
+    const pool = createAuthProbePool({ logger, threads: { min: 1, max: 1 }, probes: { providers: { napper: [{ kind: 'command', command: napper, timeoutMs: 300 }], quick: [{ kind: 'command', command: quick }] } } });
+    try {
+      const report = pool.explain('napper');
+      expect(await eventually(() => processesWith(nap).length === 1)).toBe(true);
+      const [helper] = helpers();
+      process.kill(helper as number, 'SIGSTOP');
+      // The stopped helper cannot kill the CLI at its timeout, nor report it: the main thread gives up on it.
+      const r = await report;
+      expect(r.probes[0]).toMatchObject({ outcome: 'error', error: { code: 'E_PROBE_FAILED' } });
+      expect(lines.some((l) => l['msg'] === 'spawn helper did not report a command past its timeout; killed')).toBe(true);
+      expect(await eventually(() => processesWith(nap).length === 0)).toBe(true);
+      expect(await pool.hasAuth('quick')).toBe(true);
+      expect(helpers()).not.toContain(helper);
+    } finally {
+      await pool.close();
+    }
+    expect(await eventually(() => helpers().length === 0)).toBe(true);
+    expect(await eventually(() => zombies().length === 0)).toBe(true);
+  });
+
+  it("runs the helper, and so the CLIs it forks, at the worker threads' niceIncrement", async () => {
+    const niceOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]);
+    const seen = dir.path('nice.txt');
+    const cli = dir.write('bin/nice', `#!/bin/sh\nnice > '${seen}'\n`, 0o755);
+    const pool = createAuthProbePool({ niceIncrement: 7, threads: { min: 1, max: 1 }, probes: { providers: { n: [{ kind: 'command', command: cli }] } } });
+    try {
+      expect(await pool.hasAuth('n')).toBe(true);
+      const expected = Math.min(19, niceOf(process.pid) + 7);
+      expect(Number(readFileSync(seen, 'utf8'))).toBe(expected);
+      expect(helpers().map(niceOf)).toEqual([expected]);
+    } finally {
+      await pool.close();
+    }
   });
 });
 

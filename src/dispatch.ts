@@ -247,6 +247,8 @@ export class Dispatcher {
       this.#controls.delete(control);
     }
     port1.close();
+    // A force-close cut the task off, and let it finish only so that its worker could reap the CLIs it killed.
+    if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
     const results = this.#validate(providers, raw, answered);
     results.forEach((result, i) => deliver(i, result));
     this.#logDispatch(results.length, probes, started);

@@ -126,8 +126,13 @@ export class HelperHost {
     const child = this.#child;
     if (!child) return;
     const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    // Held open until it has exited: close() resolves only then, in a process with nothing else to do too.
+    setRef(child, true);
     child.kill('SIGTERM');
-    const wait = (ms: number) => Promise.race([closed, new Promise<'late'>((resolve) => setTimeout(resolve, ms, 'late').unref())]);
+    const wait = (ms: number) => {
+      let timer: NodeJS.Timeout | undefined;
+      return Promise.race([closed, new Promise<'late'>((resolve) => (timer = setTimeout(resolve, ms, 'late')))]).finally(() => clearTimeout(timer));
+    };
     if ((await wait(EXIT_WAIT_MS)) === 'late') {
       child.kill('SIGKILL');
       await wait(EXIT_WAIT_MS);

@@ -12,9 +12,12 @@
  * if it died; `stop()` ends it. The helper runs each command in a process
  * group of its own, kills the group at the command's timeout (SIGKILL) and
  * reports the end at once, whatever the worker's loop is busy with. The main
- * thread knows the pid of every command under way: when the helper dies,
- * when a force-close stops it, or when the task that asked is over (its
- * thread ended), those groups are killed.
+ * thread knows the pid of every command under way, as the helper reports it
+ * (`{ id, pid }`, written in the turn that spawned the command): when the
+ * helper dies, when a force-close stops it, or when the task that asked is
+ * over (its thread ended), those groups are killed. A command the helper
+ * started in the instant before something else killed it (SIGKILL, the OOM
+ * killer), its pid not yet written, is out of reach.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { getPriority, setPriority } from 'node:os';

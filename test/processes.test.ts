@@ -26,6 +26,19 @@ function sampler(count: () => number): { most(): number; stop(): void } {
 
 const helpers = () => childrenWith('spawn-helper.js');
 
+/**
+ * Whether the process's main thread waits in its event loop (epoll), done with what it was doing. A helper that has
+ * spawned a command writes its `{ id, pid }` in the same turn: back in its loop, it has told the main thread the pid.
+ * A command whose pid it had not told yet when it was killed is out of the main thread's reach.
+ */
+function waitingInLoop(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/wchan`, 'utf8').includes('epoll');
+  } catch {
+    return false;
+  }
+}
+
 describe('the spawn helper', () => {
   const { dir } = useFixture({ prefix: 'app-processes-' });
   dir.write('probes/spin.mjs', 'export default () => { for (;;) {} };');
@@ -74,6 +87,7 @@ describe('the spawn helper', () => {
       expect(await eventually(() => processesWith(nap).length === 1)).toBe(true);
       const [helper] = helpers();
       expect(helper).toBeDefined();
+      expect(await eventually(() => waitingInLoop(helper as number))).toBe(true);
       process.kill(helper as number, 'SIGKILL');
       const r = await report;
       expect(r.auth).toBe(false);
@@ -125,6 +139,7 @@ describe('the spawn helper', () => {
       const report = pool.explain('napper');
       expect(await eventually(() => processesWith(nap).length === 1)).toBe(true);
       const [helper] = helpers();
+      expect(await eventually(() => waitingInLoop(helper as number))).toBe(true);
       process.kill(helper as number, 'SIGSTOP');
       // The stopped helper cannot kill the CLI at its timeout, nor report it: the main thread gives up on it.
       const r = await report;

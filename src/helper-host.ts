@@ -144,8 +144,12 @@ export class HelperHost {
 
   /** Writes the request to the helper, started if none runs; returns the id the helper knows it by. */
   #run(spec: CommandSpec, settle: (outcome: Outcome) => void): number {
-    const child = this.#child ?? this.#spawn();
     const id = this.#next++;
+    const child = this.#child ?? this.#spawn();
+    if (!child) {
+      queueMicrotask(() => settle({ failed: 'the spawn helper could not start' }));
+      return id;
+    }
     const timer = setTimeout(() => this.#overdue(child, id), spec.timeoutMs + REPLY_GRACE_MS).unref();
     this.#requests.set(id, { pid: 0, timer, settle });
     if (this.#requests.size === 1) setRef(child, true);
@@ -161,11 +165,18 @@ export class HelperHost {
     if (request.pid !== 0) killGroup(request.pid);
   }
 
-  #spawn(): ChildProcess {
-    // An empty environment: the gateway's (its DATABASE_URL, its payment keys) is none of the helper's business, and
-    // a NODE_OPTIONS (an APM agent's --require, an --inspect) must not load into it. Each command gets exactly the
-    // environment its request carries; no exec flag of the gateway's is passed either.
-    const child = spawn(process.execPath, [HELPER_FILE], { stdio: ['pipe', 'pipe', 'ignore'], windowsHide: true, env: {} });
+  /** Spawns the helper; undefined when the spawn throws (most failures are reported later, by its 'error' event). */
+  #spawn(): ChildProcess | undefined {
+    let child: ChildProcess;
+    try {
+      // An empty environment: the gateway's (its DATABASE_URL, its payment keys) is none of the helper's business, and
+      // a NODE_OPTIONS (an APM agent's --require, an --inspect) must not load into it. Each command gets exactly the
+      // environment its request carries; no exec flag of the gateway's is passed either.
+      child = spawn(process.execPath, [HELPER_FILE], { stdio: ['pipe', 'pipe', 'ignore'], windowsHide: true, env: {} });
+    } catch (err) {
+      this.#logger.error({ err: (err as NodeJS.ErrnoException).code ?? 'error' }, 'spawn helper could not start');
+      return undefined;
+    }
     this.#child = child;
     if (this.#niceIncrement > 0 && child.pid !== undefined) {
       try {
@@ -218,7 +229,7 @@ export class HelperHost {
   #gone(child: ChildProcess): void {
     if (this.#child !== child) return;
     this.#child = undefined;
-    // Its pipes failed while it runs on: end it, so that it is not left behind.
+    // An 'error' while it runs (a kill that failed): end it, so that it is not left behind.
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     const lost = [...this.#requests.values()];
     this.#requests.clear();

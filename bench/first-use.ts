@@ -1,7 +1,7 @@
 /**
  * What a pool's first use costs the gateway's event loop: the first sweep of a
  * fresh pool, in a fresh process, is when Piscina starts its worker threads
- * (and, with `spawnVia: 'helper'`, the workers their spawn helpers). Each run
+ * (and, with `spawnVia: 'helper'`, the main thread the pool's spawn helper). Each run
  * is a child process that imports the package, then watches its own loop with
  * `monitorEventLoopDelay({ resolution: 1 })` and a 1 ms interval recording
  * every gap between ticks, creates a pool (env probes, an `authProfiles`

@@ -1,7 +1,7 @@
 /**
  * What command probes cost the gateway's main thread, by process size, with
  * the pool forking in the gateway process (`spawnVia: 'worker'`) or in its
- * small spawn helpers (`spawnVia: 'helper'`). On Linux, Node 20's libuv forks
+ * small spawn helper (`spawnVia: 'helper'`). On Linux, Node 20's libuv forks
  * to spawn, and a fork copies the page tables of the whole process while the
  * main thread keeps running (and faulting), so with `worker` the stall grows
  * with RSS. For each size and mode, a child process holds that much memory

@@ -4,7 +4,9 @@
  * probe deadlines, turns a hung or crashed worker into error results for the
  * provider it was on (and re-runs the rest of that batch, and of the other
  * tasks that shared the thread), validates what workers return, delivers
- * each provider's result as the worker streams it, and logs each dispatch.
+ * each provider's result as the worker streams it, passes the commands a
+ * worker asks for to the pool's spawn helper (`helper-host.ts`), and logs
+ * each dispatch.
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { AuthProbeError, errorData, errorName, type ErrorCode } from './errors.js';
+import { hasCommandProbe, HelperHost } from './helper-host.js';
 import { workerInitOf, type ResolvedOptions } from './options.js';
 import type { ProbeKind, ProbeSkip, ProbeTask, ProviderResult } from './schema.js';
 import { ProviderResultSchema, RowsResultSchema, TaskResultSchema, type RowsTask } from './schema.js';
@@ -92,12 +95,15 @@ export class Dispatcher {
   #starting: Promise<void> | undefined;
   #closed = false;
   readonly #running = new Set<Promise<ProviderResult[]>>();
-  /** Watchdog cells of the tasks in flight: where their workers say which command (and helper) runs now. */
+  /** Watchdog cells of the tasks in flight: where their workers say which command they spawned runs now. */
   readonly #controls = new Set<SharedArrayBuffer>();
+  /** The pool's spawn helper, with `spawnVia: 'helper'`: the main thread's, so that it outlives the threads. */
+  readonly #helper: HelperHost | undefined;
   readonly #options: ResolvedOptions;
 
   constructor(options: ResolvedOptions) {
     this.#options = options;
+    this.#helper = options.spawnVia === 'helper' ? new HelperHost(options) : undefined;
   }
 
   get piscina(): Piscina | undefined {
@@ -140,6 +146,8 @@ export class Dispatcher {
         first.once('exit', resolve);
       }).then(() => {
         this.#starting = undefined;
+        // With its first worker, so that the first command probe does not wait for the helper's start-up.
+        if (!this.#closed && hasCommandProbe(o.probes)) this.#helper?.start();
       });
     }
     return pool;
@@ -193,7 +201,10 @@ export class Dispatcher {
     };
     // Each provider's result as the worker streams it, answered at once: a batch's slow CLI holds back no other provider.
     const { port1, port2 } = new MessageChannel();
+    // The worker's commands, run in the pool's helper; their answers go back on the same port.
+    const commands = this.#helper?.session((answer) => port1.postMessage(answer));
     port1.on('message', (message: unknown) => {
+      if (commands?.accept(message)) return;
       const { index, result } = (message ?? {}) as { index?: unknown; result?: unknown };
       // A force-close cut the task off (its CLIs killed): it rejects with E_POOL_CLOSED, whatever it still posts.
       if (this.#closed) return;
@@ -222,6 +233,7 @@ export class Dispatcher {
     } catch (err) {
       // Commands the ended worker was running would outlive it.
       killCommands(control);
+      commands?.end();
       // Let results the worker posted just before it ended arrive.
       await new Promise((resolve) => setImmediate(resolve));
       port1.close();
@@ -231,9 +243,12 @@ export class Dispatcher {
       return this.#recover(providers, req, overdue ?? culprit(control), overdue !== undefined, err, answered, deliver, forward);
     } finally {
       unwatch();
+      commands?.end();
       this.#controls.delete(control);
     }
     port1.close();
+    // A force-close cut the task off, and let it finish only so that its worker could reap the CLIs it killed.
+    if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
     const results = this.#validate(providers, raw, answered);
     results.forEach((result, i) => deliver(i, result));
     this.#logDispatch(results.length, probes, started);
@@ -370,8 +385,9 @@ export class Dispatcher {
    * Ends every worker. Without `force`, tasks already dispatched (and their
    * re-runs) finish first: Piscina's own close would drop tasks still queued.
    * With `force`, queued and running tasks are aborted and reject with
-   * `E_POOL_CLOSED`, and the commands they are running (and their spawn
-   * helpers) are killed. Either way no task outlives this promise.
+   * `E_POOL_CLOSED`, and the commands they are running are killed. Either
+   * way the spawn helper is stopped, and no task or helper outlives this
+   * promise.
    */
   async close(force: boolean): Promise<void> {
     if (this.#closed) return;
@@ -384,9 +400,11 @@ export class Dispatcher {
     // Ending a worker thread does not end the processes it started (see processes.ts).
     const commands = commandStopper(force ? [...this.#controls] : []);
     await commands.before();
+    const helper = this.#helper?.stop(force);
     const pool = this.#piscina;
     if (pool) await pool.destroy();
-    await commands.after();
+    commands.after();
+    await helper;
   }
 }
 

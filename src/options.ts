@@ -110,9 +110,11 @@ export const PoolOptionsSchema = z.strictObject({
   /** Most stdout a `requireStdout` command may print, in bytes. Default 1 MiB. */
   maxStdoutBytes: z.number().int().positive().max(2 ** 30).optional(),
   /**
-   * Where command probes fork: `helper` (in a small helper process per worker thread, so a fork never copies the
-   * gateway's page tables, whatever the gateway's size) or `worker` (in the gateway's own process: no helper's memory,
-   * but each fork stalls a large gateway). Default `helper`.
+   * Where command probes fork: `helper` (in one small helper process for the pool, spawned and reaped by the main
+   * thread, so a fork never copies the gateway's page tables, whatever the gateway's size) or `worker` (in the worker
+   * threads, in the gateway's own process: no helper's memory, but each fork stalls a large gateway, and a CLI still
+   * running when its thread is ended for another probe is killed but stays a zombie until the gateway exits).
+   * Default `helper`.
    */
   spawnVia: z.enum(['worker', 'helper']).optional(),
   /**
@@ -121,7 +123,10 @@ export const PoolOptionsSchema = z.strictObject({
    * LANG, LC_*, TZ, TMPDIR, XDG_*.
    */
   commandEnv: z.array(EnvVarPatternSchema).max(256).optional(),
-  /** Raise the workers' nice value by this much (Linux, macOS), so probes yield the CPU to the gateway. Default 10. */
+  /**
+   * Raise the workers' nice value by this much (Linux, macOS), and the spawn helper's, which its CLIs inherit, so
+   * probes yield the CPU to the gateway. Default 10.
+   */
   niceIncrement: z.number().int().nonnegative().max(19).optional(),
   /**
    * Any pino-compatible logger (pino, Fastify's `app.log`) or `console`: `debug`, `info`, `warn` and `error`,

@@ -131,7 +131,7 @@ export interface AuthProbePool {
   /** Drops every kept answer; a warm or refresh in progress will not publish. */
   invalidate(): void;
   stats(): PoolStats;
-  /** Drains in-flight work (or, with `force`, aborts it), stops watching, and ends every worker. */
+  /** Drains in-flight work (or, with `force`, aborts it and kills its CLIs), stops watching, ends every worker and stops the spawn helper. */
   close(options?: { force?: boolean }): Promise<void>;
   on(event: 'change', listener: (event: AuthChangeEvent) => void): this;
   once(event: 'change', listener: (event: AuthChangeEvent) => void): this;

@@ -283,7 +283,10 @@ export interface ProbeTask {
   readonly mode: 'first' | 'all';
   /** Watchdog cells shared with the main thread; see `src/watchdog.ts`. */
   readonly control: SharedArrayBuffer;
-  /** Where the worker posts each provider's result (`{ index, result }`) as it completes; see `src/dispatch.ts`. */
+  /**
+   * Where the worker posts each provider's result (`{ index, result }`) as it completes (see `src/dispatch.ts`), and,
+   * with `spawnVia: 'helper'`, each command it needs run, whose answer comes back on it (see `src/helper-protocol.ts`).
+   */
   readonly port?: MessagePort;
   /**
    * Probes not to run again, by provider index and plan position, because they hung or killed the worker

@@ -1,19 +1,30 @@
 /**
- * Per-probe deadlines enforced from outside the worker. A synchronous probe
- * (a module stuck in a loop, a read that blocks) cannot be interrupted from
- * inside its own thread, so the worker writes "provider i is on probe N,
- * deadline D" into shared cells and the main thread, which stays free,
- * terminates that worker once D has passed.
+ * Deadlines of the probes that hold a worker's lane, enforced from outside
+ * the worker. A synchronous probe (a module stuck in a loop, a read that
+ * blocks) cannot be interrupted from inside its own thread, so the worker
+ * writes "provider i is on probe N, deadline D" into shared cells and the
+ * main thread, which stays free, terminates that worker once D has passed.
+ *
+ * A command probe is not timed here: its deadline is its own `timeoutMs`,
+ * enforced with SIGKILL by the process that spawned it and measuring the
+ * command, not the worker's loop. The spawn helper reports a command's end to
+ * the main thread at once, whatever the worker is busy with; with
+ * `spawnVia: 'worker'` the worker's own timer kills it, late only while a
+ * lane probe holds the loop, which is bounded by that probe's deadline. So
+ * the watchdog ends a thread only for a lane probe past its own deadline: a
+ * busy module within its deadline is never ended for a CLI's, and the blame
+ * is exact.
  *
  * A task's providers run concurrently (their command probes overlap), so each
  * provider of the task has cells of its own: its current probe, that probe's
- * deadline, and the pid of the command it runs (its process group), so that a
- * force-close or a terminated worker kills it: ending a worker thread does not
- * end the processes it started. The header says which thread runs the task
- * and its spawn helper's pid.
+ * deadline, and, with `spawnVia: 'worker'`, the pid of the command the worker
+ * spawned (its process group), so that a force-close or a terminated worker
+ * kills it: ending a worker thread does not end the processes it started.
+ * (With `spawnVia: 'helper'` the main thread knows those pids itself: see
+ * `helper-host.ts`.) The header says which thread runs the task.
  *
- * Layout: header Int32 [threadId, helperPid, unused, unused]; then
- * per provider, 24 bytes: Int32 [state, position, commandPid, lane], BigInt64
+ * Layout: header Int32 [threadId, unused, unused, unused]; then
+ * per provider, 24 bytes: Int32 [state, position, commandPid, unused], BigInt64
  * [deadline, in ns of the monotonic clock].
  */
 
@@ -32,10 +43,9 @@ const cells = (control: SharedArrayBuffer, i: number) => new Int32Array(control,
 const deadlineOf = (control: SharedArrayBuffer, i: number) => new BigInt64Array(control, HEADER_BYTES + SLOT_BYTES * i + 16, 1);
 const slots = (control: SharedArrayBuffer) => (control.byteLength - HEADER_BYTES) / SLOT_BYTES;
 
-/** Worker side: this thread (`threadId`) runs the task, with its spawn helper `helperPid` (0: none yet). */
-export function taskStarted(control: SharedArrayBuffer, threadId: number, helperPid: number): void {
+/** Worker side: this thread (`threadId`) runs the task. */
+export function taskStarted(control: SharedArrayBuffer, threadId: number): void {
   Atomics.store(header(control), 0, threadId);
-  if (helperPid !== 0) Atomics.store(header(control), 1, helperPid);
 }
 
 /** Main side: the thread running the task, 0 before it started. */
@@ -51,17 +61,16 @@ export function commandSpawning(control: SharedArrayBuffer, i: number): void {
   Atomics.store(cells(control, i), 2, SPAWNING);
 }
 
-/** Worker side: provider `i`'s command runs as `pid` (its process group), in the spawn helper `helperPid` if any. */
-export function commandRunning(control: SharedArrayBuffer, i: number, pid: number, helperPid = 0): void {
+/** Worker side: provider `i`'s command, spawned by the worker itself, runs as `pid` (its process group). */
+export function commandRunning(control: SharedArrayBuffer, i: number, pid: number): void {
   Atomics.store(cells(control, i), 2, pid);
-  if (helperPid !== 0) Atomics.store(header(control), 1, helperPid);
 }
 
 /**
- * Main side: the pids of the commands the task's providers run now, of the helper running them (0: none), and how
- * many commands the worker is spawning right now (their pids not written yet).
+ * Main side: the pids of the commands the task's worker spawned and that run now, and how many it is spawning right
+ * now (their pids not written yet).
  */
-export function runningCommands(control: SharedArrayBuffer): { pids: number[]; helperPid: number; spawning: number } {
+export function runningCommands(control: SharedArrayBuffer): { pids: number[]; spawning: number } {
   const pids: number[] = [];
   let spawning = 0;
   for (let i = 0; i < slots(control); i++) {
@@ -69,22 +78,21 @@ export function runningCommands(control: SharedArrayBuffer): { pids: number[]; h
     if (pid === SPAWNING) spawning++;
     else if (pid !== 0) pids.push(pid);
   }
-  return { pids, helperPid: Atomics.load(header(control), 1), spawning };
+  return { pids, spawning };
 }
 
 /**
- * Worker side: probe `position` of provider `i` starts and must end within `budgetMs`. `lane` is true for a
- * probe that holds the worker's lane (every kind but a command): at most one such probe runs per worker.
+ * Worker side: probe `position` of provider `i`, one that holds the worker's lane (every kind but a command: at most
+ * one such probe runs per worker), starts and must end within `budgetMs`.
  */
-export function probeStarted(control: SharedArrayBuffer, i: number, position: number, budgetMs: number, lane: boolean): void {
+export function probeStarted(control: SharedArrayBuffer, i: number, position: number, budgetMs: number): void {
   const c = cells(control, i);
   Atomics.store(deadlineOf(control, i), 0, monotonicNs() + BigInt(budgetMs) * 1_000_000n);
   Atomics.store(c, 1, position);
-  Atomics.store(c, 3, lane ? 1 : 0);
   Atomics.store(c, 0, RUNNING);
 }
 
-/** Worker side: provider `i`'s probe returned. */
+/** Worker side: provider `i`'s probe returned (any probe: a command's pid cell is cleared too). */
 export function probeFinished(control: SharedArrayBuffer, i: number): void {
   const c = cells(control, i);
   Atomics.store(c, 2, 0);
@@ -107,7 +115,7 @@ export function culprit(control: SharedArrayBuffer): ProbePosition | undefined {
   let found: ProbePosition | undefined;
   for (let i = 0; i < slots(control); i++) {
     const c = cells(control, i);
-    if (Atomics.load(c, 0) !== RUNNING || Atomics.load(c, 3) !== 1) continue;
+    if (Atomics.load(c, 0) !== RUNNING) continue;
     if (found) return undefined;
     found = { provider: i, probe: Atomics.load(c, 1) };
   }
@@ -127,7 +135,7 @@ function monotonicNs(): bigint {
 const IDLE_POLL_MS = 200;
 
 /**
- * Main side: calls `onOverdue(position)` once, for the first probe of the task found running past its deadline.
+ * Main side: calls `onOverdue(position)` once, for the first lane probe of the task found running past its deadline.
  * Returns a function that stops watching. The timer is unref'd: the watchdog never keeps the process alive by itself.
  */
 export function watchTask(control: SharedArrayBuffer, onOverdue: (position: ProbePosition) => void): () => void {

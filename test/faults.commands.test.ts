@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createAuthProbePool } from 'auth-probe-pool';
-import { childrenWith, eventually, processesWith } from './helpers/processes.js';
+import { childrenWith, eventually, processesWith, zombieChildren } from './helpers/processes.js';
 import { fakeCli } from './helpers/temp.js';
 import { useFixture } from './helpers/fixture.js';
 
@@ -54,11 +54,12 @@ describe.each(['worker', 'helper'] as const)('hostile CLIs, spawned from the %s'
     expect(pool.stats().timeouts).toBe(3);
   });
 
-  it('force-close ends a running CLI at once, and leaves no process behind, nor a helper', async () => {
+  it('force-close ends a running CLI at once, and leaves no process behind, nor a helper, nor a zombie', async () => {
     // A duration no other test uses, to find this sleep in the process table.
     const nap = `2${spawnVia === 'worker' ? 1 : 2}.${process.pid}`;
     const napper = dir.write(`bin/nap-${spawnVia}`, `#!/bin/sh\nexec sleep ${nap}\n`, 0o755);
     const helpersBefore = childrenWith('spawn-helper.js').length;
+    const zombiesBefore = new Set(zombieChildren().map((p) => p.pid));
     const pool = createAuthProbePool({ spawnVia, threads: { min: 1, max: 1 }, probeTimeoutMs: 60_000, probes: { providers: { napper: [{ kind: 'command', command: napper }] } } });
     const pending = pool.hasAuth('napper').then(
       () => 'answered',
@@ -71,6 +72,8 @@ describe.each(['worker', 'helper'] as const)('hostile CLIs, spawned from the %s'
     expect(await pending).toBe('E_POOL_CLOSED');
     expect(processesWith(nap)).toEqual([]);
     expect(await eventually(() => childrenWith('spawn-helper.js').length <= helpersBefore)).toBe(true);
+    // Reaped: by the helper's parent, the main thread, or, spawned from a worker, by its thread before it ended.
+    expect(await eventually(() => zombieChildren().every((p) => zombiesBefore.has(p.pid)))).toBe(true);
     // Far below the 2x-second nap: the CLI was cut off, not waited for.
     expect(closing).toBeLessThan(10_000);
   });

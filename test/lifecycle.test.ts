@@ -72,6 +72,24 @@ describe('pool lifecycle', () => {
     expect(run.stdout.trim()).toBe('true 2');
   });
 
+  it("neither holds the process open with its spawn helper when idle, unclosed, nor lets it exit before close() has stopped the helper", () => {
+    const idle = runNode(`
+      const pool = lib.createAuthProbePool({ probes: { providers: { a: [{ kind: 'command', command: '/bin/true' }] } } });
+      console.log(await pool.hasAuth('a'));
+    `);
+    expect(idle.status).toBe(0);
+    expect(idle.stdout.trim()).toBe('true');
+    // Nothing else keeps this process's loop alive while close() waits for the helper to exit.
+    const closing = runNode(`
+      const pool = lib.createAuthProbePool({ probes: { providers: { a: [{ kind: 'command', command: '/bin/true' }] } } });
+      const auth = await pool.hasAuth('a');
+      await pool.close();
+      console.log(auth, 'closed');
+    `);
+    expect(closing.status).toBe(0);
+    expect(closing.stdout.trim()).toBe('true closed');
+  });
+
   it('importing the package and creating a pool start no thread (counted in /proc/self/task)', () => {
     const run = runNode(`
       const { readdirSync } = await import('node:fs');

@@ -120,17 +120,19 @@ describe('the spawn helper', () => {
   const { dir, pools } = useFixture();
   const helpers = () => childrenWith('spawn-helper.js');
 
-  it('runs command probes in one helper process per worker thread, which ends with the pool', async () => {
+  it('runs command probes in one helper process for the whole pool, whatever its threads, which ends with the pool', async () => {
     const cli = fakeCli(dir, 'ok', 'process.stdout.write("yes"); process.exit(0);');
-    const probes = { providers: { a: [{ kind: 'command' as const, command: cli, requireStdout: true }] } };
+    const probes = { providers: { a: [{ kind: 'command' as const, command: cli, requireStdout: true }], b: [{ kind: 'command' as const, command: cli, requireStdout: true }] } };
     const direct = pools.create({ spawnVia: 'worker', probes, threads: { min: 1, max: 1 } });
     expect(await direct.hasAuth('a')).toBe(true);
     expect(helpers()).toEqual([]);
-    // The default.
-    const pool = createAuthProbePool({ probes, threads: { min: 1, max: 1 } });
-    expect(await pool.hasAuth('a')).toBe(true);
+    // The default; one task per provider, on two threads.
+    const pool = createAuthProbePool({ probes, threads: { min: 2, max: 2 }, batchSize: 1 });
+    const check = pool.createChecker();
+    expect(await Promise.all([check('a'), check('b')])).toEqual([true, true]);
     pool.invalidate();
-    expect(await pool.hasAuth('a')).toBe(true);
+    expect(await Promise.all([check('a'), check('b')])).toEqual([true, true]);
+    expect(pool.stats().threads).toBe(2);
     expect(helpers()).toHaveLength(1);
     await pool.close();
     expect(await eventually(() => helpers().length === 0)).toBe(true);
@@ -143,7 +145,7 @@ describe('the spawn helper', () => {
     const cli = fakeCli(dir, 'env-ok', 'process.exit(process.env.GATEWAY_DATABASE_URL === undefined ? 0 : 3);');
     const probes = { providers: { a: [{ kind: 'command' as const, command: cli }] } };
     const saved = { NODE_OPTIONS: process.env['NODE_OPTIONS'], GATEWAY_DATABASE_URL: process.env['GATEWAY_DATABASE_URL'] };
-    // The gateway's own environment, as its worker threads (and so their helpers) inherit it.
+    // The gateway's own environment, which the process that spawns the helper has.
     process.env['NODE_OPTIONS'] = `--require ${preload}`;
     process.env['GATEWAY_DATABASE_URL'] = secret;
     let pool: ReturnType<typeof pools.create>;

@@ -128,6 +128,23 @@ describe('a sweep and its slow CLIs', () => {
   });
 });
 
+describe.each(['helper', 'worker'] as const)('a quick CLI beside a busy module on one thread, spawned from the %s', (spawnVia) => {
+  const { dir, pools } = useFixture({ prefix: `app-busy-${spawnVia}-` });
+  // Busy for 2.5 s, well within its own deadline (probeTimeoutMs 5000), holding the thread's loop all along.
+  dir.write('probes/busy.mjs', 'export default () => { const until = Date.now() + 2500; while (Date.now() < until) {} return true; };');
+  const quick = dir.write('bin/quick', '#!/bin/sh\nsleep 0.2\necho yes\n', 0o755);
+  const providers = { cli: cmd(quick, { timeoutMs: 500 }), busy: [{ kind: 'module' as const, module: './probes/busy.mjs' }] };
+
+  it('answers both true: no thread is ended, nothing is charged with a timeout or a crash', async () => {
+    const pool = pools.create({ spawnVia, configDir: dir.root, threads: { min: 1, max: 1 }, probeTimeoutMs: 5000, probes: { providers } });
+    const check = pool.createChecker();
+    // The CLI exits long before the module lets the worker's loop see it: its deadline measures the command, which
+    // the watchdog does not time, and a lane probe within its own deadline is not ended for it.
+    expect(await Promise.all([check('cli'), check('busy')])).toEqual([true, true]);
+    expect(pool.stats()).toMatchObject({ timeouts: 0, crashes: 0, collateralRuns: 0 });
+  });
+});
+
 describe('answerWithinMs', () => {
   const { dir, pools } = useFixture({ prefix: 'app-within-' });
 

@@ -4,7 +4,9 @@
  * task's providers concurrently: command probes wait for their CLIs together
  * (at most `maxCommandsPerWorker` at once), every other probe takes the
  * thread's lane in the order the run queue sent the providers. It posts each
- * provider's result on the task's port as it completes, and returns presence
+ * provider's result on the task's port as it completes (and, with
+ * `spawnVia: 'helper'`, its commands for the main thread to run in the
+ * pool's spawn helper, whose answers come back on it), and returns presence
  * and metadata only: no secret value ever leaves this thread. Errors are
  * returned as data, never thrown.
  */
@@ -13,7 +15,6 @@ import { workerData } from 'piscina';
 import { compileConfig } from '../src/config.js';
 import { createGates } from '../src/probes/gate.js';
 import { probeProvider } from '../src/probes/provider.js';
-import { helperPid, startHelper } from '../src/probes/spawn-client.js';
 import { parseRowsKey } from '../src/fingerprint.js';
 import { rowsFingerprint } from '../src/probes/store/sqlite.js';
 import type { ProbeTask, RowsTask, TaskResult, WorkerInit } from '../src/schema.js';
@@ -22,22 +23,10 @@ import { taskStarted } from '../src/watchdog.js';
 const init = workerData as WorkerInit;
 const config = compileConfig(init.config);
 const gates = createGates(init.maxCommandsPerWorker);
-const hasCommandProbe = [...Object.values(init.config.providers).flat(), ...(init.config.defaults ?? [])].some((p) => p.kind === 'command');
-// With spawnVia 'helper', the helper starts with the worker and the first task waits for it (at most one probe
-// timeout, in case it never says ready), so its start-up does not count against a command probe's deadline.
-let helperReady: Promise<unknown> | undefined =
-  init.spawnVia === 'helper' && hasCommandProbe
-    ? Promise.race([startHelper(), new Promise((resolve) => setTimeout(resolve, init.probeTimeoutMs).unref())])
-    : undefined;
 
 export default async function probeWorker(task: ProbeTask | RowsTask): Promise<TaskResult | { fingerprints: string[] }> {
   if ('rows' in task) return { fingerprints: task.rows.map(fingerprintRows) };
-  if (helperReady) {
-    await helperReady;
-    helperReady = undefined;
-  }
-  // Known before any command starts: a force-close stops the helper, which kills every command it runs.
-  taskStarted(task.control, threadId, helperPid());
+  taskStarted(task.control, threadId);
   // Every provider starts now; those whose probes are all synchronous complete (and post) before the next starts.
   const results = await Promise.all(
     task.providers.map((_, i) =>

@@ -1,6 +1,7 @@
 /**
- * The spawn helper: a small process, one per worker thread when the pool's
- * `spawnVia` is `helper`, that runs command probes' executables for it. A
+ * The spawn helper: a small process, one per pool when its `spawnVia` is
+ * `helper`, spawned and reaped by the pool's main thread
+ * (`src/helper-host.ts`), that runs command probes' executables. A
  * spawn forks the process it runs in, and a fork copies that process's page
  * tables while its other threads stall on page faults: done here, in a process
  * of a few tens of MB, it costs the gateway nothing, whatever its size.
@@ -8,8 +9,9 @@
  * Protocol: one JSON request per line on stdin (`{ id, spec }`); on stdout,
  * one `{ ready: true }` line once it has started, then per request
  * `{ id, pid }` when the command starts and `{ id, run }` when it ends.
- * Commands run without blocking the helper, so when stdin closes, which is
- * when its worker thread ends, it kills what is still running and exits at once.
+ * Commands run without blocking the helper, so when it is stopped (SIGTERM,
+ * the pool's close()) or its stdin closes (the gateway's process ended), it
+ * kills what is still running and exits at once.
  */
 import { createInterface } from 'node:readline';
 import { killGroup, runCommand, type CommandSpec } from '../src/probes/spawn.js';
@@ -37,12 +39,12 @@ lines.on('line', (line) => {
     fail();
   }
 });
-// Its worker ended (stdin closed), or a force-close asked it to stop (SIGTERM): nothing it started may outlive it.
+// The pool stopped it (SIGTERM), or the gateway's process ended (stdin closed): nothing it started may outlive it.
 const end = () => {
   for (const pid of running) killGroup(pid);
   process.exit(0);
 };
 lines.on('close', end);
 process.on('SIGTERM', end);
-// Modules loaded, requests read: the worker may start its probes' clocks.
+// Modules loaded, requests read.
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`);

@@ -5,20 +5,20 @@ import { fingerprintOf } from '../fingerprint.js';
 import type { z } from 'zod';
 import type { CommandProbeSchema } from '../schema.js';
 import type { ProbeContext } from './context.js';
-import { runInHelper } from './spawn-client.js';
 import { runCommand, runCommandSync, type CommandRun, type CommandSpec } from './spawn.js';
 import { absent, failed, present, type Verdict } from './verdict.js';
 
 /** How long the probe may take, in milliseconds: its own `timeoutMs`, capped by the pool's `probeTimeoutMs`. */
-export function commandTimeoutMs(probe: z.infer<typeof CommandProbeSchema>, probeTimeoutMs: number): number {
+function commandTimeoutMs(probe: z.infer<typeof CommandProbeSchema>, probeTimeoutMs: number): number {
   return Math.min(probe.timeoutMs ?? probeTimeoutMs, probeTimeoutMs);
 }
 
 /**
- * Runs the executable without a shell, with a timeout and SIGKILL, in the
- * worker itself or, with `spawnVia: 'helper'`, in the worker's spawn helper
- * process; its pid is reported through `ctx.onSpawn` so a force-close can kill it. Output
- * is read only to test that it is non-empty, and never returned.
+ * Runs the executable without a shell, with a timeout and SIGKILL: with
+ * `spawnVia: 'helper'` in the pool's spawn helper process (through
+ * `ctx.runInHelper`), else in the worker itself, which reports its pid
+ * through `ctx.onSpawn` so that a force-close or the end of its thread kills
+ * it. Output is read only to test that it is non-empty, and never returned.
  */
 export function commandProbe(probe: z.infer<typeof CommandProbeSchema>, ctx: ProbeContext): Verdict | Promise<Verdict> {
   const env = commandEnv(ctx.env, ctx.init.commandEnv, probe.passEnv);
@@ -33,7 +33,8 @@ export function commandProbe(probe: z.infer<typeof CommandProbeSchema>, ctx: Pro
   trackExecutable(probe.command, ctx);
   const names = Object.keys(env).sort();
   if (ctx.init.spawnVia === 'helper') {
-    return runInHelper(spec, ctx.onSpawn).then(
+    const viaHelper = ctx.runInHelper ? ctx.runInHelper(spec) : Promise.reject(new Error('no way to the spawn helper'));
+    return viaHelper.then(
       (run) => verdictOf(spec, run, names),
       () => failed('E_PROBE_FAILED', `the spawn helper could not run ${probe.command}`, { env: names }),
     );

@@ -1,6 +1,7 @@
 import type { CompiledConfig } from '../config.js';
 import type { Dependencies } from '../fingerprint.js';
 import type { WorkerInit } from '../schema.js';
+import type { RunInHelper } from './spawn-client.js';
 
 /** Everything a probe may consult; built by the worker per provider. */
 export interface ProbeContext {
@@ -14,8 +15,10 @@ export interface ProbeContext {
   readonly deps: Dependencies;
   /** Reads shared by the probes of one task (a database read once per task, not once per provider). */
   readonly memo?: Map<string, unknown>;
-  /** Called when a command starts, with its pid (its process group) and the spawn helper's pid, if it runs in one. */
-  readonly onSpawn?: (pid: number, helperPid?: number) => void;
-  /** Called just before the worker itself spawns a command, whose pid is not known until the spawn returns. */
+  /** With `spawnVia: 'worker'`: called when the worker starts a command, with its pid (its process group). */
+  readonly onSpawn?: (pid: number) => void;
+  /** With `spawnVia: 'worker'`: called just before the worker spawns a command, whose pid is not known until the spawn returns. */
   readonly onSpawning?: () => void;
+  /** With `spawnVia: 'helper'`: runs a command in the pool's spawn helper, through the task's port. */
+  readonly runInHelper?: RunInHelper;
 }

@@ -1,9 +1,9 @@
 /**
- * The probe kinds, and how long each may hold a worker. Runs inside a worker.
+ * The probe kinds, each run by its own function. Runs inside a worker.
  */
 import type { Probe } from '../schema.js';
 import { authProfilesProbe } from './auth-profiles.js';
-import { commandProbe, commandTimeoutMs } from './command.js';
+import { commandProbe } from './command.js';
 import type { ProbeContext } from './context.js';
 import { credentialFileProbe } from './credential-file.js';
 import { envProbe } from './env.js';
@@ -13,14 +13,6 @@ import { absent, type Verdict } from './verdict.js';
 
 export type { ProbeContext } from './context.js';
 export type { Verdict } from './verdict.js';
-
-/** Extra time, in milliseconds, a command gets past its own timeout for the kill and reap. */
-const KILL_GRACE_MS = 1000;
-
-/** The watchdog's deadline for one probe, in milliseconds. */
-export function probeBudgetMs(probe: Probe, probeTimeoutMs: number): number {
-  return probe.kind === 'command' ? commandTimeoutMs(probe, probeTimeoutMs) + KILL_GRACE_MS : probeTimeoutMs;
-}
 
 export function runProbe(probe: Probe, ctx: ProbeContext): Verdict | Promise<Verdict> {
   if (probe.platforms && !probe.platforms.includes(process.platform)) {

@@ -1,7 +1,7 @@
 /**
  * One provider's probes, in order (its own, then `defaults`), as the worker
- * runs them: each marked in the task's watchdog cells, timed, and recorded as
- * an outcome; in `first` mode it stops at the first that finds auth. The
+ * runs them: each timed and recorded as an outcome, and each but a command
+ * marked in the task's watchdog cells (a command's deadline is its own); in `first` mode it stops at the first that finds auth. The
  * providers of a task run concurrently: a command probe waits for its CLI
  * without holding the thread, while every other probe takes the worker's lane,
  * one at a time. A provider whose probes are all synchronous completes
@@ -15,7 +15,8 @@ import type { Probe, ProbeOutcome, ProbeTask, ProviderResult, WorkerInit } from 
 import { commandRunning, commandSpawning, probeFinished, probeStarted } from '../watchdog.js';
 import type { ProbeContext } from './context.js';
 import { createGates, type WorkerGates } from './gate.js';
-import { probeBudgetMs, runProbe } from './index.js';
+import { runProbe } from './index.js';
+import { helperChannel } from './spawn-client.js';
 import { failed, type Verdict } from './verdict.js';
 
 /** Each task's shared reads (see ProbeContext.memo), dropped with the task. */
@@ -60,8 +61,9 @@ export async function probeProvider(
       config,
       deps,
       memo: memoOf(task),
-      onSpawn: (pid, helperPid) => commandRunning(task.control, providerIndex, pid, helperPid),
+      onSpawn: (pid) => commandRunning(task.control, providerIndex, pid),
       onSpawning: () => commandSpawning(task.control, providerIndex),
+      ...(init.spawnVia === 'helper' && task.port ? { runInHelper: helperChannel(task.port) } : {}),
     };
     const skipped = skips?.find((s) => s.position === position);
     let verdict: Verdict;
@@ -105,8 +107,8 @@ export async function probeProvider(
   return result;
 }
 
-/** Marks the probe in the watchdog cells, then starts it. */
+/** Marks a lane probe in the watchdog cells, then starts it. A command's deadline is its own `timeoutMs` (see watchdog.ts). */
 function start(probe: Probe, position: number, ctx: ProbeContext, task: ProbeTask, providerIndex: number): Verdict | Promise<Verdict> {
-  probeStarted(task.control, providerIndex, position, probeBudgetMs(probe, ctx.init.probeTimeoutMs), probe.kind !== 'command');
+  if (probe.kind !== 'command') probeStarted(task.control, providerIndex, position, ctx.init.probeTimeoutMs);
   return runProbe(probe, ctx);
 }

@@ -1,132 +1,43 @@
 /**
- * The worker's side of the spawn helper (`workers/spawn-helper.ts`): started
- * with the worker when its configuration has a command probe (else on the
- * first one), kept for the worker's life, restarted if it dies. Requests go
- * out one JSON line each; the helper answers `{ ready: true }` once started,
- * then per request `{ id, pid }` when the command starts and `{ id, run }`;
- * replies are validated with zod,
- * since they cross a process boundary. While nothing is pending the helper's
- * pipes are unref'd, so it never holds the worker (or the process) open.
+ * A worker's way to the pool's spawn helper, which the main thread owns
+ * (`src/helper-host.ts`: a helper spawned from a worker thread would be left
+ * a zombie when the thread ends). A command goes out on the task's port as
+ * `{ command: { id, spec } }`, and its outcome comes back on it as
+ * `{ command: { id, run } }`, or `{ command: { id, failed } }` when it could
+ * not be run (the helper died, the pool is closing). The answer is read when
+ * this thread's loop is free; the main thread saw the command end, at its
+ * own timeout at the latest, whatever this thread was doing meanwhile.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import type { MessagePort } from 'node:worker_threads';
+import type { CommandAnswer } from '../helper-protocol.js';
 import type { CommandRun, CommandSpec } from './spawn.js';
 
-/** A run's outcome as the helper reports it: checked, since it crosses a process boundary. */
-const CommandRunSchema = z.strictObject({
-  errorCode: z.string().max(64).nullable(),
-  status: z.number().int().nullable(),
-  signal: z.string().max(32).nullable(),
-  stdoutNonEmpty: z.boolean(),
-}) satisfies z.ZodType<CommandRun>;
+/** Runs a command in the pool's spawn helper; rejects when it could not be run there. */
+export type RunInHelper = (spec: CommandSpec) => Promise<CommandRun>;
 
-/** The compiled helper, next to this file's compiled form: `dist/src/probes/` → `dist/workers/`. */
-const HELPER_FILE = fileURLToPath(new URL('../../workers/spawn-helper.js', import.meta.url));
+const channels = new WeakMap<MessagePort, RunInHelper>();
 
-interface Pending {
-  resolve(run: CommandRun): void;
-  reject(err: Error): void;
-  onStart: ((pid: number, helperPid: number) => void) | undefined;
-}
-
-class SpawnHelper {
-  #child: ChildProcess | undefined;
-  /** Resolves when the current helper says it is ready, or has gone (then `run()` reports that). */
-  #ready: Promise<void> = Promise.resolve();
-  readonly #pending = new Map<number, Pending>();
-  #next = 0;
-
-  get pid(): number {
-    return this.#child?.pid ?? 0;
-  }
-
-  /** Starts the helper if none is running; resolves once it can take requests. */
-  ready(): Promise<void> {
-    if (!this.#child) this.#start();
-    return this.#ready;
-  }
-
-  run(spec: CommandSpec, onStart?: (pid: number, helperPid: number) => void): Promise<CommandRun> {
-    const child = this.#child ?? this.#start();
-    const id = this.#next++;
-    return new Promise<CommandRun>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, onStart });
-      if (this.#pending.size === 1) this.#ref(child, true);
-      child.stdin?.write(`${JSON.stringify({ id, spec })}\n`);
+/** The task's way to the helper, over its port (one per port, whichever of the task's providers asks). */
+export function helperChannel(port: MessagePort): RunInHelper {
+  const known = channels.get(port);
+  if (known) return known;
+  const waiting = new Map<number, { resolve(run: CommandRun): void; reject(err: Error): void }>();
+  let next = 0;
+  // The main thread's own messages: not validated again here.
+  port.on('message', (message: Partial<CommandAnswer> | undefined) => {
+    const answer = message?.command;
+    const request = answer === undefined ? undefined : waiting.get(answer.id);
+    if (!answer || !request) return;
+    waiting.delete(answer.id);
+    if ('run' in answer) request.resolve(answer.run);
+    else request.reject(new Error(answer.failed));
+  });
+  const run: RunInHelper = (spec) =>
+    new Promise((resolve, reject) => {
+      const id = next++;
+      waiting.set(id, { resolve, reject });
+      port.postMessage({ command: { id, spec } });
     });
-  }
-
-  #start(): ChildProcess {
-    // An empty environment: the gateway's (its DATABASE_URL, its payment keys) is none of the helper's business, and
-    // a NODE_OPTIONS (an APM agent's --require, an --inspect) must not load into it. Each command gets exactly the
-    // environment its request carries; no exec flag of the gateway's is passed either.
-    const child = spawn(process.execPath, [HELPER_FILE], { stdio: ['pipe', 'pipe', 'ignore'], windowsHide: true, env: {} });
-    this.#child = child;
-    let signalReady = (): void => {};
-    this.#ready = new Promise<void>((resolve) => (signalReady = resolve));
-    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream, crlfDelay: Infinity });
-    lines.on('line', (line) => {
-      let reply: { id?: unknown; run?: unknown; pid?: unknown; ready?: unknown };
-      try {
-        reply = JSON.parse(line) as { id?: unknown; run?: unknown; pid?: unknown; ready?: unknown };
-      } catch {
-        return;
-      }
-      if (reply.ready === true) return signalReady();
-      const pending = typeof reply.id === 'number' ? this.#pending.get(reply.id) : undefined;
-      if (!pending) return;
-      // The command started: `{ id, pid }`, before its reply.
-      if (reply.run === undefined) {
-        if (typeof reply.pid === 'number' && Number.isInteger(reply.pid) && reply.pid > 0) pending.onStart?.(reply.pid, child.pid ?? 0);
-        return;
-      }
-      this.#pending.delete(reply.id as number);
-      const run = CommandRunSchema.safeParse(reply.run);
-      if (run.success) pending.resolve(run.data);
-      else pending.reject(new Error('malformed reply from the spawn helper'));
-      if (this.#pending.size === 0) this.#ref(child, false);
-    });
-    const gone = () => {
-      signalReady();
-      if (this.#child !== child) return;
-      this.#child = undefined;
-      for (const p of this.#pending.values()) p.reject(new Error('the spawn helper exited'));
-      this.#pending.clear();
-    };
-    child.on('exit', gone);
-    child.on('error', gone);
-    child.stdin?.on('error', gone);
-    this.#ref(child, false);
-    return child;
-  }
-
-  #ref(child: ChildProcess, on: boolean): void {
-    const handles = [child, child.stdin, child.stdout] as unknown as { ref?(): void; unref?(): void }[];
-    for (const h of handles) (on ? h?.ref : h?.unref)?.call(h);
-  }
-}
-
-let helper: SpawnHelper | undefined;
-
-/**
- * Starts this worker's spawn helper now rather than on the first command probe, resolving once it is ready
- * (or has died). The worker awaits it before its first task: a Node process's start-up, about 0.1 s idle and
- * over a second on a loaded machine, must not be charged to the first command probe's deadline.
- */
-export function startHelper(): Promise<void> {
-  helper ??= new SpawnHelper();
-  return helper.ready();
-}
-
-/** The pid of this worker's spawn helper, 0 when none runs. */
-export function helperPid(): number {
-  return helper?.pid ?? 0;
-}
-
-/** Runs the spec in this worker's spawn helper; `onStart` gets the command's pid and the helper's. Rejects if the helper dies or answers nonsense. */
-export function runInHelper(spec: CommandSpec, onStart?: (pid: number, helperPid: number) => void): Promise<CommandRun> {
-  helper ??= new SpawnHelper();
-  return helper.run(spec, onStart);
+  channels.set(port, run);
+  return run;
 }

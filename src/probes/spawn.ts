@@ -24,7 +24,7 @@ export interface CommandSpec {
 /**
  * How a run ended: the spawn's error code if any, exit status, signal, and whether it printed anything. Declared
  * here without zod, which the spawn helper, importing this module, need not load (about 14 MB of its RSS); the
- * worker validates the helper's replies with `CommandRunSchema` (`spawn-client.ts`).
+ * helper's replies are validated with `CommandRunSchema` (`helper-protocol.ts`).
  */
 export interface CommandRun {
   readonly errorCode: string | null;

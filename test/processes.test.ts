@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createAuthProbePool } from 'auth-probe-pool';
+import { createAuthProbePool, type AuthProbePool } from 'auth-probe-pool';
 import { childrenWith, eventually, processEntry, processesWith, zombieChildren } from './helpers/processes.js';
 import { useFixture } from './helpers/fixture.js';
 import { capturingLogger } from './helpers/pools.js';
@@ -39,6 +39,21 @@ function waitingInLoop(pid: number): boolean {
   }
 }
 
+/**
+ * Rounds of threads ending with commands in use: each checks `ids` (CLIs), then `spin` (a module spinning past
+ * probeTimeoutMs: the watchdog ends its thread), then waits for the idle second thread to end; no zombie after each.
+ */
+async function threadsEnding(pool: AuthProbePool, ids: readonly string[], rounds: number, zombies: () => readonly unknown[]): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
+    pool.invalidate();
+    const check = pool.createChecker();
+    expect(await Promise.all(ids.map((id) => check(id)))).toEqual(ids.map(() => true));
+    expect(await check('spin')).toBe(false);
+    expect(await eventually(() => pool.stats().threads === 1)).toBe(true);
+    expect(await eventually(() => zombies().length === 0)).toBe(true);
+  }
+}
+
 describe('the spawn helper', () => {
   const { dir } = useFixture({ prefix: 'app-processes-' });
   dir.write('probes/spin.mjs', 'export default () => { for (;;) {} };');
@@ -55,16 +70,7 @@ describe('the spawn helper', () => {
     const pool = createAuthProbePool({ configDir: dir.root, threads: { min: 1, max: 2 }, idleTimeoutMs: 100, probeTimeoutMs: 1000, batchSize: 1, probes: { providers } });
     const running = sampler(() => helpers().length);
     try {
-      for (let round = 0; round < 4; round++) {
-        pool.invalidate();
-        const check = pool.createChecker();
-        expect(await Promise.all(ids.map((id) => check(id)))).toEqual(ids.map(() => true));
-        // A module spinning past probeTimeoutMs: the watchdog ends its thread.
-        expect(await check('spin')).toBe(false);
-        // Idle, the second thread ends.
-        expect(await eventually(() => pool.stats().threads === 1)).toBe(true);
-        expect(await eventually(() => zombies().length === 0)).toEqual(true);
-      }
+      await threadsEnding(pool, ids, 4, zombies);
       expect(pool.stats()).toMatchObject({ timeouts: 4, crashes: 0 });
       expect(helpers()).toHaveLength(1);
     } finally {
@@ -183,14 +189,7 @@ describe("spawnVia 'worker'", () => {
     const providers = { ...Object.fromEntries(ids.map((id) => [id, [{ kind: 'command' as const, command: quick }]])), spin };
     const pool = createAuthProbePool({ spawnVia: 'worker', configDir: dir.root, threads: { min: 1, max: 2 }, idleTimeoutMs: 100, probeTimeoutMs: 1000, batchSize: 1, probes: { providers } });
     try {
-      for (let round = 0; round < 3; round++) {
-        pool.invalidate();
-        const check = pool.createChecker();
-        expect(await Promise.all(ids.map((id) => check(id)))).toEqual(ids.map(() => true));
-        expect(await check('spin')).toBe(false);
-        expect(await eventually(() => pool.stats().threads === 1)).toBe(true);
-        expect(await eventually(() => zombies().length === 0)).toBe(true);
-      }
+      await threadsEnding(pool, ids, 3, zombies);
       expect(helpers()).toEqual([]);
     } finally {
       await pool.close();

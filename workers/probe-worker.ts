@@ -16,7 +16,7 @@ import { compileConfig } from '../src/config.js';
 import { createGates } from '../src/probes/gate.js';
 import { probeProvider } from '../src/probes/provider.js';
 import { parseRowsKey } from '../src/fingerprint.js';
-import { rowsFingerprint } from '../src/probes/store/sqlite.js';
+import { readLimitsOf, rowsFingerprint } from '../src/probes/store/sqlite.js';
 import type { ProbeTask, RowsTask, TaskResult, WorkerInit } from '../src/schema.js';
 import { taskStarted } from '../src/watchdog.js';
 
@@ -43,5 +43,5 @@ export default async function probeWorker(task: ProbeTask | RowsTask): Promise<T
 /** A SQLite rows dependency's fingerprint now: one read of its database, as the probe that recorded it reads. */
 function fingerprintRows(key: string): string {
   const rows = parseRowsKey(key);
-  return rows ? rowsFingerprint(rows.dbPath, rows.role, { maxChars: init.maxFileBytes, digestKey: init.digestKey }) : 'error:unknown';
+  return rows ? rowsFingerprint(rows.dbPath, rows.role, readLimitsOf(init)) : 'error:unknown';
 }

@@ -26,8 +26,8 @@ import { DEFAULT_STORE_SCHEMA_VERSIONS, type OpenclawStoreProbeSchema } from '..
 import { resolveProbePath } from '../templates.js';
 import type { ProbeContext } from './context.js';
 import { deriveFromJsonFile } from './files.js';
-import { indexProfiles, judgeProfiles, StoreSchema, type ProfileLayer } from './store/profiles.js';
-import { fingerprintOfRows, readAgentRows, readStateRows, type ReadLimits, type RowsRead, type StateRows } from './store/sqlite.js';
+import { indexProfiles, judgeProfiles, storeProfiles, type ProfileLayer } from './store/profiles.js';
+import { fingerprintOfRows, readAgentRows, readLimitsOf, readStateRows, type ReadLimits, type RowsRead, type StateRows } from './store/sqlite.js';
 import { failed, fromRead, present, unresolved, type Verdict } from './verdict.js';
 
 type Spec = z.infer<typeof OpenclawStoreProbeSchema>;
@@ -48,7 +48,7 @@ export function openclawStoreProbe(probe: Spec, ctx: ProbeContext): Verdict {
   const dirs = resolveDirs(probe, ctx);
   if (!dirs.ok) return unresolved(dirs.error);
   const { agentDir, mainDir, stateDb } = dirs;
-  const limits: ReadLimits = { maxChars: ctx.init.maxFileBytes, digestKey: ctx.init.digestKey };
+  const limits = readLimitsOf(ctx.init);
   const newest = { agent: probe.schemaVersions?.agent ?? DEFAULT_STORE_SCHEMA_VERSIONS.agent, state: probe.schemaVersions?.state ?? DEFAULT_STORE_SCHEMA_VERSIONS.state };
   const agentDb = join(agentDir, AGENT_DB);
   const agent = readMemo(ctx, agentDb, 'agent', () => readAgentRows(agentDb, limits));
@@ -156,9 +156,7 @@ function profilesOf(json: string | null, dbPath: string, row: string): { ok: tru
   } catch {
     return { ok: false, error: errorData('E_STORE_INVALID', `${row} in ${dbPath} is not JSON`) };
   }
-  const store = StoreSchema.safeParse(value);
-  if (!store.success) return { ok: false, error: errorData('E_STORE_INVALID', `${row} in ${dbPath} has no "profiles" object`) };
-  return { ok: true, profiles: store.data.profiles };
+  return storeProfiles(value, `${row} in ${dbPath}`);
 }
 
 /** A gateway older than 2026.6: the agent's `auth-profiles.json` over the main agent's, per profile id. */
@@ -168,8 +166,8 @@ function jsonStores(probe: Spec, ctx: ProbeContext, agentDir: string, mainDir: s
   const layers: ProfileLayer[] = [];
   for (const { path, origin } of files) {
     const read = deriveFromJsonFile(path, 'openclawStore', ctx.init.maxFileBytes, ctx.deps, (json) => {
-      const store = StoreSchema.safeParse(json);
-      return store.success ? { ok: true, value: store.data.profiles } : { ok: false, error: errorData('E_STORE_INVALID', `${path} has no "profiles" object`), missing: false };
+      const store = storeProfiles(json, path);
+      return store.ok ? { ok: true, value: store.profiles } : { ok: false, error: store.error, missing: false };
     });
     // A half-written file may hide, per id, what the other holds: a failure, never an answer.
     if (!read.ok && !read.missing) return fromRead(read.error, false, { path, store: origin });

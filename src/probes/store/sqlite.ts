@@ -20,6 +20,7 @@ import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { errorData, type ErrorData } from '../../errors.js';
 import { fingerprintOfError, MISSING, type RowsRole } from '../../fingerprint.js';
+import type { WorkerInit } from '../../schema.js';
 
 /** What the reader uses of `node:sqlite`, declared here: Node 20's types have no such module. */
 interface Statement {
@@ -98,6 +99,11 @@ export interface ReadLimits {
   readonly maxChars: number;
   /** The key of the rows' digest. */
   readonly digestKey: string;
+}
+
+/** A pool's read limits, from what its workers are started with: one source, so a probe and a verify pass agree. */
+export function readLimitsOf(init: Pick<WorkerInit, 'maxFileBytes' | 'digestKey'>): ReadLimits {
+  return { maxChars: init.maxFileBytes, digestKey: init.digestKey };
 }
 
 export function readAgentRows(dbPath: string, limits: ReadLimits): RowsRead<AgentRows> {

@@ -1,17 +1,15 @@
 import type { z } from 'zod';
 import type { AuthProfilesProbeSchema } from '../schema.js';
-import { errorData } from '../errors.js';
 import { resolveProbePath } from '../templates.js';
 import type { ProbeContext } from './context.js';
 import { deriveFromJsonFile, type FileRead } from './files.js';
-import { indexProfiles, judgeProfiles, StoreSchema, type ProviderIndex } from './store/profiles.js';
+import { indexProfiles, judgeProfiles, storeProfiles, type ProviderIndex } from './store/profiles.js';
 import { fromRead, present, unresolved, type Verdict } from './verdict.js';
 
 /** Parses a store's JSON into its provider index, or says why it cannot. */
-export function indexStoreJson(json: unknown, path: string, aliases: ReadonlyMap<string, string>, origin?: string): FileRead<ProviderIndex> {
-  const store = StoreSchema.safeParse(json);
-  if (!store.success) return { ok: false, error: errorData('E_STORE_INVALID', `${path} has no "profiles" object`), missing: false };
-  return { ok: true, value: indexProfiles([{ profiles: store.data.profiles, ...(origin !== undefined ? { origin } : {}) }], aliases) };
+function indexStoreJson(json: unknown, path: string, aliases: ReadonlyMap<string, string>): FileRead<ProviderIndex> {
+  const store = storeProfiles(json, path);
+  return store.ok ? { ok: true, value: indexProfiles([{ profiles: store.profiles }], aliases) } : { ok: false, error: store.error, missing: false };
 }
 
 /**

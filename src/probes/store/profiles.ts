@@ -11,7 +11,13 @@ import { normalizeProviderId } from '../../provider-id.js';
 import { describeExpiry, expiryMs, stillValid, validUntilOf } from '../expiry.js';
 
 /** The store's outer shape; profiles are checked one by one so one odd entry does not hide the rest. */
-export const StoreSchema = z.looseObject({ profiles: z.record(z.string(), z.unknown()) });
+const StoreSchema = z.looseObject({ profiles: z.record(z.string(), z.unknown()) });
+
+/** A parsed store's `profiles`, or `E_STORE_INVALID` naming `where` (a file, or a row of a database). */
+export function storeProfiles(json: unknown, where: string): { ok: true; profiles: Readonly<Record<string, unknown>> } | { ok: false; error: ErrorData } {
+  const store = StoreSchema.safeParse(json);
+  return store.success ? { ok: true, profiles: store.data.profiles } : { ok: false, error: errorData('E_STORE_INVALID', `${where} has no "profiles" object`) };
+}
 const ProfileSchema = z.looseObject({
   provider: z.string().min(1).max(256).optional(),
   type: z.string().max(64).optional(),

@@ -6,7 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { FlagError, integerFlag, parseStrict } from './cli-args.js';
-import { DEFAULT_NICE_INCREMENT } from '../src/options.js';
+import { DEFAULT_NICE_INCREMENT } from '../src/config/options.js';
 import { MODE_NAMES, type ModeName } from './modes.js';
 
 export interface Flags {

@@ -4,11 +4,11 @@
  * runs per provider (`spawnSync` for commands, `readSync` for files), so the
  * work is identical; only where it runs differs.
  */
-import { compileConfig } from '../src/config.js';
-import { resolveOptions, workerInitOf } from '../src/options.js';
+import { compileConfig } from '../src/config/compile.js';
+import { resolveOptions, workerInitOf } from '../src/config/options.js';
 import { probeProvider } from '../src/probes/provider.js';
-import type { ProbeConfig, ProbeTask } from '../src/schema.js';
-import { createControl } from '../src/watchdog.js';
+import type { ProbeConfig, ProbeTask } from '../src/config/schema.js';
+import { createControl } from '../src/dispatch/watchdog.js';
 
 /** Everything needed to probe providers without a pool. Structured-cloneable, so a Worker can receive it. */
 export interface RunnerInput {

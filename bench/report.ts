@@ -10,7 +10,7 @@ import { acksIn, medianFigures, windowFigures, type WindowFigures } from './figu
 import type { ModeRun } from './measure.js';
 import type { MicroFigures } from './micro.js';
 import type { ModeName } from './modes.js';
-import { DEFAULT_NICE_INCREMENT } from '../src/options.js';
+import { DEFAULT_NICE_INCREMENT } from '../src/config/options.js';
 import { ratio, round, significant, summarize } from './stats.js';
 import type { Target } from './targets.js';
 

@@ -9,7 +9,7 @@ import { createHash, pbkdf2Sync } from 'node:crypto';
 import { mkdtempSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Probe, ProbeConfig } from '../src/schema.js';
+import type { Probe, ProbeConfig } from '../src/config/schema.js';
 import { credentialFiles, keyringModuleSource, type CredentialFileKind } from './scenario-files.js';
 import { seededRandom, token, writeFile, writeScript, type Random } from './scenario-util.js';
 

@@ -4,7 +4,7 @@
  * carries a value, so a report cannot contain a secret.
  */
 import type { ErrorData } from './errors.js';
-import type { ProbeOutcome, ProviderResult } from './schema.js';
+import type { ProbeOutcome, ProviderResult } from './config/schema.js';
 
 /** How a published answer is found again from the outside: `explain()` and `stats()`. */
 export interface KeptAnswer {

@@ -9,8 +9,8 @@ import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'n
 import { z } from 'zod';
 import { AuthProbeError } from './errors.js';
 import { ownLogger } from './logger.js';
-import { PoolOptionsSchema } from './options.js';
-import { formatZodError } from './zod-errors.js';
+import { PoolOptionsSchema } from './config/options.js';
+import { formatZodError } from './config/zod-errors.js';
 
 /** One interval's reading. */
 export interface LivenessSample {

@@ -5,7 +5,7 @@
  * declaration file they reach.
  */
 import type { ExplainReport } from './explain.js';
-import type { ProbeKind, Scope } from './schema.js';
+import type { ProbeKind, Scope } from './config/schema.js';
 
 /** What a gateway calls today: does this provider have usable auth? */
 export type AuthChecker = (provider: string, modelApi?: string) => Promise<boolean>;

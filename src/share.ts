@@ -17,9 +17,9 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { z } from 'zod';
 import { AuthProbeError, ERROR_CODES, type ErrorCode, type ErrorData } from './errors.js';
 import type { AuthChecker, AuthProbePool, WarmOptions, WarmProgress, WarmReport } from './pool.js';
-import type { Scope } from './schema.js';
-import { resolveScope } from './scope.js';
-import { scopeOfChecker } from './checker.js';
+import type { Scope } from './config/schema.js';
+import { resolveScope } from './config/scope.js';
+import { scopeOfChecker } from './answers/checker.js';
 
 type Reply<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ErrorData };
 

@@ -1,8 +1,8 @@
 /** `pool.stats()`: counters of our own plus Piscina's queue, threads and histograms. */
 import type { RecordableHistogram } from 'node:perf_hooks';
 import type { AnswerBook } from './answers/book.js';
-import type { Dispatcher } from './dispatch.js';
-import type { DependencyWatcher } from './watch.js';
+import type { Dispatcher } from './dispatch/dispatcher.js';
+import type { DependencyWatcher } from './answers/watcher.js';
 import type { DurationSummary, PoolStats } from './pool-types.js';
 
 // The public types live with the pool's public shape, whose declarations import nothing of Piscina's.

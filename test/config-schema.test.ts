@@ -9,7 +9,7 @@ const committed = readFileSync(new URL('../schema/probe-config.schema.json', imp
 describe('the JSON Schema of a probe configuration', () => {
   const { dir } = useFixture();
 
-  it('is the committed schema/probe-config.schema.json (run `npm run gen:schema` after changing src/schema.ts)', () => {
+  it('is the committed schema/probe-config.schema.json (run `npm run gen:schema` after changing src/config/schema.ts)', () => {
     const run = runCli(['schema']);
     expect(run.status).toBe(0);
     expect(run.stdout).toBe(committed);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { locateJsonPath, locateJsonSyntaxError } from '../dist/src/json-locate.js';
+import { locateJsonPath, locateJsonSyntaxError } from '../dist/src/config/json-locate.js';
 
 const text = ['{', '  "providers": {', '    "openai": [', '      { "kind": "env", "vars": ["A", "B"] },', '      {"kind":"module"}', '    ],', '    "a\\"b": []', '  },', '  "aliases": {}', '}'].join('\n');
 

@@ -7,8 +7,8 @@ import { eventually } from './helpers/processes.js';
 
 // The watcher is internal: reached through the build, like the worker.
 const dist = (file: string) => fileURLToPath(new URL(`../dist/src/${file}`, import.meta.url));
-const { DependencyWatcher } = (await import(dist('watch.js'))) as typeof import('../src/watch.js');
-const { currentFingerprint } = (await import(dist('fingerprint.js'))) as typeof import('../src/fingerprint.js');
+const { DependencyWatcher } = (await import(dist('answers/watcher.js'))) as typeof import('../src/answers/watcher.js');
+const { currentFingerprint } = (await import(dist('probes/fingerprint.js'))) as typeof import('../src/probes/fingerprint.js');
 
 describe('the dependency watcher', () => {
   const { dir } = useFixture();

@@ -12,13 +12,13 @@
  */
 import { threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
-import { compileConfig } from '../src/config.js';
+import { compileConfig } from '../src/config/compile.js';
 import { createGates } from '../src/probes/gate.js';
 import { probeProvider } from '../src/probes/provider.js';
-import { parseRowsKey } from '../src/fingerprint.js';
+import { parseRowsKey } from '../src/probes/fingerprint.js';
 import { readLimitsOf, rowsFingerprint } from '../src/probes/store/sqlite.js';
-import type { ProbeTask, RowsTask, TaskResult, WorkerInit } from '../src/schema.js';
-import { taskStarted } from '../src/watchdog.js';
+import type { ProbeTask, RowsTask, TaskResult, WorkerInit } from '../src/config/schema.js';
+import { taskStarted } from '../src/dispatch/watchdog.js';
 
 const init = workerData as WorkerInit;
 const config = compileConfig(init.config);

@@ -1,7 +1,7 @@
 /**
  * The spawn helper: a small process, one per pool when its `spawnVia` is
  * `helper`, spawned and reaped by the pool's main thread
- * (`src/helper-host.ts`), that runs command probes' executables. A
+ * (`src/dispatch/helper-host.ts`), that runs command probes' executables. A
  * spawn forks the process it runs in, and a fork copies that process's page
  * tables while its other threads stall on page faults: done here, in a process
  * of a few tens of MB, it costs the gateway nothing, whatever its size.

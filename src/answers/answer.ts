@@ -12,7 +12,7 @@
  * `promise`, an already-resolved promise.
  */
 import type { ErrorData } from '../errors.js';
-import type { ProbeKind, ProbeOutcome } from '../schema.js';
+import type { ProbeKind, ProbeOutcome } from '../config/schema.js';
 import type { ScopeState } from './scopes.js';
 
 const TRUE = Promise.resolve(true);

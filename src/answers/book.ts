@@ -19,11 +19,11 @@
 import { createHistogram, performance } from 'node:perf_hooks';
 import { AuthProbeError, errorData } from '../errors.js';
 import type { KeptAnswer } from '../explain.js';
-import type { ResolvedOptions } from '../options.js';
-import type { ProbeKind, ProviderResult } from '../schema.js';
-import type { DependencyWatcher, FileChange } from '../watch.js';
+import type { ResolvedOptions } from '../config/options.js';
+import type { ProbeKind, ProviderResult } from '../config/schema.js';
+import type { DependencyWatcher, FileChange } from './watcher.js';
 import { Answer, type Cell, type Lifetimes } from './answer.js';
-import type { RunQueue } from './run-queue.js';
+import type { RunQueue } from './batcher.js';
 import { ScopeRegistry, type ScopeState } from './scopes.js';
 
 export interface BookCounters {

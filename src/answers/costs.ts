@@ -17,7 +17,7 @@
  * estimated by its kind. Only configured providers are learnt, so ids typed
  * at random cost no memory here.
  */
-import type { ProbeKind, ProviderResult } from '../schema.js';
+import type { ProbeKind, ProviderResult } from '../config/schema.js';
 
 /** A never-measured probe's estimated duration by kind, in milliseconds. */
 const KIND_MS: Readonly<Record<ProbeKind, number>> = { env: 0.01, authProfiles: 1, openclawStore: 2, credentialFile: 1, command: 100, module: 20 };

@@ -7,8 +7,8 @@
  * least recently used gives up its answers (its checkers stay attached and
  * simply probe again on their next check).
  */
-import type { AuthChecker } from '../checker.js';
-import type { ResolvedScope } from '../scope.js';
+import type { AuthChecker } from './checker.js';
+import type { ResolvedScope } from '../config/scope.js';
 import type { Answer } from './answer.js';
 
 /** Everything the pool keeps per scope. */

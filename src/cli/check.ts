@@ -3,7 +3,7 @@
  * prints provider, auth, source and time, or JSON. Exit 0 when every named
  * provider has auth (with none named, when any has), 1 otherwise.
  */
-import { planProbes } from '../config.js';
+import { planProbes } from '../config/compile.js';
 import { AuthProbeError } from '../errors.js';
 import type { ExplainReport } from '../explain.js';
 import { CliError, type CliArgs } from './args.js';

@@ -6,13 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { loadProbeConfig } from '../config.js';
-import { defaultProbeConfig, keychainProbeConfig } from '../defaults.js';
+import { loadProbeConfig } from '../config/compile.js';
+import { defaultProbeConfig, keychainProbeConfig } from '../config/defaults.js';
 import { AuthProbeError } from '../errors.js';
-import { locateJsonPath, locateJsonSyntaxError, type JsonPosition } from '../json-locate.js';
-import { mergeProbeConfig } from '../merge-config.js';
-import type { ProbeConfig } from '../schema.js';
-import { formatZodError } from '../zod-errors.js';
+import { locateJsonPath, locateJsonSyntaxError, type JsonPosition } from '../config/json-locate.js';
+import { mergeProbeConfig } from '../config/merge.js';
+import type { ProbeConfig } from '../config/schema.js';
+import { formatZodError } from '../config/zod-errors.js';
 import { CliError, type CliArgs } from './args.js';
 
 export interface CliConfig {

@@ -5,8 +5,8 @@
  * not shown either.
  */
 import { sep } from 'node:path';
-import type { PlannedProbe } from '../config.js';
-import type { Probe, ProbeOutcome } from '../schema.js';
+import type { PlannedProbe } from '../config/compile.js';
+import type { Probe, ProbeOutcome } from '../config/schema.js';
 
 /** Shows `path` under `home` as `~/…`. */
 export function tildify(path: string, home: string | undefined): string {

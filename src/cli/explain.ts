@@ -3,7 +3,7 @@
  * outcome, error code and time. Built from the pool's explain() report, which
  * never holds a value. Exit 0 when the provider has auth, 1 otherwise.
  */
-import { planProbes } from '../config.js';
+import { planProbes } from '../config/compile.js';
 import { AuthProbeError } from '../errors.js';
 import type { ExplainReport } from '../explain.js';
 import type { CliArgs } from './args.js';

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { AuthProbeError } from '../errors.js';
-import { probeConfigJsonSchema } from '../json-schema.js';
+import { probeConfigJsonSchema } from '../config/json-schema.js';
 import { CliError, parseCliArgs, USAGE, type CliArgs } from './args.js';
 import { runCheck } from './check.js';
 import { runExplain } from './explain.js';

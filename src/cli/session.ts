@@ -3,10 +3,10 @@
  * environment (`--env-file`, `--home`), the scope (`--agent-dir`) and one pool.
  */
 import { resolve } from 'node:path';
-import { compileConfig, type CompiledConfig } from '../config.js';
+import { compileConfig, type CompiledConfig } from '../config/compile.js';
 import { AuthProbeError } from '../errors.js';
 import { createAuthProbePool, type AuthProbePool } from '../pool.js';
-import type { Scope } from '../schema.js';
+import type { Scope } from '../config/schema.js';
 import { CliError, type CliArgs } from './args.js';
 import { cliConfig } from './config-file.js';
 import { probeEnv } from './env-file.js';

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import type { AuthProfilesProbeSchema } from '../schema.js';
-import { resolveProbePath } from '../templates.js';
+import type { AuthProfilesProbeSchema } from '../config/schema.js';
+import { resolveProbePath } from '../config/templates.js';
 import type { ProbeContext } from './context.js';
 import { deriveFromJsonFile, type FileRead } from './files.js';
 import { indexProfiles, judgeProfiles, storeProfiles, type ProviderIndex } from './store/profiles.js';

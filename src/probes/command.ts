@@ -1,9 +1,9 @@
 import { statSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import { fingerprintOf } from '../fingerprint.js';
+import { fingerprintOf } from './fingerprint.js';
 import type { z } from 'zod';
-import type { CommandProbeSchema } from '../schema.js';
+import type { CommandProbeSchema } from '../config/schema.js';
 import type { ProbeContext } from './context.js';
 import { runCommand, runCommandSync, type CommandRun, type CommandSpec } from './spawn.js';
 import { absent, failed, present, type Verdict } from './verdict.js';

@@ -1,6 +1,6 @@
-import type { CompiledConfig } from '../config.js';
-import type { Dependencies } from '../fingerprint.js';
-import type { WorkerInit } from '../schema.js';
+import type { CompiledConfig } from '../config/compile.js';
+import type { Dependencies } from './fingerprint.js';
+import type { WorkerInit } from '../config/schema.js';
 import type { RunInHelper } from './spawn-client.js';
 
 /** Everything a probe may consult; built by the worker per provider. */

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { errorData } from '../errors.js';
-import type { CredentialFileProbeSchema } from '../schema.js';
-import { resolveProbePath } from '../templates.js';
+import type { CredentialFileProbeSchema } from '../config/schema.js';
+import { resolveProbePath } from '../config/templates.js';
 import type { ProbeContext } from './context.js';
 import { describeExpiry, expiryMs, stillValid, validUntilOf } from './expiry.js';
 import { deriveFromJsonFile, type FileRead } from './files.js';

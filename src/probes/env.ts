@@ -1,5 +1,5 @@
 import type { ProbeContext } from './context.js';
-import type { EnvProbeSchema } from '../schema.js';
+import type { EnvProbeSchema } from '../config/schema.js';
 import type { z } from 'zod';
 import { absent, present, type Verdict } from './verdict.js';
 

@@ -10,7 +10,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type BigIntStats } from 'node:fs';
 import type { ErrorData } from '../errors.js';
 import { errorData } from '../errors.js';
-import { fingerprintOf, fingerprintOfError, MISSING, type Dependencies } from '../fingerprint.js';
+import { fingerprintOf, fingerprintOfError, MISSING, type Dependencies } from './fingerprint.js';
 
 export type FileRead<T> =
   | { readonly ok: true; readonly value: T }

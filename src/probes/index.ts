@@ -1,7 +1,7 @@
 /**
  * The probe kinds, each run by its own function. Runs inside a worker.
  */
-import type { Probe } from '../schema.js';
+import type { Probe } from '../config/schema.js';
 import { authProfilesProbe } from './auth-profiles.js';
 import { commandProbe } from './command.js';
 import type { ProbeContext } from './context.js';

@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { z } from 'zod';
-import type { ModuleProbeSchema } from '../schema.js';
+import type { ModuleProbeSchema } from '../config/schema.js';
 import type { ProbeContext } from './context.js';
 import { errorName } from '../errors.js';
 import { absent, failed, present, type Verdict } from './verdict.js';

@@ -10,9 +10,9 @@
  * main thread, so both do the same work.
  */
 import { performance } from 'node:perf_hooks';
-import { planProbes, type CompiledConfig } from '../config.js';
-import type { Probe, ProbeOutcome, ProbeTask, ProviderResult, WorkerInit } from '../schema.js';
-import { commandRunning, commandSpawning, probeFinished, probeStarted } from '../watchdog.js';
+import { planProbes, type CompiledConfig } from '../config/compile.js';
+import type { Probe, ProbeOutcome, ProbeTask, ProviderResult, WorkerInit } from '../config/schema.js';
+import { commandRunning, commandSpawning, probeFinished, probeStarted } from '../dispatch/watchdog.js';
 import type { ProbeContext } from './context.js';
 import { createGates, type WorkerGates } from './gate.js';
 import { runProbe } from './index.js';

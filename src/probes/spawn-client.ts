@@ -1,6 +1,6 @@
 /**
  * A worker's way to the pool's spawn helper, which the main thread owns
- * (`src/helper-host.ts`: a helper spawned from a worker thread would be left
+ * (`src/dispatch/helper-host.ts`: a helper spawned from a worker thread would be left
  * a zombie when the thread ends). A command goes out on the task's port as
  * `{ command: { id, spec } }`, and its outcome comes back on it as
  * `{ command: { id, run } }`, or `{ command: { id, failed } }` when it could
@@ -9,7 +9,7 @@
  * own timeout at the latest, whatever this thread was doing meanwhile.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { CommandAnswer } from '../helper-protocol.js';
+import type { CommandAnswer } from '../dispatch/helper-protocol.js';
 import type { CommandRun, CommandSpec } from './spawn.js';
 
 /** Runs a command in the pool's spawn helper; rejects when it could not be run there. */

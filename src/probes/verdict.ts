@@ -1,5 +1,5 @@
 import { errorData, type ErrorCode, type ErrorData } from '../errors.js';
-import type { ProbeOutcome } from '../schema.js';
+import type { ProbeOutcome } from '../config/schema.js';
 
 /** What one probe found: presence and metadata only, never a value. */
 export interface Verdict {

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { errorData, type ErrorData } from '../../errors.js';
-import { normalizeProviderId } from '../../provider-id.js';
+import { normalizeProviderId } from '../../config/provider-id.js';
 import { describeExpiry, expiryMs, stillValid, validUntilOf } from '../expiry.js';
 
 /** The store's outer shape; profiles are checked one by one so one odd entry does not hide the rest. */

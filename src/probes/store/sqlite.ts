@@ -19,8 +19,8 @@ import { createHmac } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { errorData, type ErrorData } from '../../errors.js';
-import { fingerprintOfError, MISSING, type RowsRole } from '../../fingerprint.js';
-import type { WorkerInit } from '../../schema.js';
+import { fingerprintOfError, MISSING, type RowsRole } from '../fingerprint.js';
+import type { WorkerInit } from '../../config/schema.js';
 
 /** What the reader uses of `node:sqlite`, declared here: Node 20's types have no such module. */
 interface Statement {

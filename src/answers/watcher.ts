@@ -17,8 +17,8 @@
  */
 import { stat } from 'node:fs/promises';
 import { setImmediate as turn } from 'node:timers/promises';
-import { currentFingerprint, fingerprintOfError, parseRowsKey, watchedFilesOf } from './fingerprint.js';
-import type { AuthProbeLogger as Logger } from './logger.js';
+import { currentFingerprint, fingerprintOfError, parseRowsKey, watchedFilesOf } from '../probes/fingerprint.js';
+import type { AuthProbeLogger as Logger } from '../logger.js';
 import { DirectoryWatches } from './watch-dirs.js';
 
 /** Anything whose answer depends on files: path → fingerprint when it was computed. */

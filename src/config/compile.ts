@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { AuthProbeError } from './errors.js';
+import { AuthProbeError } from '../errors.js';
 import { buildAliases, normalizeProviderId } from './provider-id.js';
 import { ProbeConfigSchema, type Probe, type ProbeConfig } from './schema.js';
 import { formatZodError } from './zod-errors.js';

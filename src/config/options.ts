@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { AuthProbeError } from './errors.js';
-import { missingLoggerMethods, ownLogger, type AuthProbeLogger } from './logger.js';
+import { AuthProbeError } from '../errors.js';
+import { missingLoggerMethods, ownLogger, type AuthProbeLogger } from '../logger.js';
 import { DEFAULT_COMMAND_ENV, EnvVarPatternSchema, PathTemplateSchema, ProbeConfigSchema, type ProbeConfig, type WorkerInit } from './schema.js';
 import { formatZodError } from './zod-errors.js';
 

@@ -3,7 +3,7 @@
  * credentials, so `auth-probe check` answers with no configuration. Every
  * entry carries a `label` naming its source (shown by `explain`), and a
  * comment saying who writes it. A user's configuration is laid over it with
- * `mergeProbeConfig` (src/merge-config.ts).
+ * `mergeProbeConfig` (src/config/merge.ts).
  *
  * Nothing here can prompt: the macOS keychain lookups, which may ask to unlock
  * a keychain, live apart in {@link keychainProbeConfig} and are opt-in.
@@ -34,7 +34,7 @@ const GOOGLE_STYLE_OAUTH: FileRules = {
 const CODEX_LOGIN: FileRules = { anyOf: [['/tokens/access_token', '/tokens/refresh_token'], ['/OPENAI_API_KEY']] };
 
 /** Both halves of an AWS key pair must be set: a module probe, shipped next to this file. */
-const AWS_KEY_PAIR = fileURLToPath(new URL('./builtin/aws-key-pair.js', import.meta.url));
+const AWS_KEY_PAIR = fileURLToPath(new URL('../probes/builtin/aws-key-pair.js', import.meta.url));
 
 /**
  * The embedded default configuration: env variables of the common API

@@ -1,9 +1,9 @@
 /**
- * A module probe of the built-in set (see `src/defaults.ts`): AWS's key-pair
+ * A module probe of the built-in set (see `src/config/defaults.ts`): AWS's key-pair
  * form needs both halves, which an `env` probe (true when any one variable is
  * set) cannot express. Runs inside a worker; reads names, returns a boolean.
  */
-import type { ModuleProbeContext } from '../probes/module.js';
+import type { ModuleProbeContext } from '../module.js';
 
 const set = (value: string | undefined): boolean => value !== undefined && value.trim() !== '';
 

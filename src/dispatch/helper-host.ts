@@ -24,12 +24,12 @@ import { getPriority, setPriority } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { CommandRequestSchema, CommandRunSchema, HelperLineSchema, type CommandAnswer } from './helper-protocol.js';
-import type { AuthProbeLogger } from './logger.js';
-import { killGroup, type CommandRun, type CommandSpec } from './probes/spawn.js';
-import type { ProbeConfig } from './schema.js';
+import type { AuthProbeLogger } from '../logger.js';
+import { killGroup, type CommandRun, type CommandSpec } from '../probes/spawn.js';
+import type { ProbeConfig } from '../config/schema.js';
 
 /** The compiled helper, next to this file's compiled form: `dist/src/` → `dist/workers/`. */
-const HELPER_FILE = fileURLToPath(new URL('../workers/spawn-helper.js', import.meta.url));
+const HELPER_FILE = fileURLToPath(new URL('../../workers/spawn-helper.js', import.meta.url));
 
 /**
  * How long past a command's own timeout the helper may take to report it, in milliseconds, before it is presumed

@@ -3,11 +3,11 @@
  * path is a Map lookup returning an already-resolved promise; everything
  * else (validation, the scope's shared answers, dispatch) happens on a miss.
  */
-import type { Answer } from './answers/answer.js';
-import type { ScopeState } from './answers/scopes.js';
-import { AuthProbeError } from './errors.js';
-import type { AuthChecker } from './pool-types.js';
-import type { Scope } from './schema.js';
+import type { Answer } from './answer.js';
+import type { ScopeState } from './scopes.js';
+import { AuthProbeError } from '../errors.js';
+import type { AuthChecker } from '../pool-types.js';
+import type { Scope } from '../config/schema.js';
 
 export type { AuthChecker };
 

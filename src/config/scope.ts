@@ -4,7 +4,7 @@
  * one agent never serve another. Parsing is remembered per scope object.
  */
 import { createHash } from 'node:crypto';
-import { AuthProbeError } from './errors.js';
+import { AuthProbeError } from '../errors.js';
 import { ScopeSchema, type Scope } from './schema.js';
 import { formatZodError } from './zod-errors.js';
 

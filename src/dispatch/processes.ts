@@ -6,7 +6,7 @@
  * child reaps it (nodejs/node#46569). The spawn helper's commands are the
  * main thread's own, and are ended by `helper-host.ts`.
  */
-import { killGroup } from './probes/spawn.js';
+import { killGroup } from '../probes/spawn.js';
 import { runningCommands } from './watchdog.js';
 
 /** How long a force-close waits for a worker to report the pid of a command it is spawning, in milliseconds. */

@@ -10,7 +10,7 @@
  */
 import { homedir } from 'node:os';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { errorData, type ErrorData } from './errors.js';
+import { errorData, type ErrorData } from '../errors.js';
 
 export interface TemplateContext {
   readonly provider: string;

@@ -7,7 +7,7 @@
 import { isAbsolute } from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
 import { z } from 'zod';
-import { ERROR_CODES, MAX_MESSAGE_CHARS, type ErrorCode } from './errors.js';
+import { ERROR_CODES, MAX_MESSAGE_CHARS, type ErrorCode } from '../errors.js';
 
 const noNul = (s: string) => !s.includes('\0');
 
@@ -281,11 +281,11 @@ export interface ProbeTask {
   readonly scopeIndex?: readonly number[];
   /** `first` stops at the first probe that finds auth; `all` runs every probe (for `explain()`). */
   readonly mode: 'first' | 'all';
-  /** Watchdog cells shared with the main thread; see `src/watchdog.ts`. */
+  /** Watchdog cells shared with the main thread; see `src/dispatch/watchdog.ts`. */
   readonly control: SharedArrayBuffer;
   /**
-   * Where the worker posts each provider's result (`{ index, result }`) as it completes (see `src/dispatch.ts`), and,
-   * with `spawnVia: 'helper'`, each command it needs run, whose answer comes back on it (see `src/helper-protocol.ts`).
+   * Where the worker posts each provider's result (`{ index, result }`) as it completes (see `src/dispatch/dispatcher.ts`), and,
+   * with `spawnVia: 'helper'`, each command it needs run, whose answer comes back on it (see `src/dispatch/helper-protocol.ts`).
    */
   readonly port?: MessagePort;
   /**

@@ -6,11 +6,11 @@
  * names the plan positions to probe.
  */
 import { setImmediate as turn } from 'node:timers/promises';
-import type { Dispatcher, DispatchRequest } from '../dispatch.js';
+import type { Dispatcher, DispatchRequest } from '../dispatch/dispatcher.js';
 import { errorData } from '../errors.js';
-import type { ResolvedOptions } from '../options.js';
-import type { ProbeTask, ProviderResult } from '../schema.js';
-import { mergeEnv, type ResolvedScope } from '../scope.js';
+import type { ResolvedOptions } from '../config/options.js';
+import type { ProbeTask, ProviderResult } from '../config/schema.js';
+import { mergeEnv, type ResolvedScope } from '../config/scope.js';
 import { byCost, type RunCost } from './costs.js';
 import type { ScopeState } from './scopes.js';
 

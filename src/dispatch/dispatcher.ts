@@ -13,16 +13,16 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { AuthProbeError, errorData, errorName, type ErrorCode } from './errors.js';
+import { AuthProbeError, errorData, errorName, type ErrorCode } from '../errors.js';
 import { hasCommandProbe, HelperHost } from './helper-host.js';
-import { workerInitOf, type ResolvedOptions } from './options.js';
-import type { ProbeKind, ProbeSkip, ProbeTask, ProviderResult } from './schema.js';
-import { ProviderResultSchema, RowsResultSchema, TaskResultSchema, type RowsTask } from './schema.js';
+import { workerInitOf, type ResolvedOptions } from '../config/options.js';
+import type { ProbeKind, ProbeSkip, ProbeTask, ProviderResult } from '../config/schema.js';
+import { ProviderResultSchema, RowsResultSchema, TaskResultSchema, type RowsTask } from '../config/schema.js';
 import { commandStopper, killCommands } from './processes.js';
 import { createControl, culprit, taskThread, watchTask, type ProbePosition } from './watchdog.js';
 
 /** The compiled worker entry, next to this file's compiled form: `dist/src/` → `dist/workers/`. */
-const WORKER_FILE = fileURLToPath(new URL('../workers/probe-worker.js', import.meta.url));
+const WORKER_FILE = fileURLToPath(new URL('../../workers/probe-worker.js', import.meta.url));
 
 /**
  * Tasks one worker runs at once. A task waiting for its CLIs leaves the thread idle, so a worker takes more

@@ -7,7 +7,7 @@
  * shapes without zod, which the helper, importing it, need not load.
  */
 import { z } from 'zod';
-import type { CommandRun, CommandSpec } from './probes/spawn.js';
+import type { CommandRun, CommandSpec } from '../probes/spawn.js';
 
 /** A run's outcome as the helper reports it. */
 export const CommandRunSchema = z.strictObject({

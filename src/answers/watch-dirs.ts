@@ -10,7 +10,7 @@
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, sep } from 'node:path';
-import { MISSING, watchedFilesOf } from './fingerprint.js';
+import { MISSING, watchedFilesOf } from '../probes/fingerprint.js';
 
 interface Anchor {
   readonly dir: string;

@@ -1,6 +1,6 @@
 /**
  * Laying one probe configuration over another: a user's file over the
- * built-in set (src/defaults.ts), or the keychain preset over both.
+ * built-in set (src/config/defaults.ts), or the keychain preset over both.
  */
 import { buildAliases, normalizeProviderId } from './provider-id.js';
 import type { Probe, ProbeConfig } from './schema.js';

@@ -3,17 +3,20 @@
  * duration and error code. Built only from worker metadata, which never
  * carries a value, so a report cannot contain a secret.
  */
+import type { AnswerState } from './answers/lifecycle.js';
 import type { ErrorData } from './errors.js';
 import type { ProbeOutcome, ProviderResult } from './config/schema.js';
 
 /** How a published answer is found again from the outside: `explain()` and `stats()`. */
 export interface KeptAnswer {
+  /** Where the answer is in its life (see the README's "An answer's life"): `undecided`, `fresh`, `refreshing`, `held` or `stale`. */
+  readonly state: AnswerState;
   readonly auth: boolean;
   /** Served from a failing probe's last good outcome. */
   readonly degraded: boolean;
   /** False because a probe failed with nothing earlier to fall back on; retried in the background. */
   readonly failing: boolean;
-  /** False because its first run had not ended by `answerWithinMs`; the run goes on and publishes the real answer. */
+  /** False because its run had not ended by `answerWithinMs` (state `undecided`); the run goes on and publishes the real answer. */
   readonly undecided: boolean;
   /** When the next background run is due, in ms from now (a failing probe's backoff, or an expiry). */
   readonly nextRunInMs: number;

@@ -4,7 +4,7 @@
  * gateway's event loop stays free.
  */
 export { createAuthProbePool } from './pool.js';
-export type { AuthChecker, AuthProbePool, WarmReport, WarmOptions, WarmProgress, AuthChangeEvent } from './pool.js';
+export type { AuthChecker, AuthProbePool, WarmReport, WarmOptions, WarmProgress, WarmTarget, ExplainOptions, AuthChangeEvent } from './pool.js';
 export type { ExplainReport } from './explain.js';
 export type { PoolStats, DurationSummary } from './pool-types.js';
 export { PoolOptionsSchema } from './config/options.js';

@@ -4,6 +4,7 @@
  * of the pool's internals), since a strict consumer type-checks every
  * declaration file they reach.
  */
+import type { AnswerState } from './answers/lifecycle.js';
 import type { ExplainReport } from './explain.js';
 import type { ProbeKind, Scope } from './config/schema.js';
 
@@ -61,15 +62,17 @@ export interface PoolStats {
    * in a worker: a write that leaves them as they were (the gateway's transcripts, on every message) costs this alone.
    */
   readonly storeRowChecks: number;
-  /** Misses that joined an answer's first run already under way. */
+  /** Misses that joined an answer's run already under way (a first run, or one after an expiry). */
   readonly coalesced: number;
-  /** Answers published `false` as undecided because their first run was still under way at `answerWithinMs`. */
+  /** Answers published `false` as undecided: checks waited for their run `answerWithinMs` and it was still under way. */
   readonly undecided: number;
   readonly warms: number;
-  /** Answers being probed right now. */
-  readonly inFlight: number;
-  /** Tasks waiting for a free worker. */
-  readonly queueSize: number;
+  /** Distinct answers with a run under way right now: what `maxQueue` bounds. */
+  readonly answersInFlight: number;
+  /** Kept answers by the state of their life (see the README's "An answer's life"): `probing`, `expired`, `undecided`, `fresh`, `refreshing`, `held`, `stale` (`retired` ones are no longer kept: always 0). */
+  readonly answerStates: Readonly<Record<AnswerState, number>>;
+  /** Worker tasks waiting for a free thread (Piscina's queue: unbounded, fed only by answers in flight). */
+  readonly tasksQueued: number;
   readonly threads: number;
   /** Probes that ran past their deadline, whoever cut them off: the watchdog, or a command's own timeout. */
   readonly timeouts: number;
@@ -86,8 +89,10 @@ export interface PoolStats {
 export interface WarmReport {
   /** False when an answer was dropped before it was published (`invalidate()`, a cap on answers or scopes): then not every answer of the report is kept. */
   readonly published: boolean;
-  /** Normalised provider id → whether it has auth. */
+  /** Normalised provider id → whether it has auth (for a target without a modelApi, or whose probes do not receive one). */
   readonly answers: Readonly<Record<string, boolean>>;
+  /** Normalised provider id → modelApi → whether it has auth: targets that named a modelApi its module probes receive. */
+  readonly modelApiAnswers: Readonly<Record<string, Readonly<Record<string, boolean>>>>;
   /** Providers whose probes failed (timeout, crash, unreadable file) with nothing earlier to fall back on: answered `false`, and kept as a remembered failure, retried with backoff. */
   readonly failed: readonly string[];
   /** Worker tasks used. */
@@ -99,6 +104,20 @@ export interface WarmReport {
 export interface WarmProgress {
   readonly done: number;
   readonly total: number;
+}
+
+/** A `warm()` target for the checks a gateway makes with a modelApi (`hasAuth(m.provider, m.api)`). */
+export interface WarmTarget {
+  readonly provider: string;
+  /** Matters only to providers with module probes, which receive it; others are warmed by id. */
+  readonly modelApi?: string | undefined;
+}
+
+export interface ExplainOptions {
+  /** Stop at the first probe that finds auth, as a check does. */
+  readonly stopAtFirst?: boolean;
+  /** The modelApi a check would pass: module probes receive it, and the kept answer reported is that modelApi's. */
+  readonly modelApi?: string;
 }
 
 export interface WarmOptions {
@@ -125,9 +144,13 @@ export interface AuthProbePool {
    * Runs every probe of the provider and reports each outcome. Never contains a secret.
    * With `stopAtFirst`, stops at the first probe that finds auth, as a check does.
    */
-  explain(provider: string, scope?: Scope, options?: { stopAtFirst?: boolean }): Promise<ExplainReport>;
-  /** Probes many providers in few tasks and publishes the answers for later checks in the scope. */
-  warm(providers: Iterable<string>, scope?: Scope, options?: WarmOptions): Promise<WarmReport>;
+  explain(provider: string, scope?: Scope, options?: ExplainOptions): Promise<ExplainReport>;
+  /**
+   * Probes many providers in few tasks and publishes the answers for later checks in the scope; a target with a
+   * modelApi prepares the checks made with it. A run already under way for a target is not discarded: the warm is
+   * answered by the next run to start.
+   */
+  warm(providers: Iterable<string | WarmTarget>, scope?: Scope, options?: WarmOptions): Promise<WarmReport>;
   /** Drops every kept answer; a warm or refresh in progress will not publish. */
   invalidate(): void;
   stats(): PoolStats;

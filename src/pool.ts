@@ -1,15 +1,16 @@
 /**
  * `createAuthProbePool`: options parsed once, then the pieces wired together:
- * checker → answer book → run queue → dispatch → worker → probe → result,
+ * checker → answer book → run batcher → dispatch → worker → probe → result,
  * with the dependency watcher telling the book which files changed. How
  * answers are kept lives in `answers/`; this file is the wiring.
  */
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { Answer, Cell } from './answers/answer.js';
-import { AnswerBook } from './answers/book.js';
+import type { Answer } from './answers/answer.js';
+import { AnswerBook, type WarmEntry } from './answers/book.js';
 import { RunCosts } from './answers/costs.js';
-import { dispatchRequest, RunQueue } from './answers/batcher.js';
+import { dispatchRequest, RunBatcher } from './answers/batcher.js';
+import type { Cell } from './answers/cell.js';
 import type { ScopeState } from './answers/scopes.js';
 import { createCheckerFor, recordCheckerScope, serve, validateModelApi, type AuthChecker, type CheckerHost } from './answers/checker.js';
 import { compileConfig, planProbes, type CompiledConfig } from './config/compile.js';
@@ -22,10 +23,10 @@ import type { ProbeKind, ProviderResult, Scope } from './config/schema.js';
 import { resolveScope } from './config/scope.js';
 import { snapshotStats, type PoolStats } from './stats.js';
 import { DependencyWatcher } from './answers/watcher.js';
-import type { AuthChangeEvent, AuthProbePool, WarmOptions, WarmReport } from './pool-types.js';
+import type { AuthChangeEvent, AuthProbePool, ExplainOptions, WarmOptions, WarmReport, WarmTarget } from './pool-types.js';
 
 export type { AuthChecker } from './pool-types.js';
-export type { AuthChangeEvent, AuthProbePool, WarmOptions, WarmProgress, WarmReport } from './pool-types.js';
+export type { AuthChangeEvent, AuthProbePool, ExplainOptions, WarmOptions, WarmProgress, WarmReport, WarmTarget } from './pool-types.js';
 
 interface Plan {
   /** The kind of each probe, by plan position. */
@@ -39,8 +40,8 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
   readonly #options: ResolvedOptions;
   readonly #config: CompiledConfig;
   readonly #dispatcher: Dispatcher;
-  readonly #watcher: DependencyWatcher<Cell>;
-  readonly #queue: RunQueue;
+  readonly #watcher: DependencyWatcher<Cell<Answer>>;
+  readonly #batcher: RunBatcher;
   readonly #book: AnswerBook;
   /** Plans of configured providers; every other id has the `defaults` plan. */
   readonly #plans = new Map<string, Plan>();
@@ -52,19 +53,19 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     this.#options = options;
     this.#config = compileConfig(options.probes);
     this.#dispatcher = new Dispatcher(options);
-    this.#watcher = new DependencyWatcher<Cell>(
+    this.#watcher = new DependencyWatcher<Cell<Answer>>(
       { ...options.watch, logger: options.logger, rows: (keys) => this.#dispatcher.fingerprintRows(keys) },
       (changes) => this.#book.filesChanged(changes),
     );
     this.#defaultPlan = planOf(planProbes(this.#config, '\0'));
     const costs = new RunCosts((id) => this.#config.providers.has(id));
-    const queue = (this.#queue = new RunQueue(
+    const batcher = (this.#batcher = new RunBatcher(
       this.#dispatcher,
       options,
       (item) => costs.estimate(item.id, this.#plan(item.id).kinds, item.only),
       (item, result) => costs.record(item.id, result),
     ));
-    this.#book = new AnswerBook(options, queue, this.#watcher, (answer, previous) => this.#changed(answer, previous));
+    this.#book = new AnswerBook(options, batcher, this.#watcher, (answer, previous) => this.#changed(answer, previous));
   }
 
   #normalize(provider: unknown): string {
@@ -100,12 +101,25 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     }
     const api = validateModelApi(modelApi);
     if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
-    const plan = this.#plan(id);
-    const keyApi = plan.modelApiSensitive ? api : undefined;
-    const key = keyApi === undefined ? id : `${id}\0${keyApi}`;
+    const { key, modelApi: keyApi, kinds } = this.#entry(id, api);
     const kept = state.answers.get(key);
     if (serve(this, kept, 'snapshotHits') !== undefined) return kept as Answer;
-    return this.#book.lookup(state, key, id, keyApi, plan.kinds);
+    return this.#book.lookup(state, key, id, keyApi, kinds);
+  }
+
+  /** Where a question is kept: by id, and by modelApi too for a provider whose module probes receive it. */
+  #entry(id: string, modelApi: string | undefined): WarmEntry {
+    const plan = this.#plan(id);
+    const keyApi = plan.modelApiSensitive ? modelApi : undefined;
+    return { id, key: keyApi === undefined ? id : `${id}\0${keyApi}`, modelApi: keyApi, kinds: plan.kinds };
+  }
+
+  /** A warm's target: an id, or `{ provider, modelApi }` for the checks a gateway makes with one. */
+  #target(target: unknown): WarmEntry {
+    if (typeof target === 'string') return this.#entry(this.#normalize(target), undefined);
+    if (typeof target !== 'object' || target === null) return this.#entry(this.#normalize(target), undefined);
+    const { provider, modelApi } = target as Partial<WarmTarget>;
+    return this.#entry(this.#normalize(provider), validateModelApi(modelApi));
   }
 
   revalidate(answer: Answer): void {
@@ -114,7 +128,7 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
 
   /** A published answer flipped: tell every `change` listener, each on its own, so one that throws harms no other and no caller. */
   #changed(answer: Answer, previous: boolean): void {
-    const { agentDir, workspaceDir, agentId } = answer.scope.scope;
+    const { agentDir, workspaceDir, agentId } = answer.home.scope;
     const event: AuthChangeEvent = { provider: answer.id, modelApi: answer.modelApi, previous, current: answer.auth, scope: { agentDir, workspaceDir, agentId } };
     this.#options.logger.info(event, 'auth changed');
     for (const listener of this.rawListeners('change')) {
@@ -138,39 +152,41 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     return state.shared(provider);
   }
 
-  async explain(provider: string, scope?: Scope, options?: { stopAtFirst?: boolean }): Promise<ExplainReport> {
+  async explain(provider: string, scope?: Scope, options?: ExplainOptions): Promise<ExplainReport> {
     const id = this.#normalize(provider);
+    const entry = this.#entry(id, validateModelApi(options?.modelApi));
     const state = this.#state(scope);
     if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
-    const kept = this.#book.kept(state, id);
-    if (this.#plan(id).kinds.length === 0) return explainResult(provider, { provider: id, auth: false, decidedBy: null, probes: [], durationMs: 0 }, kept);
+    const kept = this.#book.kept(state, entry.key);
+    if (entry.kinds.length === 0) return explainResult(provider, { provider: id, auth: false, decidedBy: null, probes: [], durationMs: 0 }, kept);
     const mode = options?.stopAtFirst ? 'first' : 'all';
-    const [result] = await this.#dispatcher.run([id], dispatchRequest(this.#options, state.scope, undefined, mode));
+    const [result] = await this.#dispatcher.run([id], dispatchRequest(this.#options, state.scope, entry.modelApi, mode));
     return explainResult(provider, result as ProviderResult, kept);
   }
 
-  async warm(providers: Iterable<string>, scope?: Scope, options?: WarmOptions): Promise<WarmReport> {
+  async warm(providers: Iterable<string | WarmTarget>, scope?: Scope, options?: WarmOptions): Promise<WarmReport> {
     const started = performance.now();
-    const ids = [...new Set(Array.from(providers, (p) => this.#normalize(p)))];
+    const entries = [...new Map(Array.from(providers, (p) => this.#target(p)).map((e) => [e.key, e])).values()];
     const state = this.#state(scope);
     if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
     this.counters.warms++;
     const tasksBefore = this.#dispatcher.counters.tasks;
-    const progress = progressReporter(options?.onProgress, ids.length, this.#options.logger);
+    const progress = progressReporter(options?.onProgress, entries.length, this.#options.logger);
     let done = 0;
     progress.update(done);
-    const entries = ids.map((id) => ({ id, key: id, kinds: this.#plan(id).kinds }));
     const settled = await this.#book.warm(state, entries, () => progress.update(++done));
     progress.flush();
     // A warm overtaken by invalidate() (or close()) kept nothing.
-    const published = settled.every(({ answer }) => !answer.retired);
-    const report: { answers: Record<string, boolean>; failed: string[] } = { answers: {}, failed: [] };
+    const published = settled.every(({ answer }) => answer.state !== 'retired');
+    const report: { answers: Record<string, boolean>; modelApiAnswers: Record<string, Record<string, boolean>>; failed: string[] } = { answers: {}, modelApiAnswers: {}, failed: [] };
     for (const { answer, auth } of settled) {
-      report.answers[answer.id] = auth;
-      if (answer.failing || (answer.retired && answer.cells.some((c) => c.state === 'failed'))) report.failed.push(answer.id);
+      if (answer.modelApi === undefined) report.answers[answer.id] = auth;
+      else (report.modelApiAnswers[answer.id] ??= {})[answer.modelApi] = auth;
+      const failed = answer.failing || (answer.state === 'retired' && answer.cells.some((c) => c.state === 'failed'));
+      if (failed && !report.failed.includes(answer.id)) report.failed.push(answer.id);
     }
     const durationMs = performance.now() - started;
-    this.#options.logger.info({ providers: ids.length, published, failed: report.failed.length, durationMs: Math.round(durationMs) }, 'warm');
+    this.#options.logger.info({ providers: entries.length, published, failed: report.failed.length, durationMs: Math.round(durationMs) }, 'warm');
     return { published, ...report, dispatches: this.#dispatcher.counters.tasks - tasksBefore, durationMs };
   }
 
@@ -187,7 +203,7 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     this.#book.close();
     this.#watcher.close();
     // Checks made before close() are answered: their runs, sent a slice per turn, reach the dispatcher first.
-    if (!options?.force) await this.#queue.sent();
+    if (!options?.force) await this.#batcher.sent();
     await this.#dispatcher.close(options?.force ?? false);
   }
 }

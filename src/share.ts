@@ -38,6 +38,7 @@ const WarmReplySchema = replySchema(
   z.strictObject({
     published: z.boolean(),
     answers: z.record(z.string(), z.boolean()),
+    modelApiAnswers: z.record(z.string(), z.record(z.string(), z.boolean())),
     failed: z.array(z.string()),
     dispatches: z.number(),
     durationMs: z.number(),

@@ -24,7 +24,7 @@ describe('load', () => {
     expect(stats.providersProbed).toBe(300);
     expect(stats.coalesced).toBe(10_000 - 300);
     expect(stats.dispatches).toBeLessThan(300);
-    expect(stats.inFlight).toBe(0);
+    expect(stats.answersInFlight).toBe(0);
     // Bounded: nothing per check outlives it (a loose bound; the point is no per-check retention).
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(64 * 1024 * 1024);
   });

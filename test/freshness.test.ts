@@ -136,7 +136,7 @@ describe('answers follow the credential files', () => {
     expect(ends()).toBe(1); // answered before the refresh finished
     expect(pool.stats()).toMatchObject({ staleHits: 1, refreshes: 1 });
     expect(await eventually(() => ends() === 2)).toBe(true);
-    await eventually(() => pool.stats().inFlight === 0);
+    await eventually(() => pool.stats().answersInFlight === 0);
     const dispatches = pool.stats().dispatches;
     expect(await check('swr')).toBe(true);
     // The refreshed answer is kept and fresh again: no dispatch, and not served stale.

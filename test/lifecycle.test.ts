@@ -188,11 +188,11 @@ describe('pool lifecycle', () => {
     const pool = pools.create({ probes: { providers: { slow: [{ kind: 'command', command: slow }] } } });
     const check = pool.createChecker();
     const pending = [check('slow'), check('slow')];
-    expect(pool.stats().inFlight).toBe(1);
+    expect(pool.stats().answersInFlight).toBe(1);
     await Promise.all(pending);
     await check('slow');
     let stats = pool.stats();
-    expect(stats).toMatchObject({ dispatches: 1, coalesced: 1, cacheHits: 1, inFlight: 0, queueSize: 0, providersProbed: 1, probesRun: 1 });
+    expect(stats).toMatchObject({ dispatches: 1, coalesced: 1, cacheHits: 1, answersInFlight: 0, tasksQueued: 0, providersProbed: 1, probesRun: 1 });
     // Piscina times a task when it ends, just after its provider was answered.
     expect(await eventually(() => pool.stats().runTime.count === 1)).toBe(true);
     stats = pool.stats();

@@ -86,7 +86,8 @@ describe('a failure never replaces a known answer', () => {
     const cli = shellCli(dir, 'flaky', mark, `[ -e '${flag}' ] && exec sleep 30\nexit 0`);
     const pool = pools.create({
       probes: { providers: { keychain: [{ kind: 'command', command: cli, timeoutMs: 300 }] } },
-      cacheTtlMs: { positive: 200 },
+      // The hang is cut short well within `positive`: a failure that lasted longer would be believed (see failures that last).
+      cacheTtlMs: { positive: 1500 },
       failureBackoffMs: { initial: 200, max: 200 },
     });
     const changes = recordChanges(pool);

@@ -111,7 +111,7 @@ describe('sharing the checker with worker threads (exposeChecker / connectChecke
   it('rejects a pending check with E_CHANNEL_CLOSED when the main side closes, and every later one', async () => {
     const { pool, thread, exposed } = connected();
     const pending = thread.send('check', 'gated');
-    await waitFor(() => pool.stats().inFlight === 1);
+    await waitFor(() => pool.stats().answersInFlight === 1);
     exposed.close();
     expect(await pending).toEqual({ ok: false, error: { name: 'AuthProbeError', code: 'E_CHANNEL_CLOSED', typed: true } });
     expect(await thread.send('check', 'openai')).toMatchObject({ ok: false, error: { code: 'E_CHANNEL_CLOSED', typed: true } });

@@ -179,7 +179,7 @@ describe('answerWithinMs', () => {
     expect(markLines(mark)).not.toContain('end');
     expect(pool.stats().undecided).toBe(1);
     expect(await eventually(() => markLines(mark).length === 2)).toBe(true);
-    expect(await eventually(() => pool.stats().inFlight === 0)).toBe(true);
+    expect(await eventually(() => pool.stats().answersInFlight === 0)).toBe(true);
     expect((await pool.explain('no')).kept).toMatchObject({ auth: false, undecided: false });
     expect(events).toEqual([]);
   });

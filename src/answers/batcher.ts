@@ -109,7 +109,7 @@ async function runBatched(
   if (failed) throw failed.reason;
 }
 
-export class RunQueue {
+export class RunBatcher {
   /** This tick's runs, by modelApi (`''` for none). */
   readonly #pending = new Map<string, Pending[]>();
   /** Batches whose tasks are still being sent, a slice per turn. */
@@ -125,7 +125,7 @@ export class RunQueue {
   ) {}
 
   /** Probes one provider's `only` positions in its scope (stopping at the first that finds auth), with this tick's other runs. */
-  run(modelApi: string | undefined, item: RunItem): Promise<ProviderResult> {
+  enqueue(modelApi: string | undefined, item: RunItem): Promise<ProviderResult> {
     const batchKey = modelApi ?? '';
     let batch = this.#pending.get(batchKey);
     if (!batch) {

@@ -50,15 +50,21 @@ export function validateModelApi(modelApi: unknown): string | undefined {
  * waiting). Returns undefined on a miss.
  */
 export function serve(host: CheckerHost, answer: Answer | undefined, counter: 'cacheHits' | 'snapshotHits' = 'cacheHits'): Promise<boolean> | undefined {
-  if (answer === undefined || !answer.servable) return undefined;
-  answer.used = true;
-  if (answer.fresh) {
+  // A `true` past its expiry is never served: the miss path moves it on (see the book's `#expire`).
+  if (answer === undefined || !answer.served || !within(answer)) return undefined;
+  if (answer.servedAsIs) {
+    answer.interest.used = true;
     host.counters[counter]++;
     return answer.promise;
   }
   host.counters.staleHits++;
   host.revalidate(answer);
   return answer.promise;
+}
+
+/** The answer's `true`, if it is one, has not reached its expiry: a clock read only for a `true` that has one. */
+function within(answer: Answer): boolean {
+  return answer.trueUntil === Infinity || answer.trueUntil > Date.now();
 }
 
 /**
@@ -112,12 +118,12 @@ export function createCheckerFor(host: CheckerHost, state: ScopeState): AuthChec
     memo.set(provider, modelApi, found);
     return found.auth;
   };
-  // The hit path: a Map lookup, a field read, two field writes, an already-resolved promise.
+  // The hit path: a Map lookup, two field reads, two field writes, an already-resolved promise.
   return (provider, modelApi) => {
     const answer = memo.get(provider, modelApi);
-    if (answer !== undefined && answer.fresh) {
+    if (answer !== undefined && answer.servedAsIs && within(answer)) {
       counters.cacheHits++;
-      answer.used = true;
+      answer.interest.used = true;
       return answer.promise;
     }
     return slow(provider, modelApi, answer);

@@ -7,7 +7,7 @@
  * least recently used gives up its answers (its checkers stay attached and
  * simply probe again on their next check).
  */
-import type { AuthChecker } from './checker.js';
+import type { AuthChecker } from '../pool-types.js';
 import type { ResolvedScope } from '../config/scope.js';
 import type { Answer } from './answer.js';
 

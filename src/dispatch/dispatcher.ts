@@ -159,13 +159,13 @@ export class Dispatcher {
    * the worker, those the worker had streamed at once, before the rest run again. Rejects only with
    * `E_POOL_CLOSED` or `E_QUEUE_FULL`.
    */
-  run(providers: readonly string[], req: DispatchRequest, onResult?: (index: number, result: ProviderResult) => void): Promise<ProviderResult[]> {
+  dispatch(providers: readonly string[], req: DispatchRequest, onResult?: (index: number, result: ProviderResult) => void): Promise<ProviderResult[]> {
     let running: Promise<ProviderResult[]>;
     try {
       const pool = this.#pool();
       running = this.#starting
-        ? this.#starting.then(() => (this.#closed ? Promise.reject(new AuthProbeError('E_POOL_CLOSED')) : this.#run(pool, providers, req, onResult)))
-        : this.#run(pool, providers, req, onResult);
+        ? this.#starting.then(() => (this.#closed ? Promise.reject(new AuthProbeError('E_POOL_CLOSED')) : this.#runTask(pool, providers, req, onResult)))
+        : this.#runTask(pool, providers, req, onResult);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -175,7 +175,7 @@ export class Dispatcher {
     return running;
   }
 
-  async #run(pool: Piscina, providers: readonly string[], req: DispatchRequest, onResult?: (index: number, result: ProviderResult) => void): Promise<ProviderResult[]> {
+  async #runTask(pool: Piscina, providers: readonly string[], req: DispatchRequest, onResult?: (index: number, result: ProviderResult) => void): Promise<ProviderResult[]> {
     const control = createControl(providers.length);
     this.#controls.add(control);
     let overdue: ProbePosition | undefined;
@@ -322,7 +322,7 @@ export class Dispatcher {
     const reason = errorName(err);
     const rest = providers.map((_, i) => i).filter((i) => !answered.has(i));
     const again = (next: DispatchRequest) =>
-      this.run(
+      this.dispatch(
         rest.map((i) => providers[i] as string),
         subRequest(next, rest),
         (j, result) => forward(rest[j] as number, result),

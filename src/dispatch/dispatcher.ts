@@ -75,7 +75,7 @@ export class Dispatcher {
    * Runs the providers' probes in one task. `onResult` receives each provider's result (by its index in
    * `providers`) once: all together when the task completes, or, when a probe hangs past its deadline or kills
    * the worker, those the worker had streamed at once, before the rest run again. Rejects only with
-   * `E_POOL_CLOSED` or `E_QUEUE_FULL`.
+   * `E_POOL_CLOSED`: nothing here bounds the tasks (see `maxQueue`, which the answer book enforces).
    */
   dispatch(providers: readonly string[], req: DispatchRequest, onResult?: OnResult): Promise<ProviderResult[]> {
     let running: Promise<ProviderResult[]>;
@@ -112,7 +112,6 @@ export class Dispatcher {
       commands?.end();
       await results.drain();
       if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED', undefined, { cause: err });
-      if (err instanceof Error && err.message === 'Task queue is at limit') throw new AuthProbeError('E_QUEUE_FULL', `${this.#options.maxQueue} tasks waiting`);
       this.#context.accounting.dispatched(results.answered.size, results.probes, started);
       const overdue = watch.overdue();
       return recover({ providers, req, results, err, position: overdue ?? culprit(control), timedOut: overdue !== undefined }, this.#context);

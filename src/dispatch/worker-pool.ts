@@ -22,7 +22,9 @@ export function createWorkerPool(o: ResolvedOptions): Piscina {
     minThreads: o.minThreads,
     maxThreads: o.maxThreads,
     idleTimeout: o.idleTimeoutMs,
-    maxQueue: o.maxQueue,
+    // No maxQueue: Piscina's task queue stays unbounded (its default). `maxQueue` counts answers with a run under
+    // way, and the answer book enforces it; a second limit here, on tasks, refused the tasks of a warm the book
+    // had let through.
     concurrentTasksPerWorker: TASKS_PER_WORKER,
     loadBalancer: spreadBalancer(o.maxThreads),
     niceIncrement: o.niceIncrement,

@@ -160,7 +160,7 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     const kept = this.#book.kept(state, entry.key);
     if (entry.kinds.length === 0) return explainResult(provider, { provider: id, auth: false, decidedBy: null, probes: [], durationMs: 0 }, kept);
     const mode = options?.stopAtFirst ? 'first' : 'all';
-    const [result] = await this.#dispatcher.run([id], dispatchRequest(this.#options, state.scope, entry.modelApi, mode));
+    const [result] = await this.#dispatcher.dispatch([id], dispatchRequest(this.#options, state.scope, entry.modelApi, mode));
     return explainResult(provider, result as ProviderResult, kept);
   }
 

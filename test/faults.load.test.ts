@@ -41,6 +41,22 @@ describe('load', () => {
     expect(await check('s19')).toBe(true);
   });
 
+  it('a warm of 200 providers with maxQueue 16 and batchSize 4 answers every provider', async () => {
+    // maxQueue bounds answers with a run under way, for checks of new ones; a warm's 200 answers make 50 tasks, which
+    // must all reach the workers rather than be refused by a second limit on tasks.
+    const keyed = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`w${i}`, [{ kind: 'env' as const, vars: [`W${i}_API_KEY`] }]]));
+    const env = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`W${i}_API_KEY`, i % 2 === 0 ? 'sk-warm' : undefined]));
+    const pool = pools.create({ probes: { providers: keyed }, env, maxQueue: 16, batchSize: 4 });
+    const report = await pool.warm(Object.keys(keyed));
+    expect(report.failed).toEqual([]);
+    expect(Object.keys(report.answers)).toHaveLength(200);
+    expect(Object.entries(report.answers).filter(([, auth]) => auth)).toHaveLength(100);
+    expect(report.answers.w0).toBe(true);
+    expect(report.answers.w1).toBe(false);
+    expect(report.dispatches).toBeGreaterThanOrEqual(50);
+    expect(pool.stats().answersInFlight).toBe(0);
+  });
+
   // 25 pools each start a worker thread: a few seconds idle, but past the default 30 s timeout on a loaded 2-core machine.
   it('leaks no thread or listener over many pools created and closed in one process', async () => {
     const listenersBefore = process.listenerCount('exit') + process.listenerCount('uncaughtException');

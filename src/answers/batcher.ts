@@ -100,7 +100,7 @@ async function runBatched(
       ...(states.length > 1 ? { scopes: states.map(scopeOf), scopeIndex: slice.map((item) => states.indexOf(item.state)) } : {}),
     };
     // Each answer as the dispatcher delivers it: a task cut off at a deadline delivers what it had done at once.
-    tasks.push(dispatcher.run(slice.map((item) => item.id), req, (j, result) => onResult(result, slice[j] as RunItem)).then(() => undefined));
+    tasks.push(dispatcher.dispatch(slice.map((item) => item.id), req, (j, result) => onResult(result, slice[j] as RunItem)).then(() => undefined));
   }
   onSent();
   // Wait for every task even when one rejects, so no answer arrives after we return.

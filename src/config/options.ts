@@ -76,7 +76,10 @@ export const PoolOptionsSchema = z.strictObject({
     .optional(),
   /** Milliseconds an idle worker above `threads.min` lives. Default 30000 (Piscina's 0 would churn threads on bursty load). */
   idleTimeoutMs: ms(86_400_000).optional(),
-  /** Distinct checks (provider, modelApi, scope) waiting or running at once; beyond it a check rejects with `E_QUEUE_FULL`. Default 10000. */
+  /**
+   * Distinct answers (provider, modelApi, scope) with a run under way, at most: past it a check of a new provider
+   * rejects with `E_QUEUE_FULL`, and background refreshes wait and retry. Default 10000.
+   */
   maxQueue: z.number().int().positive().max(1_000_000).optional(),
   /** Heap limit of each worker, in MiB; a probe that exceeds it ends its worker, not the process. Default 512. */
   maxWorkerMemoryMb: z.number().int().min(16).max(65_536).optional(),

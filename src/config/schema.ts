@@ -284,7 +284,7 @@ export interface ProbeTask {
   /** Watchdog cells shared with the main thread; see `src/dispatch/watchdog.ts`. */
   readonly control: SharedArrayBuffer;
   /**
-   * Where the worker posts each provider's result (`{ index, result }`) as it completes (see `src/dispatch/dispatcher.ts`), and,
+   * Where the worker posts each provider's result (`{ index, result }`) as it completes (see `src/dispatch/task-results.ts`), and,
    * with `spawnVia: 'helper'`, each command it needs run, whose answer comes back on it (see `src/dispatch/helper-protocol.ts`).
    */
   readonly port?: MessagePort;

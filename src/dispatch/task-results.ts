@@ -1,0 +1,147 @@
+/**
+ * One task's results. The worker posts each provider's result on the task's
+ * channel as it completes; each is validated on its own (a malformed one
+ * fails that provider only, never its batch) and delivered at once, so a
+ * batch's slow CLI holds back no other provider. Every provider's result is
+ * delivered exactly once, whichever comes first: the worker's streamed one,
+ * the task's own result, or, after its thread ended, a re-run's or a failure
+ * (see `recovery.ts`).
+ */
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { errorData, type ErrorCode } from '../errors.js';
+import type { ResolvedOptions } from '../config/options.js';
+import { ProviderResultSchema, TaskResultSchema, type ProviderResult } from '../config/schema.js';
+import type { Accounting } from './accounting.js';
+import type { CommandSession } from './helper-host.js';
+import type { DispatchRequest } from './request.js';
+
+/** Called with each provider's result, by its index in the task's providers. */
+export type OnResult = (index: number, result: ProviderResult) => void;
+
+/** What a task's results need from the dispatcher. */
+export interface ResultsContext {
+  readonly accounting: Accounting;
+  readonly logger: ResolvedOptions['logger'];
+  /** True once a force-close cut the tasks off (their CLIs killed): they reject with E_POOL_CLOSED, whatever they still post. */
+  closed(): boolean;
+}
+
+export class TaskResults {
+  /** The worker's end of the task's channel: transferred with the task. */
+  readonly port: MessagePort;
+  readonly #local: MessagePort;
+  readonly #providers: readonly string[];
+  readonly #skip: DispatchRequest['skip'];
+  readonly #context: ResultsContext;
+  readonly #onResult: OnResult | undefined;
+  readonly #answered = new Map<number, ProviderResult>();
+  #probes = 0;
+
+  constructor(providers: readonly string[], req: Pick<DispatchRequest, 'skip'>, context: ResultsContext, onResult?: OnResult) {
+    const { port1, port2 } = new MessageChannel();
+    this.#local = port1;
+    this.port = port2;
+    this.#providers = providers;
+    this.#skip = req.skip;
+    this.#context = context;
+    this.#onResult = onResult;
+  }
+
+  /** The results delivered so far, by provider index. */
+  get answered(): ReadonlyMap<number, ProviderResult> {
+    return this.#answered;
+  }
+
+  /** Probes run by the results this task delivered (a re-run's count for the re-run). */
+  get probes(): number {
+    return this.#probes;
+  }
+
+  /** Starts reading what the worker posts: its commands go to `commands` (the pool's helper), the rest are results. */
+  listen(commands: CommandSession | undefined): void {
+    this.#local.on('message', (message: unknown) => {
+      if (commands?.accept(message)) return;
+      this.#streamed(message);
+    });
+  }
+
+  /** Posts to the worker on the task's channel: a command's answer. */
+  post(message: unknown): void {
+    this.#local.postMessage(message);
+  }
+
+  /**
+   * Delivers provider `index`'s result, unless it has one already: the first result of each provider wins. It is
+   * counted and logged as it is delivered, so stats() and the logs already show it when its check resolves; a
+   * re-run's result (`counted`) was counted by the re-run.
+   */
+  deliver(index: number, result: ProviderResult, counted = false): void {
+    if (this.#answered.has(index)) return;
+    if (!counted) this.#probes += this.#context.accounting.result(result, this.#skip?.[index]);
+    this.#answered.set(index, result);
+    this.#onResult?.(index, result);
+  }
+
+  /** The task's own result, once its worker returned it: every provider's result, each delivered (if it was not yet). */
+  complete(raw: unknown): ProviderResult[] {
+    const results = this.#validate(raw);
+    results.forEach((result, i) => this.deliver(i, result));
+    return results;
+  }
+
+  /** The worker ended: closes the channel once the results it posted just before it ended have arrived. */
+  async drain(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    this.close();
+  }
+
+  close(): void {
+    this.#local.close();
+  }
+
+  #streamed(message: unknown): void {
+    const { index, result } = (message ?? {}) as { index?: unknown; result?: unknown };
+    if (this.#context.closed()) return;
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= this.#providers.length || this.#answered.has(index)) return;
+    const one = validateOne(this.#providers[index] as string, result);
+    // A malformed one waits for the task's own result (or its recovery), which decides it.
+    if (one.ok) this.deliver(index, one.result);
+  }
+
+  /**
+   * Each provider's result checked on its own: a malformed one fails that provider only, never its batch. One the
+   * worker streamed, and that was checked then, is the same result: it is not parsed twice.
+   */
+  #validate(raw: unknown): ProviderResult[] {
+    const providers = this.#providers;
+    const checked = this.#answered;
+    // Every provider was answered as it was streamed (the usual case): nothing left to check.
+    if (checked.size === providers.length) return providers.map((_, i) => checked.get(i) as ProviderResult);
+    const { logger } = this.#context;
+    const parsed = TaskResultSchema.safeParse(raw);
+    if (!parsed.success || parsed.data.results.length !== providers.length) {
+      logger.error({ providers: providers.length }, 'worker returned a malformed result');
+      return providers.map((p) => failure(p, 'E_BAD_WORKER_RESULT'));
+    }
+    return providers.map((provider, i) => {
+      const known = checked.get(i);
+      if (known) return known;
+      const one = validateOne(provider, parsed.data.results[i]);
+      if (one.ok) return one.result;
+      logger.error({ provider, fields: one.fields }, 'worker returned a malformed result');
+      return failure(provider, 'E_BAD_WORKER_RESULT');
+    });
+  }
+}
+
+/** One provider's result, if it is well formed and for `provider`; else the fields that were not (at most 5). */
+function validateOne(provider: string, raw: unknown): { ok: true; result: ProviderResult } | { ok: false; fields: string[] } {
+  const one = ProviderResultSchema.safeParse(raw);
+  if (one.success && one.data.provider === provider) return { ok: true, result: one.data };
+  return { ok: false, fields: one.success ? ['provider'] : [...new Set(one.error.issues.map((x) => x.path.join('.')))].slice(0, 5) };
+}
+
+/** A provider's result when it could not be probed: no auth, no probe run, and the error. */
+export function failure(provider: string, code: ErrorCode, detail?: string): ProviderResult {
+  return { provider, auth: false, decidedBy: null, probes: [], durationMs: 0, error: errorData(code, detail) };
+}

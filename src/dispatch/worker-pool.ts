@@ -1,0 +1,78 @@
+/**
+ * The Piscina pool tasks run on: the compiled worker entry, its threads'
+ * bounds, niceness and heap limit, how tasks are spread over them
+ * (`balancer.ts`), its errors, logged without their messages, and the end of
+ * a thread whose lane probe ran past its deadline.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { errorName } from '../errors.js';
+import { workerInitOf, type ResolvedOptions } from '../config/options.js';
+import { spreadBalancer, TASKS_PER_WORKER } from './balancer.js';
+import { taskThread, watchTask, type ProbePosition } from './watchdog.js';
+
+/** The compiled worker entry, next to this file's compiled form: `dist/src/` → `dist/workers/`. */
+const WORKER_FILE = fileURLToPath(new URL('../../workers/probe-worker.js', import.meta.url));
+
+/** A Piscina pool for the options; it starts `minThreads` threads at once. */
+export function createWorkerPool(o: ResolvedOptions): Piscina {
+  const pool = new Piscina({
+    filename: WORKER_FILE,
+    minThreads: o.minThreads,
+    maxThreads: o.maxThreads,
+    idleTimeout: o.idleTimeoutMs,
+    // No maxQueue: Piscina's task queue stays unbounded (its default). `maxQueue` counts answers with a run under
+    // way, and the answer book enforces it; a second limit here, on tasks, refused the tasks of a warm the book
+    // had let through.
+    concurrentTasksPerWorker: TASKS_PER_WORKER,
+    loadBalancer: spreadBalancer(o.maxThreads),
+    niceIncrement: o.niceIncrement,
+    resourceLimits: { maxOldGenerationSizeMb: o.maxWorkerMemoryMb },
+    workerData: workerInitOf(o),
+    recordTiming: true,
+  });
+  if (o.niceIncrement > 0 && !niceAvailable()) {
+    o.logger.warn({ niceIncrement: o.niceIncrement }, 'niceIncrement has no effect: the optional @napi-rs/nice package Piscina uses for it is not installed');
+  }
+  pool.on('error', (err: unknown) => {
+    // Reduced to its name: what a worker dies of may be a probe's own error, message and all.
+    o.logger.error({ err: errorName(err) }, 'worker pool error');
+  });
+  return pool;
+}
+
+/** Resolves once the pool's first thread runs, or has ended before it could; undefined when the pool has no thread. */
+export function firstThreadOnline(pool: Piscina): Promise<void> | undefined {
+  const first = pool.threads[0];
+  if (!first) return undefined;
+  return new Promise<void>((resolve) => {
+    first.once('online', resolve);
+    first.once('exit', resolve);
+  });
+}
+
+/**
+ * Watches a task's lane probes (see `watchdog.ts`) and ends its thread once one runs past its deadline: the only way
+ * to stop a probe that blocks the thread (Piscina replaces it). The other tasks it was running fail with it, and
+ * run again (see `recovery.ts`). `overdue()` is that probe, once there is one; `stop()` ends the watch.
+ */
+export function endOverdueThread(pool: Piscina, control: SharedArrayBuffer): { overdue(): ProbePosition | undefined; stop(): void } {
+  let overdue: ProbePosition | undefined;
+  const stop = watchTask(control, (position) => {
+    overdue = position;
+    void pool.threads.find((t) => t.threadId === taskThread(control))?.terminate();
+  });
+  return { overdue: () => overdue, stop };
+}
+
+/** Whether Piscina can apply `niceIncrement`: it loads the optional `@napi-rs/nice` from its own location. */
+function niceAvailable(): boolean {
+  try {
+    const fromPiscina = createRequire(createRequire(import.meta.url).resolve('piscina'));
+    fromPiscina.resolve('@napi-rs/nice');
+    return true;
+  } catch {
+    return false;
+  }
+}

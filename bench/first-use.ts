@@ -139,7 +139,10 @@ async function child(via: 'worker' | 'helper', threads: string): Promise<void> {
     } else if (i < envCount + fileCount) {
       const file = join(dir, `creds-${i}.json`);
       writeFileSync(file, JSON.stringify({ tokens: { access_token: i % 2 === 0 ? `at-${i}` : '' } }));
-      config[p] = [{ kind: 'env', vars: [key] }, { kind: 'credentialFile', path: file, pointer: '/tokens/access_token' }];
+      config[p] = [
+        { kind: 'env', vars: [key] },
+        { kind: 'credentialFile', path: file, pointer: '/tokens/access_token' },
+      ];
     } else if (i < envCount + fileCount + cliCount) {
       config[p] = [{ kind: 'command', command: '/bin/true', timeoutMs: 5000 }];
     } else {
@@ -275,7 +278,24 @@ if (values.child) {
     const runs: ChildRow[] = [];
     for (let r = 0; r < F.runs; r++) {
       // One run at a time, each in a fresh process: the first use is a once-per-process event.
-      const args = [process.argv[1] as string, '--child', ...(values.sched ? ['--sched'] : []), ...(values['gc-first'] ? ['--gc-first'] : []), '--via', via, '--threads', threads, '--providers', String(F.providers), '--rss-mb', String(F.rssMb), '--stall-ms', String(F.stallMs), '--tail-ms', String(F.tailMs)];
+      const args = [
+        process.argv[1] as string,
+        '--child',
+        ...(values.sched ? ['--sched'] : []),
+        ...(values['gc-first'] ? ['--gc-first'] : []),
+        '--via',
+        via,
+        '--threads',
+        threads,
+        '--providers',
+        String(F.providers),
+        '--rss-mb',
+        String(F.rssMb),
+        '--stall-ms',
+        String(F.stallMs),
+        '--tail-ms',
+        String(F.tailMs),
+      ];
       runs.push(JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' })) as ChildRow);
     }
     const keys = ['workers', 'rssMb', 'loopMaxMs', 'sweepLoopMaxMs', 'maxGapMs', 'createMs', 'checksMs', 'dispatchTickMs', 'firstAnswerMs', 'sweepMs', 'gcMs'] as const;

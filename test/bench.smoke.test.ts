@@ -6,7 +6,22 @@ import { tempDir } from './helpers/temp.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MODES = ['idle', 'sync', 'yield', 'worker-per-sweep', 'pool', 'pool-adversarial', 'pool-large', 'pool-nice0', 'pool-hot', 'pool-cpu', 'pool-cpu-nice0'];
-const FIGURES = ['wallMs', 'loopP50Ms', 'loopP99Ms', 'loopMaxMs', 'elu', 'cpuWaitPerWakeUs', 'gcMaxMs', 'ackP50Ms', 'ackP99Ms', 'ackMaxMs', 'acksOver3s', 'peakRssMb', 'rssGrowthMb', 'livenessWarnings'];
+const FIGURES = [
+  'wallMs',
+  'loopP50Ms',
+  'loopP99Ms',
+  'loopMaxMs',
+  'elu',
+  'cpuWaitPerWakeUs',
+  'gcMaxMs',
+  'ackP50Ms',
+  'ackP99Ms',
+  'ackMaxMs',
+  'acksOver3s',
+  'peakRssMb',
+  'rssGrowthMb',
+  'livenessWarnings',
+];
 const MICRO = ['cachedCheckNs', 'mapAwaitNs', 'cachedVsMap', 'dispatchSingleUs', 'dispatchBatchedUs', 'poolStartMs', 'workerRssMb'];
 
 function mtimeOrNull(path: string): number | null {

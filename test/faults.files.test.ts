@@ -85,8 +85,9 @@ describe('hostile credential files', () => {
     const writer = (async () => {
       while (writing) {
         n++;
-        if (n % 3 === 0) writeFileSync(store, version(n)); // in place
-        else if (n % 3 === 1) {
+        if (n % 3 === 0) {
+          writeFileSync(store, version(n)); // in place
+        } else if (n % 3 === 1) {
           writeFileSync(`${store}.tmp`, version(n));
           renameSync(`${store}.tmp`, store); // by rename, as editors and CLIs do
         } else {

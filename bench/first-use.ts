@@ -154,6 +154,7 @@ async function child(via: 'worker' | 'helper', threads: string): Promise<void> {
 
   const heap: Buffer[] = [];
   for (let i = 0; i < F.rssMb; i++) heap.push(Buffer.alloc(1 << 20, 1));
+  // biome-ignore lint/correctness/noUnusedVariables: written, never read, so the loop's reads cannot be optimised away
   let sink = 0;
   // A gateway's main thread keeps touching its memory (as in fork-cost.ts).
   const touch = setInterval(() => {
@@ -303,7 +304,7 @@ if (values.child) {
   }
   const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version };
   out(`first sweep of ${F.providers} providers on a fresh pool, ${machine.cpus} × ${machine.model}, Node ${machine.node}; medians of ${F.runs} runs`);
-  out('spawnVia  threads  workers  loop max ms  sweep loop max ms  dispatch tick ms  first answer ms  sweep ms  stalls ≥ ' + `${F.stallMs} ms (ms @ since dispatch), per run`);
+  out(`spawnVia  threads  workers  loop max ms  sweep loop max ms  dispatch tick ms  first answer ms  sweep ms  stalls ≥ ${F.stallMs} ms (ms @ since dispatch), per run`);
   for (const r of results) {
     const m = r.median;
     const stalls = r.runs.map((run) => run.stalls.map((s) => `${s.ms.toFixed(0)}@${s.sinceDispatch.toFixed(0)}`).join(' ') || '-').join(' | ');

@@ -9,7 +9,7 @@ import type { Flags } from './flags.js';
 import { acksIn, medianFigures, windowFigures, type WindowFigures } from './figures.js';
 import type { ModeRun } from './measure.js';
 import type { MicroFigures } from './micro.js';
-import type { ModeName } from './modes.js';
+import type { ModeName } from './mode.js';
 import { DEFAULT_NICE_INCREMENT } from '../src/config/options.js';
 import { ratio, round, significant, summarize } from './stats.js';
 import type { Target } from './targets.js';

@@ -95,7 +95,7 @@ describe('npm run bench, with tiny parameters', () => {
     // The table and progress go to stderr; the files to --out; the committed chart is left alone.
     expect(stderr).toContain('mode (median of sweeps)');
     expect(stderr).toMatch(/^critical path: [\d.]+ ms, provider /m);
-    expect(stderr).toMatch(/^targets:\n  \[(met|MISSED)\] pool wall <= 1.25 x critical path/m);
+    expect(stderr).toMatch(/^targets:\n {2}\[(met|MISSED)\] pool wall <= 1.25 x critical path/m);
     expect(stderr).toMatch(/\[bench +\d+ s\] pool 1\/1: sweep/);
     expect(JSON.parse(readFileSync(`${out}/bench.json`, 'utf8'))).toMatchObject({ modes: { pool: { wallMs: result.modes['pool']?.['wallMs'] } } });
     expect(readFileSync(`${out}/bench-ack-latency.svg`, 'utf8')).toContain('<polyline data-series="pool"');

@@ -140,7 +140,7 @@ describe('the targets of bench:sqlite', () => {
       // A pause of the machine in one writer-alone phase does not make the commit target easier.
       'alone-after': phase('alone-after', {}, { commitMs: { count: 2000, p50: 0.1, p99: 5, max: 150 } }),
     };
-    const out = sqliteTargets({ phases, criticalPath: critical, checkpoint: [{ ...checkpoint[0]!, busy: 1 }], changeEvents: 2, scenario });
+    const out = sqliteTargets({ phases, criticalPath: critical, checkpoint: checkpoint.map((c) => ({ ...c, busy: 1 })), changeEvents: 2, scenario });
     expect(out.filter((t) => !t.met).map((t) => t.target)).toEqual([
       'pool-cold loop-delay max < 20 ms (1000 agents)',
       'pool-cold writer commit p99 / alone (the lower of the two) <= 1.2',

@@ -193,9 +193,9 @@ describe('auth-probe check and explain: credentials found but not usable', () =>
     expect(claude.stdout).toMatch(/^4\s+provider\s+credentialFile\s+absent\s+E_TOKEN_EXPIRED\s/m);
     expect(claude.stdout).toMatch(new RegExp(`^4  E_TOKEN_EXPIRED: .*expired at ${iso(expiresAt).replace(/\./g, '\\.')} .*no refresh token at /claudeAiOauth/refreshToken`, 'm'));
     const gemini = runCli(['explain', 'google-gemini-cli', ...at]);
-    expect(gemini.stdout).toMatch(/^1  E_POINTER_MISSING: .*\/refresh_token in .*oauth_creds\.json/m);
+    expect(gemini.stdout).toMatch(/^1 {2}E_POINTER_MISSING: .*\/refresh_token in .*oauth_creds\.json/m);
     const mistral = runCli(['explain', 'mistral', ...at]);
-    expect(mistral.stdout).toMatch(/^2  E_PROFILE_NOT_USABLE: .*mistral:work: api_key needs a non-empty key or a keyRef object/m);
+    expect(mistral.stdout).toMatch(/^2 {2}E_PROFILE_NOT_USABLE: .*mistral:work: api_key needs a non-empty key or a keyRef object/m);
     for (const run of [claude, gemini, mistral]) expect(run.stdout + run.stderr).not.toContain(SECRET);
   });
 });

@@ -28,7 +28,8 @@ describe('hostile credential files', () => {
   closeSync(huge);
   writeFileSync(`${ws}/garbage.json`, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 131 + 7) % 256)));
   writeFileSync(`${ws}/truncated.json`, `{"token": "${SECRET}`);
-  writeFileSync(`${ws}/deep.json`, '{"token":'.repeat(10_000) + `"${SECRET}"` + '}'.repeat(10_000));
+  const nested = '{"token":'.repeat(10_000);
+  writeFileSync(`${ws}/deep.json`, `${nested}"${SECRET}"${'}'.repeat(10_000)}`);
   writeFileSync(`${ws}/unreadable.json`, JSON.stringify({ token: SECRET }), { mode: 0o000 });
   writeFileSync(`${ws}/good.json`, JSON.stringify({ token: SECRET }));
 

@@ -233,7 +233,7 @@ describe('secrets', () => {
       () => pool.createChecker()('a', `${secret}\0`),
       () => pool.hasAuth('a', { env: { KEY: 42 as unknown as string, OTHER: secret }, agentDir: `\0${secret}` }),
       () => pool.warm(['a', `../${secret}`]),
-      () => createAuthProbePool({ probes: { providers: { a: [{ kind: 'env', vars: [secret + '-'] }] } } }),
+      () => createAuthProbePool({ probes: { providers: { a: [{ kind: 'env', vars: [`${secret}-`] }] } } }),
       () => createAuthProbePool({ probes: { providers: { a: [{ kind: 'credentialFile', path: 'x', pointer: secret }] } } }),
     ];
     for (const attempt of attempts) {

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { AuthProbeError, createAuthProbePool, startLivenessMonitor, type AuthProbeLogger } from 'auth-probe-pool';
+import { type AuthProbeError, createAuthProbePool, startLivenessMonitor, type AuthProbeLogger } from 'auth-probe-pool';
 import { useFixture } from './helpers/fixture.js';
 import { capturingLogger } from './helpers/pools.js';
 import { eventually } from './helpers/processes.js';

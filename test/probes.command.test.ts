@@ -28,10 +28,6 @@ describe.each(['worker', 'helper'] as const)('command probe, spawned from the %s
       hung: [{ kind: 'command' as const, command: slow, args: ['hung'], timeoutMs: 300 }],
     },
   };
-  const runs = (tag: string) =>
-    readFileSync(count, 'utf8')
-      .split('\n')
-      .filter((l) => l === tag).length;
 
   it('is true on exit code 0, and with requireStdout only when stdout is non-empty', async () => {
     const pool = pools.create({ spawnVia, probes });

@@ -104,6 +104,7 @@ const MAX_ENV_PATH_CHARS = 1024;
  * watched.
  */
 function plainlyAPath(value: string, starts = false): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: a control character marks a value that is no path
   if (value.length > MAX_ENV_PATH_CHARS || /[\u0000-\u001f\u007f{]/.test(value)) return false;
   return !starts || isAbsolute(value) || value === '~' || value.startsWith('~/');
 }

@@ -139,7 +139,10 @@ async function child(via: 'worker' | 'helper', threads: string): Promise<void> {
     } else if (i < envCount + fileCount) {
       const file = join(dir, `creds-${i}.json`);
       writeFileSync(file, JSON.stringify({ tokens: { access_token: i % 2 === 0 ? `at-${i}` : '' } }));
-      config[p] = [{ kind: 'env', vars: [key] }, { kind: 'credentialFile', path: file, pointer: '/tokens/access_token' }];
+      config[p] = [
+        { kind: 'env', vars: [key] },
+        { kind: 'credentialFile', path: file, pointer: '/tokens/access_token' },
+      ];
     } else if (i < envCount + fileCount + cliCount) {
       config[p] = [{ kind: 'command', command: '/bin/true', timeoutMs: 5000 }];
     } else {
@@ -151,6 +154,7 @@ async function child(via: 'worker' | 'helper', threads: string): Promise<void> {
 
   const heap: Buffer[] = [];
   for (let i = 0; i < F.rssMb; i++) heap.push(Buffer.alloc(1 << 20, 1));
+  // biome-ignore lint/correctness/noUnusedVariables: written, never read, so the loop's reads cannot be optimised away
   let sink = 0;
   // A gateway's main thread keeps touching its memory (as in fork-cost.ts).
   const touch = setInterval(() => {
@@ -275,7 +279,24 @@ if (values.child) {
     const runs: ChildRow[] = [];
     for (let r = 0; r < F.runs; r++) {
       // One run at a time, each in a fresh process: the first use is a once-per-process event.
-      const args = [process.argv[1] as string, '--child', ...(values.sched ? ['--sched'] : []), ...(values['gc-first'] ? ['--gc-first'] : []), '--via', via, '--threads', threads, '--providers', String(F.providers), '--rss-mb', String(F.rssMb), '--stall-ms', String(F.stallMs), '--tail-ms', String(F.tailMs)];
+      const args = [
+        process.argv[1] as string,
+        '--child',
+        ...(values.sched ? ['--sched'] : []),
+        ...(values['gc-first'] ? ['--gc-first'] : []),
+        '--via',
+        via,
+        '--threads',
+        threads,
+        '--providers',
+        String(F.providers),
+        '--rss-mb',
+        String(F.rssMb),
+        '--stall-ms',
+        String(F.stallMs),
+        '--tail-ms',
+        String(F.tailMs),
+      ];
       runs.push(JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' })) as ChildRow);
     }
     const keys = ['workers', 'rssMb', 'loopMaxMs', 'sweepLoopMaxMs', 'maxGapMs', 'createMs', 'checksMs', 'dispatchTickMs', 'firstAnswerMs', 'sweepMs', 'gcMs'] as const;
@@ -283,7 +304,7 @@ if (values.child) {
   }
   const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version };
   out(`first sweep of ${F.providers} providers on a fresh pool, ${machine.cpus} × ${machine.model}, Node ${machine.node}; medians of ${F.runs} runs`);
-  out('spawnVia  threads  workers  loop max ms  sweep loop max ms  dispatch tick ms  first answer ms  sweep ms  stalls ≥ ' + `${F.stallMs} ms (ms @ since dispatch), per run`);
+  out(`spawnVia  threads  workers  loop max ms  sweep loop max ms  dispatch tick ms  first answer ms  sweep ms  stalls ≥ ${F.stallMs} ms (ms @ since dispatch), per run`);
   for (const r of results) {
     const m = r.median;
     const stalls = r.runs.map((run) => run.stalls.map((s) => `${s.ms.toFixed(0)}@${s.sinceDispatch.toFixed(0)}`).join(' ') || '-').join(' | ');

@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { FlagError, integerFlag, parseStrict } from './cli-args.js';
 import { DEFAULT_NICE_INCREMENT } from '../src/config/options.js';
-import { MODE_NAMES, type ModeName } from './modes.js';
+import { MODE_NAMES, type ModeName } from './mode.js';
 
 export interface Flags {
   /** Providers in the sweep. */

@@ -87,7 +87,16 @@ async function hotCheck(home: string): Promise<{ checkNs: number; mapNs: number 
       checks.push(await nsPerOp(HITS, () => check('codex')));
       maps.push(await nsPerOp(HITS, bare));
     }
-    return { checkNs: quantile(checks.sort((a, b) => a - b), 0.5), mapNs: quantile(maps.sort((a, b) => a - b), 0.5) };
+    return {
+      checkNs: quantile(
+        checks.sort((a, b) => a - b),
+        0.5,
+      ),
+      mapNs: quantile(
+        maps.sort((a, b) => a - b),
+        0.5,
+      ),
+    };
   } finally {
     await pool.close();
   }

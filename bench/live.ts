@@ -439,22 +439,29 @@ try {
   out('');
   const c = churnFigures;
   if (c) {
-  out(`churn: store of ${F.storeKb} KiB rewritten in place every ${F.writeMs} ms for ${F.seconds} s (${c.storeWrites} writes), ${STORE_PROVIDERS + ENV_PROVIDERS + 2} providers checked every ${F.checkMs} ms`);
-  out(`  checks                      ${c.checks}`);
-  out(`  wrong answers               ${c.wrongAnswers}`);
-  out(`  change events               true→false ${c.changeEvents.trueToFalse}, false→true ${c.changeEvents.falseToTrue}`);
-  out(`  probes re-run               ${Object.entries(c.probesRerun).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  out(`  CLI runs                    slow ${c.cliRuns.slow}, hung ${c.cliRuns.hung}`);
-  out(`  check latency (ms)          p50 ${c.checkLatencyMs.p50}, p99 ${c.checkLatencyMs.p99}, max ${c.checkLatencyMs.max}`);
-  out(`  loop delay (ms)             p99 ${c.loopDelayMs.p99}, max ${c.loopDelayMs.max}`);
-  out(`  main-thread ELU             ${c.mainThreadElu}`);
-  out(`  watched paths at the end    ${c.watchedPathsAtEnd}`);
-  out(`  warms under churn           ${c.warms.published} of ${c.warms.made} published, ${c.warms.wrongAnswers} wrong answers`);
-  out(`  refresh staleness (ms)      ${c.refreshMs ? `p50 ${c.refreshMs.p50}, p99 ${c.refreshMs.p99}, max ${c.refreshMs.max}` : 'n/a'}`);
+    out(
+      `churn: store of ${F.storeKb} KiB rewritten in place every ${F.writeMs} ms for ${F.seconds} s (${c.storeWrites} writes), ${STORE_PROVIDERS + ENV_PROVIDERS + 2} providers checked every ${F.checkMs} ms`,
+    );
+    out(`  checks                      ${c.checks}`);
+    out(`  wrong answers               ${c.wrongAnswers}`);
+    out(`  change events               true→false ${c.changeEvents.trueToFalse}, false→true ${c.changeEvents.falseToTrue}`);
+    const rerun = Object.entries(c.probesRerun).map(([k, v]) => `${k} ${v}`);
+    out(`  probes re-run               ${rerun.join(', ')}`);
+    out(`  CLI runs                    slow ${c.cliRuns.slow}, hung ${c.cliRuns.hung}`);
+    out(`  check latency (ms)          p50 ${c.checkLatencyMs.p50}, p99 ${c.checkLatencyMs.p99}, max ${c.checkLatencyMs.max}`);
+    out(`  loop delay (ms)             p99 ${c.loopDelayMs.p99}, max ${c.loopDelayMs.max}`);
+    out(`  main-thread ELU             ${c.mainThreadElu}`);
+    out(`  watched paths at the end    ${c.watchedPathsAtEnd}`);
+    out(`  warms under churn           ${c.warms.published} of ${c.warms.made} published, ${c.warms.wrongAnswers} wrong answers`);
+    out(`  refresh staleness (ms)      ${c.refreshMs ? `p50 ${c.refreshMs.p50}, p99 ${c.refreshMs.p99}, max ${c.refreshMs.max}` : 'n/a'}`);
   }
   if (hot) out(`hot sweep of ${hot.providers} providers, one with a hung CLI: ${hot.sweepMs} ms (median of ${hot.sweeps}); the same through a Map: ${hot.mapSweepMs} ms`);
-  if (idsFigures) out(`one-off ids: ${idsFigures.ids} checked once; heap after every TTL passed: +${idsFigures.heapGrowthMb} MiB; one store write then re-probed ${idsFigures.reprobesAfterOneWrite} probes`);
-  if (agentFigures) out(`agents: ${agentFigures.agents} watched (${agentFigures.watchedPaths} paths); loop max while checking ${agentFigures.setupLoopMaxMs} ms, during verify passes ${agentFigures.verifyLoopMaxMs} ms`);
+  if (idsFigures)
+    out(`one-off ids: ${idsFigures.ids} checked once; heap after every TTL passed: +${idsFigures.heapGrowthMb} MiB; one store write then re-probed ${idsFigures.reprobesAfterOneWrite} probes`);
+  if (agentFigures)
+    out(
+      `agents: ${agentFigures.agents} watched (${agentFigures.watchedPaths} paths); loop max while checking ${agentFigures.setupLoopMaxMs} ms, during verify passes ${agentFigures.verifyLoopMaxMs} ms`,
+    );
   if (values.json) console.log(JSON.stringify(result, null, 2));
 } finally {
   clearInterval(keepAlive);

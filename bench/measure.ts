@@ -9,7 +9,7 @@ import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:pe
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Gateway } from './gateway.js';
 import type { AckSample, LoadGenerator } from './load-control.js';
-import type { Mode, ModeName } from './modes.js';
+import type { Mode, ModeName } from './mode.js';
 import { childProcessCount, collectGarbage, peakRssMb, resetPeakRss, schedStat, threadNiceValues, type ThreadNice } from './proc.js';
 import { histogramMs, type Summary } from './stats.js';
 

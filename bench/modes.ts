@@ -11,41 +11,12 @@ import { Worker } from 'node:worker_threads';
 import { poolMode } from './pool-modes.js';
 import { createProbeRunner, probeInSequence, type RunnerInput } from './probe-runner.js';
 import { warmupProviders } from './provider-sets.js';
+import type { Mode, ModeContext, ModeName } from './mode.js';
 import type { Scenario } from './scenario.js';
 import type { SweepWorkerData } from './sweep-worker.js';
 
-export const MODE_NAMES = ['idle', 'sync', 'yield', 'worker-per-sweep', 'pool', 'pool-adversarial', 'pool-large', 'pool-nice0', 'pool-hot', 'pool-cpu', 'pool-cpu-nice0'] as const;
-export type ModeName = (typeof MODE_NAMES)[number];
-
 export { CPU_AGENTS } from './pool-modes.js';
 export { cpuProviders, warmupProviders } from './provider-sets.js';
-
-export interface Mode {
-  readonly name: ModeName;
-  /** Readies what a running gateway already has (threads started, code compiled, modules loaded). Not measured. */
-  prepare(): Promise<void>;
-  /** Runs before each measured sweep, outside the window: makes the next sweep cold. */
-  beforeSweep(): void;
-  /** The sweep a gateway's /models runs: the providers that have auth. Absent for `idle`. */
-  readonly sweep?: () => Promise<string[]>;
-  /** What `sweep` must answer, sorted. */
-  readonly expected: readonly string[];
-  /** Worker threads the mode's pool runs right now (pool modes only): what it actually ran with. */
-  readonly poolThreads?: () => number;
-  close(): Promise<void>;
-}
-
-export interface ModeContext {
-  readonly scenario: Scenario;
-  /** Worker threads (min = max) of the pool modes; undefined: the library's default. */
-  readonly threads?: number | undefined;
-  /** `spawnVia` of the pool modes; undefined: the library's default. */
-  readonly spawnVia?: 'worker' | 'helper' | undefined;
-  /** The `niceIncrement` of the `-nice0` modes (the other pools run at the library's default). */
-  readonly niceIncrement: number;
-  /** Memory the `pool-large` mode holds, in MiB. */
-  readonly ballastMb: number;
-}
 
 const SWEEP_WORKER = new URL('./sweep-worker.js', import.meta.url);
 

@@ -8,7 +8,7 @@
  */
 import { createAuthProbePool, type AuthProbePool, type AuthProbePoolOptions } from '../src/index.js';
 import { createBallast } from './ballast.js';
-import type { Mode, ModeContext, ModeName } from './modes.js';
+import type { Mode, ModeContext, ModeName } from './mode.js';
 import { adversarialOrder, cpuProviders, providersWithProbe, warmupProviders } from './provider-sets.js';
 import type { Scenario } from './scenario.js';
 

@@ -9,7 +9,7 @@ import type { Flags } from './flags.js';
 import { acksIn, medianFigures, windowFigures, type WindowFigures } from './figures.js';
 import type { ModeRun } from './measure.js';
 import type { MicroFigures } from './micro.js';
-import type { ModeName } from './modes.js';
+import type { ModeName } from './mode.js';
 import { DEFAULT_NICE_INCREMENT } from '../src/config/options.js';
 import { ratio, round, significant, summarize } from './stats.js';
 import type { Target } from './targets.js';
@@ -89,7 +89,13 @@ export interface BenchResult {
   readonly durationS: number;
   readonly machine: Machine;
   readonly flags: Omit<Flags, 'out' | 'docs' | 'json'>;
-  readonly scenario: { readonly providers: number; readonly withAuth: number; readonly kinds: Record<string, number>; readonly store: { profiles: number; providers: number; bytes: number }; readonly hangTimeoutMs: number };
+  readonly scenario: {
+    readonly providers: number;
+    readonly withAuth: number;
+    readonly kinds: Record<string, number>;
+    readonly store: { profiles: number; providers: number; bytes: number };
+    readonly hangTimeoutMs: number;
+  };
   /** The slowest provider alone, cold, in milliseconds (null when not measured), and what it was. */
   readonly criticalPathMs: number | null;
   readonly criticalPath: CriticalPath | null;
@@ -190,7 +196,9 @@ const COLUMNS: readonly Column[] = [
 
 /** What the pool modes' spawn helpers say about the `spawnVia` they ran with. */
 function helpers(result: BenchResult): string {
-  const seen = Object.values(result.modes).map((m) => m.spawnHelpers).filter((n) => n !== null);
+  const seen = Object.values(result.modes)
+    .map((m) => m.spawnHelpers)
+    .filter((n) => n !== null);
   return seen.length === 0 ? '' : ` (spawn helpers alive after a pool mode: ${Math.max(...seen)})`;
 }
 
@@ -223,7 +231,10 @@ export function formatTable(result: BenchResult): string {
   const ratioLines = Object.entries(result.ratios).filter(([name]) => name !== 'idle');
   if (ratioLines.length > 0) {
     out.push('', 'ratios:');
-    for (const [name, r] of ratioLines) out.push(`  ${name.padEnd(17)} ${Object.entries(r).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    for (const [name, r] of ratioLines) {
+      const pairs = Object.entries(r).map(([k, v]) => `${k} ${v}`);
+      out.push(`  ${name.padEnd(17)} ${pairs.join(', ')}`);
+    }
   }
   const u = result.micro;
   if (u) {
@@ -237,7 +248,12 @@ export function formatTable(result: BenchResult): string {
   }
   const n = result.nice;
   if (n.nicedThreads !== null) {
-    const vs = (r: Record<string, number> | null) => (r ? Object.entries(r).map(([k, v]) => `${k} x${v}`).join(', ') : 'not run');
+    const vs = (r: Record<string, number> | null) =>
+      r
+        ? Object.entries(r)
+            .map(([k, v]) => `${k} x${v}`)
+            .join(', ')
+        : 'not run';
     out.push(
       '',
       `nice: the default niceIncrement ${n.increment} put ${n.nicedThreads} threads at a non-zero nice value in pool (main thread at ${n.mainThreadNice}), read from /proc/self/task/*/stat; twins at ${n.contrast}`,

@@ -20,7 +20,8 @@ import { forkLoadGenerator } from './load-control.js';
 import { acksIn } from './figures.js';
 import { now, runMode, type ModeRun } from './measure.js';
 import { runMicro } from './micro.js';
-import { createMode, type ModeContext, type ModeName } from './modes.js';
+import type { ModeContext, ModeName } from './mode.js';
+import { createMode } from './modes.js';
 import { poolOptions } from './pool-modes.js';
 import { describeMachine, formatTable, modeFigures, niceFinding, ratios, type BenchResult, type ModeFigures } from './report.js';
 import { buildScenario, type Scenario } from './scenario.js';
@@ -59,10 +60,12 @@ const CHARTED: readonly ModeName[] = ['idle', 'sync', 'yield', 'worker-per-sweep
 const threadsOf = (result: BenchResult) => result.modes.pool?.threads ?? result.flags.threads ?? result.criticalPath?.threads;
 
 function chart(runs: readonly ModeRun[], result: BenchResult): string {
-  const series: Series[] = runs.filter((run) => CHARTED.includes(run.name)).map((run) => {
-    const w = medianWindow(run);
-    return { name: run.name, points: run.acks.filter((a) => a.sentAt >= w.startAt && a.sentAt < w.endAt && a.latencyMs >= 0).map((a) => [a.sentAt - w.startAt, a.latencyMs] as const) };
-  });
+  const series: Series[] = runs
+    .filter((run) => CHARTED.includes(run.name))
+    .map((run) => {
+      const w = medianWindow(run);
+      return { name: run.name, points: run.acks.filter((a) => a.sentAt >= w.startAt && a.sentAt < w.endAt && a.latencyMs >= 0).map((a) => [a.sentAt - w.startAt, a.latencyMs] as const) };
+    });
   const m = result.machine;
   return renderLatencyChart(series, {
     title: `Ack latency during a cold sweep of ${result.scenario.providers} providers`,

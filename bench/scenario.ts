@@ -65,7 +65,28 @@ const MIX: readonly (readonly [ProviderKind, number])[] = [
   ['gemini', 0],
 ];
 
-const NAMES = ['openai', 'anthropic', 'google', 'mistral', 'groq', 'deepseek', 'xai', 'together', 'fireworks', 'openrouter', 'cohere', 'perplexity', 'cerebras', 'moonshot', 'zai', 'minimax', 'qwen', 'bedrock', 'vertex', 'azure'];
+const NAMES = [
+  'openai',
+  'anthropic',
+  'google',
+  'mistral',
+  'groq',
+  'deepseek',
+  'xai',
+  'together',
+  'fireworks',
+  'openrouter',
+  'cohere',
+  'perplexity',
+  'cerebras',
+  'moonshot',
+  'zai',
+  'minimax',
+  'qwen',
+  'bedrock',
+  'vertex',
+  'azure',
+];
 const CLI_IDS: Record<CredentialFileKind, string> = { codex: 'openai-codex', claude: 'claude-cli', gemini: 'google-gemini-cli' };
 
 /** The kind of each of `n` providers, shuffled by `random`. */
@@ -163,7 +184,12 @@ function populate(root: string, options: ScenarioOptions, random: Random): Scena
     if (auth) expected.push(id);
   });
 
-  const store = writeStore(agentDir, providers.filter((id) => byId[id] === 'store'), options.providers, random);
+  const store = writeStore(
+    agentDir,
+    providers.filter((id) => byId[id] === 'store'),
+    options.providers,
+    random,
+  );
   parsed.push(store.path);
   let generation = 0;
   return {

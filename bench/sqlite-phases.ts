@@ -170,7 +170,7 @@ export function readAgentsSync(sqlite: Sqlite, scenario: SqliteScenario, agents:
         const where = JSON.parse(String(machineState.get('auth.sharedStore')?.['value_json'])) as { location?: string };
         const shared: Store = where.location === 'state-db' ? (JSON.parse(String(machineState.get('authProfiles.store')?.['value_json'])) as Store) : { version: 1, profiles: {} };
         const answers = answersOf(own, shared, scenario.providers, Date.now());
-        answers.forEach((a, i) => (wrong += a === agent.expected[i] ? 0 : 1));
+        for (const [i, a] of answers.entries()) if (a !== agent.expected[i]) wrong++;
       } catch {
         errors++;
         wrong += scenario.providers.length;
@@ -209,7 +209,7 @@ export async function poolSweep(scenario: SqliteScenario, agents: readonly Agent
   const answers = await Promise.all(pending);
   const wallMs = performance.now() - t0;
   let wrong = 0;
-  answers.forEach((a, k) => (wrong += a === agents[Math.floor(k / scenario.providers.length)]?.expected[k % scenario.providers.length] ? 0 : 1));
+  for (const [k, a] of answers.entries()) if (a !== agents[Math.floor(k / scenario.providers.length)]?.expected[k % scenario.providers.length]) wrong++;
   return { wallMs, checks: answers.length, wrong, errors, steps: { issueMs } };
 }
 

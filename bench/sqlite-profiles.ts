@@ -117,6 +117,6 @@ export function agentStore(random: Random, providers: readonly string[], shared:
 /** `state_json`: the usage the gateway rewrites on every request (never a reason to change an answer). */
 export function usageState(profileIds: readonly string[], now: number, n: number): string {
   const usageStats: Record<string, { lastUsed: number; errorCount: number; cooldownUntil: number }> = {};
-  profileIds.forEach((id, i) => (usageStats[id] = { lastUsed: now - ((n + i) % 97) * 1000, errorCount: (n + i) % 3, cooldownUntil: 0 }));
+  for (const [i, id] of profileIds.entries()) usageStats[id] = { lastUsed: now - ((n + i) % 97) * 1000, errorCount: (n + i) % 3, cooldownUntil: 0 };
   return JSON.stringify({ usageStats });
 }

@@ -78,7 +78,11 @@ export function sqliteTargets(r: Pick<SqliteBenchResult, 'phases' | 'criticalPat
     for (const p of pools) add(`${p.name} writer commit p99 / alone (the lower of the two) <= ${COMMIT_P99_SLACK}`, ratio(p.writer.commitMs.p99, aloneP99), COMMIT_P99_SLACK);
   }
   const phases = Object.values(r.phases);
-  add('writer SQLITE_BUSY errors, all phases = 0', phases.reduce((n, p) => n + p.writer.busy, 0), 0);
+  add(
+    'writer SQLITE_BUSY errors, all phases = 0',
+    phases.reduce((n, p) => n + p.writer.busy, 0),
+    0,
+  );
   if (alones.length > 0) {
     const aloneGrowth = alones.reduce((n, a) => n + a.writer.walGrowthTotalBytes, 0) / alones.length;
     for (const p of pools) add(`${p.name} WAL growth / alone (the mean of the two) <= ${WAL_GROWTH_SLACK}`, ratio(p.writer.walGrowthTotalBytes, aloneGrowth), WAL_GROWTH_SLACK);
@@ -171,13 +175,20 @@ export function formatSqliteTable(r: SqliteBenchResult): string {
   const steps = Object.values(r.phases).filter((p) => p.steps && p.name.startsWith('pool'));
   if (steps.length > 0) {
     out.push('', 'main-thread steps of the pool sweeps (before their first await, in one turn of the loop):');
-    for (const p of steps) out.push(`  ${p.name.padEnd(10)} ${Object.entries(p.steps ?? {}).map(([k, v]) => `${STEP_NAMES[k] ?? k} ${v.toFixed(1)} ms`).join(', ')}`);
+    for (const p of steps)
+      out.push(
+        `  ${p.name.padEnd(10)} ${Object.entries(p.steps ?? {})
+          .map(([k, v]) => `${STEP_NAMES[k] ?? k} ${v.toFixed(1)} ms`)
+          .join(', ')}`,
+      );
   }
   if (r.checkpoint.length > 0) {
     out.push('', 'TRUNCATE checkpoints with the pool open, after its sweeps (busy timeout 5 s):');
     for (const c of r.checkpoint) {
       const verdict = c.busy === 0 ? 'ok' : c.busy === 1 ? 'BUSY' : `ERROR ${c.error ?? ''}`;
-      out.push(`  ${c.path.padEnd(47)} ${verdict.padEnd(4)}  WAL ${kib(c.walBytesBefore).padStart(4)} KiB -> ${c.walBytesAfter} B in ${c.ms.toFixed(1)} ms (busy ${c.busy}, log ${c.log}, checkpointed ${c.checkpointed})`);
+      out.push(
+        `  ${c.path.padEnd(47)} ${verdict.padEnd(4)}  WAL ${kib(c.walBytesBefore).padStart(4)} KiB -> ${c.walBytesAfter} B in ${c.ms.toFixed(1)} ms (busy ${c.busy}, log ${c.log}, checkpointed ${c.checkpointed})`,
+      );
     }
   }
   const { alone, 'alone-after': after } = r.phases;
@@ -199,7 +210,9 @@ export function formatSqliteTable(r: SqliteBenchResult): string {
 }
 
 /** A checkpoint result with its path relative to the state directory, for the report. */
-export const relativeCheckpoint = (stateDir: string) => (c: CheckpointResult): CheckpointResult => ({ ...c, path: relative(stateDir, c.path), ms: round(c.ms, 2) });
+export const relativeCheckpoint =
+  (stateDir: string) =>
+  (c: CheckpointResult): CheckpointResult => ({ ...c, path: relative(stateDir, c.path), ms: round(c.ms, 2) });
 
 /** MiB, one decimal. */
 export const mib = (bytes: number) => round(bytes / 2 ** 20, 1);

@@ -132,13 +132,19 @@ async function main(flags: Flags, argv: readonly string[]): Promise<void> {
     const s = buildSqliteScenario(sqlite, { agents: flags.agents, spareAgents: SPARE_AGENTS, providers: flags.providers, transcriptKb: flags.transcriptKb, seed: flags.seed });
     scenario = s;
     progress(`generated ${mib(s.bytes.agentDbs)} MiB of agent databases in ${(s.generateMs / 1000).toFixed(1)} s under ${s.root}`);
-    const w = await startWriter([...s.agents, ...s.spares].map((a) => a.dbPath), s.stateDbPath, flags.writeRate);
+    const w = await startWriter(
+      [...s.agents, ...s.spares].map((a) => a.dbPath),
+      s.stateDbPath,
+      flags.writeRate,
+    );
     writer = w;
     progress(`writer: ${s.agents.length + s.spares.length} databases opened and their WALs started in ${w.openMs.toFixed(0)} ms, ${flags.writeRate} commits/s`);
     const ctx: PhaseContext = { writer: w, windowMs: flags.windowMs, seed: flags.seed + 7, budget, cpus: machine.cpus, progress };
     const done = (p: PhaseFigures) => {
       phases[p.name] = p;
-      progress(`${p.name}: ${p.checks > 0 ? `sweep ${p.wallMs.toFixed(0)} ms, ${p.wrong} wrong, ` : ''}loop max ${p.loopMaxMs.toFixed(1)} ms, ${p.writer.commits} commits p99 ${p.writer.commitMs.p99.toFixed(3)} ms, ${p.writer.busy} busy`);
+      progress(
+        `${p.name}: ${p.checks > 0 ? `sweep ${p.wallMs.toFixed(0)} ms, ${p.wrong} wrong, ` : ''}loop max ${p.loopMaxMs.toFixed(1)} ms, ${p.writer.commits} commits p99 ${p.writer.commitMs.p99.toFixed(3)} ms, ${p.writer.busy} busy`,
+      );
     };
 
     done(await runPhase('alone', ctx, idle));
@@ -198,7 +204,16 @@ async function main(flags: Flags, argv: readonly string[]): Promise<void> {
       machine,
       commit: gitCommit(),
       euid: process.geteuid?.() ?? null,
-      flags: { agents: flags.agents, providers: flags.providers, transcriptKb: flags.transcriptKb, writeRate: flags.writeRate, windowMs: flags.windowMs, threads: flags.threads, seed: flags.seed, budget },
+      flags: {
+        agents: flags.agents,
+        providers: flags.providers,
+        transcriptKb: flags.transcriptKb,
+        writeRate: flags.writeRate,
+        windowMs: flags.windowMs,
+        threads: flags.threads,
+        seed: flags.seed,
+        budget,
+      },
       poolThreads,
       ...partial,
       targets: sqliteTargets(partial),
@@ -216,7 +231,7 @@ async function main(flags: Flags, argv: readonly string[]): Promise<void> {
     process.stderr.write(`${table}\n`);
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } else process.stdout.write(`${table}\n`);
-  if ((phases.sync?.wrong ?? 0) > 0) progress('WARNING: the sync sweep disagreed with the generated answers: the benchmark\'s own rules or data are off');
+  if ((phases.sync?.wrong ?? 0) > 0) progress("WARNING: the sync sweep disagreed with the generated answers: the benchmark's own rules or data are off");
   progress(`done in ${result.durationS} s`);
 }
 

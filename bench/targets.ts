@@ -3,7 +3,7 @@
  * test can feed it figures and read what is met and what is MISSED.
  */
 import type { MicroFigures } from './micro.js';
-import type { ModeName } from './modes.js';
+import type { ModeName } from './mode.js';
 import { ratio, significant } from './stats.js';
 
 /** One target: the figure it judges, its limit (same unit), and whether the figure is within it. */

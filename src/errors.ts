@@ -37,7 +37,8 @@ export const ERROR_CODES = {
   E_STORE_SCHEMA_NEWER: 'the SQLite store has a newer schema version (user_version) than this library reads',
   E_STORE_UNREADABLE: 'the SQLite store could not be read',
   E_SHARED_STORE_INVALID: 'the shared auth store location is not one the gateway accepts (INVALID_SHARED_AUTH_STORE_OWNERSHIP)',
-  E_STORE_MIGRATION_REQUIRED: 'the agent\'s SQLite store has no profiles and a legacy auth-profiles.json lies beside it: the gateway refuses the agent until `openclaw doctor --fix` (AUTH_PROFILE_MIGRATION_REQUIRED)',
+  E_STORE_MIGRATION_REQUIRED:
+    "the agent's SQLite store has no profiles and a legacy auth-profiles.json lies beside it: the gateway refuses the agent until `openclaw doctor --fix` (AUTH_PROFILE_MIGRATION_REQUIRED)",
   E_POINTER_MISSING: 'the JSON pointer does not name a non-empty string',
   E_EXPIRY_MISSING: 'the expiry is missing or not a valid time',
   E_TOKEN_EXPIRED: 'the login has expired, or expires within the skew, and cannot be refreshed',

@@ -31,8 +31,7 @@ interface SharedChecker {
 }
 
 const ErrorDataSchema = z.strictObject({ code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]), message: z.string().max(1000) });
-const replySchema = <T extends z.ZodType>(value: T) =>
-  z.discriminatedUnion('ok', [z.strictObject({ ok: z.literal(true), value }), z.strictObject({ ok: z.literal(false), error: ErrorDataSchema })]);
+const replySchema = <T extends z.ZodType>(value: T) => z.discriminatedUnion('ok', [z.strictObject({ ok: z.literal(true), value }), z.strictObject({ ok: z.literal(false), error: ErrorDataSchema })]);
 const CheckReplySchema = replySchema(z.boolean());
 const WarmReplySchema = replySchema(
   z.strictObject({
@@ -199,8 +198,7 @@ export function connectChecker(port: MessagePort): ConnectedChecker {
     });
   };
 
-  const check = ((provider: string, modelApi?: string) =>
-    call(() => remote.check(provider, modelApi), CheckReplySchema as z.ZodType<Reply<boolean>>)) as ConnectedChecker;
+  const check = ((provider: string, modelApi?: string) => call(() => remote.check(provider, modelApi), CheckReplySchema as z.ZodType<Reply<boolean>>)) as ConnectedChecker;
   check.warm = (providers, options) => {
     const listener = options?.onProgress;
     // comlink hands the exposing side a proxy of the listener; its types cannot express that swap.

@@ -32,11 +32,7 @@ describe('the benchmark programs on the command line', () => {
   });
 
   it('names the flag whose value is wrong, in one line', async () => {
-    const results = await Promise.all([
-      run(['dist/bench/run.js', '--sweeps', '0']),
-      run(['dist/bench/fork-cost.js', '--seconds', 'soon']),
-      run(['dist/bench/live.js', '--phases', 'churn,nap']),
-    ]);
+    const results = await Promise.all([run(['dist/bench/run.js', '--sweeps', '0']), run(['dist/bench/fork-cost.js', '--seconds', 'soon']), run(['dist/bench/live.js', '--phases', 'churn,nap'])]);
     expect(results.map((r) => r.code)).toEqual([2, 2, 2]);
     expect(results.map((r) => r.stderr.trim().split('\n').length)).toEqual([1, 1, 1]);
     expect(results[0]?.stderr).toMatch(/--sweeps: expected an integer from 1 to 100/);

@@ -6,7 +6,22 @@ import { tempDir } from './helpers/temp.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MODES = ['idle', 'sync', 'yield', 'worker-per-sweep', 'pool', 'pool-adversarial', 'pool-large', 'pool-nice0', 'pool-hot', 'pool-cpu', 'pool-cpu-nice0'];
-const FIGURES = ['wallMs', 'loopP50Ms', 'loopP99Ms', 'loopMaxMs', 'elu', 'cpuWaitPerWakeUs', 'gcMaxMs', 'ackP50Ms', 'ackP99Ms', 'ackMaxMs', 'acksOver3s', 'peakRssMb', 'rssGrowthMb', 'livenessWarnings'];
+const FIGURES = [
+  'wallMs',
+  'loopP50Ms',
+  'loopP99Ms',
+  'loopMaxMs',
+  'elu',
+  'cpuWaitPerWakeUs',
+  'gcMaxMs',
+  'ackP50Ms',
+  'ackP99Ms',
+  'ackMaxMs',
+  'acksOver3s',
+  'peakRssMb',
+  'rssGrowthMb',
+  'livenessWarnings',
+];
 const MICRO = ['cachedCheckNs', 'mapAwaitNs', 'cachedVsMap', 'dispatchSingleUs', 'dispatchBatchedUs', 'poolStartMs', 'workerRssMb'];
 
 function mtimeOrNull(path: string): number | null {
@@ -80,7 +95,7 @@ describe('npm run bench, with tiny parameters', () => {
     // The table and progress go to stderr; the files to --out; the committed chart is left alone.
     expect(stderr).toContain('mode (median of sweeps)');
     expect(stderr).toMatch(/^critical path: [\d.]+ ms, provider /m);
-    expect(stderr).toMatch(/^targets:\n  \[(met|MISSED)\] pool wall <= 1.25 x critical path/m);
+    expect(stderr).toMatch(/^targets:\n {2}\[(met|MISSED)\] pool wall <= 1.25 x critical path/m);
     expect(stderr).toMatch(/\[bench +\d+ s\] pool 1\/1: sweep/);
     expect(JSON.parse(readFileSync(`${out}/bench.json`, 'utf8'))).toMatchObject({ modes: { pool: { wallMs: result.modes['pool']?.['wallMs'] } } });
     expect(readFileSync(`${out}/bench-ack-latency.svg`, 'utf8')).toContain('<polyline data-series="pool"');

@@ -108,7 +108,13 @@ describe('the targets of bench:sqlite', () => {
   const critical = { sync: { ms: 0.4, samples: [0.4], wrong: 0 }, pool: { ms: 2, samples: [2], wrong: 0 } };
 
   it('are all met when the pool phases look like the writer alone and nothing went wrong', () => {
-    const phases = { alone: phase('alone'), sync: phase('sync', { loopMaxMs: 120 }), 'pool-cold': phase('pool-cold'), 'pool-hot': phase('pool-hot'), 'alone-after': phase('alone-after', {}, { commitMs: { count: 2000, p50: 0.1, p99: 0.9, max: 2 } }) };
+    const phases = {
+      alone: phase('alone'),
+      sync: phase('sync', { loopMaxMs: 120 }),
+      'pool-cold': phase('pool-cold'),
+      'pool-hot': phase('pool-hot'),
+      'alone-after': phase('alone-after', {}, { commitMs: { count: 2000, p50: 0.1, p99: 0.9, max: 2 } }),
+    };
     const out = sqliteTargets({ phases, criticalPath: critical, checkpoint, changeEvents: 0, scenario });
     expect(out.map((t) => t.target)).toEqual([
       'pool-cold loop-delay max < 20 ms (1000 agents)',
@@ -134,7 +140,7 @@ describe('the targets of bench:sqlite', () => {
       // A pause of the machine in one writer-alone phase does not make the commit target easier.
       'alone-after': phase('alone-after', {}, { commitMs: { count: 2000, p50: 0.1, p99: 5, max: 150 } }),
     };
-    const out = sqliteTargets({ phases, criticalPath: critical, checkpoint: [{ ...checkpoint[0]!, busy: 1 }], changeEvents: 2, scenario });
+    const out = sqliteTargets({ phases, criticalPath: critical, checkpoint: checkpoint.map((c) => ({ ...c, busy: 1 })), changeEvents: 2, scenario });
     expect(out.filter((t) => !t.met).map((t) => t.target)).toEqual([
       'pool-cold loop-delay max < 20 ms (1000 agents)',
       'pool-cold writer commit p99 / alone (the lower of the two) <= 1.2',
@@ -169,38 +175,42 @@ describe('npm run bench:sqlite, with tiny parameters', () => {
     expect(stderr).toBe('');
   });
 
-  it.skipIf(!hasSqlite)('runs every phase, the critical paths and the checkpoints and prints one JSON object, leaving no temp dir (needs node:sqlite: Node >= 22.13 or 24)', { timeout: 90_000 }, async () => {
-    // The benchmark builds its world under TMPDIR: an empty one shows it cleaned up after itself.
-    const tmp = dir.path('tmp');
-    dir.write('tmp/.keep', '');
-    const args = ['--json', '--agents', '6', '--transcript-kb', '8', '--window-ms', '300', '--write-rate', '100', '--providers', 'openai,anthropic,deepseek'];
-    const { code, stdout, stderr } = await run(args, { ...process.env, TMPDIR: tmp });
-    expect(code, stderr).toBe(0);
-    const result = JSON.parse(stdout) as {
-      machine: { node: string };
-      scenario: { agents: number; spareAgents: number; providers: string[] };
-      phases: Record<string, PhaseFigures>;
-      criticalPath: { sync: { ms: number; wrong: number }; pool: { ms: number } | null };
-      checkpoint: { path: string; busy: number }[];
-      changeEvents: number;
-      targets: { target: string; met: boolean }[];
-    };
-    expect(result.machine.node).toBe(process.version);
-    expect(result.scenario).toMatchObject({ agents: 6, spareAgents: 5, providers: ['openai', 'anthropic', 'deepseek'] });
-    expect(Object.keys(result.phases)).toEqual(['alone', 'sync', 'pool-cold', 'pool-hot', 'alone-after']);
-    for (const p of Object.values(result.phases)) {
-      expect(p.writer.commits, p.name).toBeGreaterThan(0);
-      expect(typeof p.loopMaxMs, p.name).toBe('number');
-      expect(p.checks, p.name).toBe(p.name.startsWith('alone') ? 0 : 18);
-    }
-    // The main thread's own reads agree with the generated answers: the oracle and the databases say the same.
-    expect(result.phases['sync']?.wrong).toBe(0);
-    expect(result.criticalPath.sync.wrong).toBe(0);
-    expect(result.criticalPath.pool?.ms).toBeGreaterThan(0);
-    // The five largest WALs of the eleven agents, then the state database.
-    expect(result.checkpoint.map((c) => c.path.replace(/agent-\d+/, 'agent-N'))).toEqual([...Array(5).fill('agents/agent-N/agent/openclaw-agent.sqlite'), 'state/openclaw.sqlite']);
-    expect(result.targets.length).toBe(10);
-    expect(stderr).toContain('targets:');
-    expect(readdirSync(tmp)).toEqual(['.keep']);
-  });
+  it.skipIf(!hasSqlite)(
+    'runs every phase, the critical paths and the checkpoints and prints one JSON object, leaving no temp dir (needs node:sqlite: Node >= 22.13 or 24)',
+    { timeout: 90_000 },
+    async () => {
+      // The benchmark builds its world under TMPDIR: an empty one shows it cleaned up after itself.
+      const tmp = dir.path('tmp');
+      dir.write('tmp/.keep', '');
+      const args = ['--json', '--agents', '6', '--transcript-kb', '8', '--window-ms', '300', '--write-rate', '100', '--providers', 'openai,anthropic,deepseek'];
+      const { code, stdout, stderr } = await run(args, { ...process.env, TMPDIR: tmp });
+      expect(code, stderr).toBe(0);
+      const result = JSON.parse(stdout) as {
+        machine: { node: string };
+        scenario: { agents: number; spareAgents: number; providers: string[] };
+        phases: Record<string, PhaseFigures>;
+        criticalPath: { sync: { ms: number; wrong: number }; pool: { ms: number } | null };
+        checkpoint: { path: string; busy: number }[];
+        changeEvents: number;
+        targets: { target: string; met: boolean }[];
+      };
+      expect(result.machine.node).toBe(process.version);
+      expect(result.scenario).toMatchObject({ agents: 6, spareAgents: 5, providers: ['openai', 'anthropic', 'deepseek'] });
+      expect(Object.keys(result.phases)).toEqual(['alone', 'sync', 'pool-cold', 'pool-hot', 'alone-after']);
+      for (const p of Object.values(result.phases)) {
+        expect(p.writer.commits, p.name).toBeGreaterThan(0);
+        expect(typeof p.loopMaxMs, p.name).toBe('number');
+        expect(p.checks, p.name).toBe(p.name.startsWith('alone') ? 0 : 18);
+      }
+      // The main thread's own reads agree with the generated answers: the oracle and the databases say the same.
+      expect(result.phases['sync']?.wrong).toBe(0);
+      expect(result.criticalPath.sync.wrong).toBe(0);
+      expect(result.criticalPath.pool?.ms).toBeGreaterThan(0);
+      // The five largest WALs of the eleven agents, then the state database.
+      expect(result.checkpoint.map((c) => c.path.replace(/agent-\d+/, 'agent-N'))).toEqual([...Array(5).fill('agents/agent-N/agent/openclaw-agent.sqlite'), 'state/openclaw.sqlite']);
+      expect(result.targets.length).toBe(10);
+      expect(stderr).toContain('targets:');
+      expect(readdirSync(tmp)).toEqual(['.keep']);
+    },
+  );
 });

@@ -58,7 +58,19 @@ describe('benchmark statistics', () => {
   });
 
   it('attributes acks to the window they were sent in, counting failures and those over 3 s', () => {
-    const window: WindowRecord = { startAt: 1000, endAt: 2000, wallMs: 800, loop: { count: 10, p50: 1, p99: 2, max: 3 }, elu: 0.5, cpuWaitMs: 3, cpuWaitPerWakeUs: 12, gcMs: 4, gcMaxMs: 2.5, answersMatch: true, poolThreads: null };
+    const window: WindowRecord = {
+      startAt: 1000,
+      endAt: 2000,
+      wallMs: 800,
+      loop: { count: 10, p50: 1, p99: 2, max: 3 },
+      elu: 0.5,
+      cpuWaitMs: 3,
+      cpuWaitPerWakeUs: 12,
+      gcMs: 4,
+      gcMaxMs: 2.5,
+      answersMatch: true,
+      poolThreads: null,
+    };
     const acks = [
       { sentAt: 999, latencyMs: 50_000 }, // before the window
       { sentAt: 1000, latencyMs: 1 },

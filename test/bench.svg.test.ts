@@ -10,8 +10,22 @@ function pointsOf(svg: string, name: string): [number, number][] {
 
 describe('the ack-latency chart', () => {
   const series = [
-    { name: 'idle', points: [[0, 1], [500, 1.2], [1000, 0.9]] as [number, number][] },
-    { name: 'sync', points: [[0, 8000], [1000, 7000], [2000, 10]] as [number, number][] },
+    {
+      name: 'idle',
+      points: [
+        [0, 1],
+        [500, 1.2],
+        [1000, 0.9],
+      ] as [number, number][],
+    },
+    {
+      name: 'sync',
+      points: [
+        [0, 8000],
+        [1000, 7000],
+        [2000, 10],
+      ] as [number, number][],
+    },
   ];
   const svg = renderLatencyChart(series, { title: 'Ack latency <test>', subtitle: 'npm run bench', deadline: { ms: 3000, label: 'deadline' } });
 
@@ -25,7 +39,20 @@ describe('the ack-latency chart', () => {
   });
 
   it('draws latency on a log scale: each decade is the same height, and slower is higher', () => {
-    const decades = renderLatencyChart([{ name: 'd', points: [[0, 1], [1, 10], [2, 100], [3, 1000]] }], { title: 't' });
+    const decades = renderLatencyChart(
+      [
+        {
+          name: 'd',
+          points: [
+            [0, 1],
+            [1, 10],
+            [2, 100],
+            [3, 1000],
+          ],
+        },
+      ],
+      { title: 't' },
+    );
     const ys = pointsOf(decades, 'd').map(([, y]) => y);
     const steps = ys.slice(1).map((y, i) => (ys[i] as number) - y);
     for (const step of steps) {

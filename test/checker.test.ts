@@ -10,13 +10,15 @@ describe('the drop-in checker', () => {
   const cli = fakeCli(dir, 'auth-cli', `require('fs').appendFileSync(${JSON.stringify(count)}, process.argv[2] + '\\n'); setTimeout(() => process.exit(0), 200);`);
   const runs = (tag: string) => {
     try {
-      return readFileSync(count, 'utf8').split('\n').filter((l) => l === tag).length;
+      return readFileSync(count, 'utf8')
+        .split('\n')
+        .filter((l) => l === tag).length;
     } catch {
       return 0;
     }
   };
   const probes = {
-    aliases: { 'z.ai': 'zai', 'bedrock': 'amazon-bedrock' },
+    aliases: { 'z.ai': 'zai', bedrock: 'amazon-bedrock' },
     providers: {
       zai: [{ kind: 'env' as const, vars: ['ZAI_API_KEY'] }],
       'amazon-bedrock': [{ kind: 'env' as const, vars: ['AWS_ACCESS_KEY_ID'] }],
@@ -92,7 +94,10 @@ describe('the drop-in checker', () => {
     const pool = pools.create({ probes });
     const check = pool.createChecker();
     for (const bad of [42, null, undefined, {}]) {
-      const err = await check(bad as string).then(() => undefined, (e: unknown) => e);
+      const err = await check(bad as string).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(AuthProbeError);
       expect((err as AuthProbeError).code).toBe('E_BAD_PROVIDER_ID');
     }

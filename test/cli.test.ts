@@ -50,9 +50,16 @@ describe('auth-probe check', () => {
   it('prints JSON with --json: the deciding probe with its variable name, never its value', () => {
     const run = runCli(['check', '--json', 'openai', 'OpenAI', 'groq', ...at]);
     expect(run.status).toBe(1);
-    const out = JSON.parse(run.stdout) as { providers: { provider: string; auth: boolean; source: { kind: string; detail: { variable?: string }; description: string } | null }[]; total: number; withAuth: number };
+    const out = JSON.parse(run.stdout) as {
+      providers: { provider: string; auth: boolean; source: { kind: string; detail: { variable?: string }; description: string } | null }[];
+      total: number;
+      withAuth: number;
+    };
     // "OpenAI" normalises to "openai": one row.
-    expect(out.providers.map((p) => [p.provider, p.auth])).toEqual([['openai', true], ['groq', false]]);
+    expect(out.providers.map((p) => [p.provider, p.auth])).toEqual([
+      ['openai', true],
+      ['groq', false],
+    ]);
     expect(out.providers[0]?.source).toMatchObject({ kind: 'env', detail: { variable: 'OPENAI_API_KEY' }, description: '$OPENAI_API_KEY' });
     expect(out.providers[1]?.source).toBeNull();
     expect(out).toMatchObject({ total: 2, withAuth: 1 });
@@ -113,7 +120,9 @@ describe('auth-probe explain', () => {
     expect(run.stdout).toMatch(/^1\s+provider\s+env\s+present\s+-\s/m);
     expect(run.stdout).toMatch(/^2\s+provider\s+env\s+absent\s+E_ENV_UNSET\s.*\$CLAUDE_CODE_OAUTH_TOKEN$/m);
     expect(run.stdout).toMatch(/^3\s+provider\s+credentialFile\s+absent\s+E_TEMPLATE_UNRESOLVED\s/m);
-    expect(run.stdout).toMatch(/^4\s+provider\s+credentialFile\s+present\s+-\s.*~\/\.claude\/\.credentials\.json \/claudeAiOauth\/accessToken expiry \/claudeAiOauth\/expiresAt \(ms\) refresh \/claudeAiOauth\/refreshToken$/m);
+    expect(run.stdout).toMatch(
+      /^4\s+provider\s+credentialFile\s+present\s+-\s.*~\/\.claude\/\.credentials\.json \/claudeAiOauth\/accessToken expiry \/claudeAiOauth\/expiresAt \(ms\) refresh \/claudeAiOauth\/refreshToken$/m,
+    );
     // No SQLite store in the fixture home: the gateway is an older one, and its main agent's JSON store decides.
     expect(run.stdout).toMatch(/^5\s+defaults\s+openclawStore\s+absent\s+E_NO_PROFILE\s.*~\/\.openclaw\/agents\/main\/agent\/auth-profiles\.json$/m);
     expect(run.stdout + run.stderr).not.toContain(SECRET);
@@ -184,9 +193,9 @@ describe('auth-probe check and explain: credentials found but not usable', () =>
     expect(claude.stdout).toMatch(/^4\s+provider\s+credentialFile\s+absent\s+E_TOKEN_EXPIRED\s/m);
     expect(claude.stdout).toMatch(new RegExp(`^4  E_TOKEN_EXPIRED: .*expired at ${iso(expiresAt).replace(/\./g, '\\.')} .*no refresh token at /claudeAiOauth/refreshToken`, 'm'));
     const gemini = runCli(['explain', 'google-gemini-cli', ...at]);
-    expect(gemini.stdout).toMatch(/^1  E_POINTER_MISSING: .*\/refresh_token in .*oauth_creds\.json/m);
+    expect(gemini.stdout).toMatch(/^1 {2}E_POINTER_MISSING: .*\/refresh_token in .*oauth_creds\.json/m);
     const mistral = runCli(['explain', 'mistral', ...at]);
-    expect(mistral.stdout).toMatch(/^2  E_PROFILE_NOT_USABLE: .*mistral:work: api_key needs a non-empty key or a keyRef object/m);
+    expect(mistral.stdout).toMatch(/^2 {2}E_PROFILE_NOT_USABLE: .*mistral:work: api_key needs a non-empty key or a keyRef object/m);
     for (const run of [claude, gemini, mistral]) expect(run.stdout + run.stderr).not.toContain(SECRET);
   });
 });
@@ -202,7 +211,7 @@ describe('auth-probe --config', () => {
     providers: { openai: [{ kind: 'env', vars: ['OTHER_OPENAI_KEY'] }], custom: [{ kind: 'env', vars: ['MY_OPENAI_KEY'] }] },
   });
 
-  it("replaces a provider's built-in probes with the file's (and accepts a \"$schema\" key)", () => {
+  it('replaces a provider\'s built-in probes with the file\'s (and accepts a "$schema" key)', () => {
     const run = runCli(['check', 'openai', 'custom', 'groq', '--config', config, ...base]);
     const rows = tableRows(run.stdout);
     expect(rows.get('openai')).toMatch(/\bno\b/);
@@ -220,7 +229,18 @@ describe('auth-probe --config', () => {
   it('names the field and line of each error, exits 2, and never prints a value', () => {
     const bad = dir.write(
       'bad.json',
-      ['{', '  "providers": {', '    "openai": [', `      { "kind": "env", "vars": ["${SECRET}"] },`, '      { "kind": "credentialFile", "path": "~/x.json" }', '    ]', '  },', '  "alias": {}', '}', ''].join('\n'),
+      [
+        '{',
+        '  "providers": {',
+        '    "openai": [',
+        `      { "kind": "env", "vars": ["${SECRET}"] },`,
+        '      { "kind": "credentialFile", "path": "~/x.json" }',
+        '    ]',
+        '  },',
+        '  "alias": {}',
+        '}',
+        '',
+      ].join('\n'),
     );
     const run = runCli(['check', '--config', bad, ...base]);
     expect(run.status).toBe(2);

@@ -45,7 +45,14 @@ describe('the JSON Schema of a probe configuration', () => {
 
   it('keeps a secret written into a bad config out of the error, its cause and its stack', () => {
     const secret = 'sk-config-secret-9b2d';
-    const file = dir.write('leaky.json', { providers: { a: [{ kind: 'env', vars: [secret] }, { kind: 'credentialFile', path: 'x', pointer: secret }] } });
+    const file = dir.write('leaky.json', {
+      providers: {
+        a: [
+          { kind: 'env', vars: [secret] },
+          { kind: 'credentialFile', path: 'x', pointer: secret },
+        ],
+      },
+    });
     let caught: (Error & { cause?: unknown }) | undefined;
     try {
       loadProbeConfig(file);

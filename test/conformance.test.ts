@@ -54,23 +54,49 @@ describe('conformance with the tools and the gateway', () => {
 
   describe('Claude Code: accessToken and a positive expiresAt (ms) required; usable before expiresAt less the skew, or with a refresh token', () => {
     it.each<[string, Case]>([
-      ['valid, no refresh token: true until expiresAt less the skew', { provider: 'anthropic', files: claude({ accessToken: SECRET, expiresAt: NOW + HOUR }), auth: true, validUntil: NOW + HOUR - SKEW }],
-      ['expired with a refresh token: true, not bounded by the expiry', { provider: 'anthropic', files: claude({ accessToken: SECRET, refreshToken: SECRET, expiresAt: NOW - HOUR }), auth: true, validUntil: null }],
+      [
+        'valid, no refresh token: true until expiresAt less the skew',
+        { provider: 'anthropic', files: claude({ accessToken: SECRET, expiresAt: NOW + HOUR }), auth: true, validUntil: NOW + HOUR - SKEW },
+      ],
+      [
+        'expired with a refresh token: true, not bounded by the expiry',
+        { provider: 'anthropic', files: claude({ accessToken: SECRET, refreshToken: SECRET, expiresAt: NOW - HOUR }), auth: true, validUntil: null },
+      ],
       ['expired without a refresh token: false, E_TOKEN_EXPIRED', { provider: 'anthropic', files: claude({ accessToken: SECRET, expiresAt: NOW - HOUR }), auth: false, code: 'E_TOKEN_EXPIRED' }],
-      ['expired with an empty refresh token: false, E_TOKEN_EXPIRED', { provider: 'anthropic', files: claude({ accessToken: SECRET, refreshToken: '', expiresAt: NOW - HOUR }), auth: false, code: 'E_TOKEN_EXPIRED' }],
-      ['expiring within the skew, no refresh token: false, E_TOKEN_EXPIRED', { provider: 'anthropic', files: claude({ accessToken: SECRET, expiresAt: NOW + 120_000 }), auth: false, code: 'E_TOKEN_EXPIRED' }],
+      [
+        'expired with an empty refresh token: false, E_TOKEN_EXPIRED',
+        { provider: 'anthropic', files: claude({ accessToken: SECRET, refreshToken: '', expiresAt: NOW - HOUR }), auth: false, code: 'E_TOKEN_EXPIRED' },
+      ],
+      [
+        'expiring within the skew, no refresh token: false, E_TOKEN_EXPIRED',
+        { provider: 'anthropic', files: claude({ accessToken: SECRET, expiresAt: NOW + 120_000 }), auth: false, code: 'E_TOKEN_EXPIRED' },
+      ],
       ['no expiresAt (even with a refresh token): false', { provider: 'anthropic', files: claude({ accessToken: SECRET, refreshToken: SECRET }), auth: false, code: 'E_EXPIRY_MISSING' }],
       ['expiresAt 0: false', { provider: 'anthropic', files: claude({ accessToken: SECRET, refreshToken: SECRET, expiresAt: 0 }), auth: false, code: 'E_EXPIRY_MISSING' }],
       ['expiresAt negative: false', { provider: 'anthropic', files: claude({ accessToken: SECRET, refreshToken: SECRET, expiresAt: -5 }), auth: false, code: 'E_EXPIRY_MISSING' }],
       ['expiresAt a string: false', { provider: 'anthropic', files: claude({ accessToken: SECRET, refreshToken: SECRET, expiresAt: String(NOW + HOUR) }), auth: false, code: 'E_EXPIRY_MISSING' }],
-      ['empty accessToken: false, E_POINTER_MISSING', { provider: 'anthropic', files: claude({ accessToken: '', refreshToken: SECRET, expiresAt: NOW + HOUR }), auth: false, code: 'E_POINTER_MISSING' }],
+      [
+        'empty accessToken: false, E_POINTER_MISSING',
+        { provider: 'anthropic', files: claude({ accessToken: '', refreshToken: SECRET, expiresAt: NOW + HOUR }), auth: false, code: 'E_POINTER_MISSING' },
+      ],
       [
         '$CLAUDE_CONFIG_DIR, expired with a refresh token: true',
-        { provider: 'anthropic', files: { 'cfg/.credentials.json': { claudeAiOauth: { accessToken: SECRET, refreshToken: SECRET, expiresAt: NOW - HOUR } } }, env: { CLAUDE_CONFIG_DIR: '{home}/cfg' }, auth: true },
+        {
+          provider: 'anthropic',
+          files: { 'cfg/.credentials.json': { claudeAiOauth: { accessToken: SECRET, refreshToken: SECRET, expiresAt: NOW - HOUR } } },
+          env: { CLAUDE_CONFIG_DIR: '{home}/cfg' },
+          auth: true,
+        },
       ],
       [
         '$CLAUDE_CONFIG_DIR, expired without a refresh token: false, E_TOKEN_EXPIRED',
-        { provider: 'anthropic', files: { 'cfg/.credentials.json': { claudeAiOauth: { accessToken: SECRET, expiresAt: NOW - HOUR } } }, env: { CLAUDE_CONFIG_DIR: '{home}/cfg' }, auth: false, code: 'E_TOKEN_EXPIRED' },
+        {
+          provider: 'anthropic',
+          files: { 'cfg/.credentials.json': { claudeAiOauth: { accessToken: SECRET, expiresAt: NOW - HOUR } } },
+          env: { CLAUDE_CONFIG_DIR: '{home}/cfg' },
+          auth: false,
+          code: 'E_TOKEN_EXPIRED',
+        },
       ],
     ])('%s', async (_, c) => expectCase(await run(c), c));
 
@@ -108,9 +134,18 @@ describe('conformance with the tools and the gateway', () => {
   describe('Codex CLI: tokens.access_token and tokens.refresh_token, or a top-level OPENAI_API_KEY', () => {
     const codex = (content: object): Files => ({ '.codex/auth.json': content });
     it.each<[string, Case]>([
-      ['ChatGPT login with both tokens: true', { provider: 'openai-codex', files: codex({ OPENAI_API_KEY: null, tokens: { id_token: SECRET, access_token: SECRET, refresh_token: SECRET } }), auth: true }],
-      ['access token without refresh token: false, E_POINTER_MISSING', { provider: 'openai-codex', files: codex({ OPENAI_API_KEY: null, tokens: { access_token: SECRET } }), auth: false, code: 'E_POINTER_MISSING' }],
-      ['refresh token without access token: false', { provider: 'openai-codex', files: codex({ OPENAI_API_KEY: null, tokens: { access_token: '', refresh_token: SECRET } }), auth: false, code: 'E_POINTER_MISSING' }],
+      [
+        'ChatGPT login with both tokens: true',
+        { provider: 'openai-codex', files: codex({ OPENAI_API_KEY: null, tokens: { id_token: SECRET, access_token: SECRET, refresh_token: SECRET } }), auth: true },
+      ],
+      [
+        'access token without refresh token: false, E_POINTER_MISSING',
+        { provider: 'openai-codex', files: codex({ OPENAI_API_KEY: null, tokens: { access_token: SECRET } }), auth: false, code: 'E_POINTER_MISSING' },
+      ],
+      [
+        'refresh token without access token: false',
+        { provider: 'openai-codex', files: codex({ OPENAI_API_KEY: null, tokens: { access_token: '', refresh_token: SECRET } }), auth: false, code: 'E_POINTER_MISSING' },
+      ],
       ['API-key login, tokens null: true', { provider: 'openai-codex', files: codex({ OPENAI_API_KEY: SECRET, tokens: null }), auth: true }],
       ['empty OPENAI_API_KEY and tokens null: false', { provider: 'openai-codex', files: codex({ OPENAI_API_KEY: '', tokens: null }), auth: false, code: 'E_POINTER_MISSING' }],
       ['$CODEX_HOME with an API-key login: true', { provider: 'openai-codex', files: { 'ch/auth.json': { OPENAI_API_KEY: SECRET, tokens: null } }, env: { CODEX_HOME: '{home}/ch' }, auth: true }],
@@ -124,24 +159,42 @@ describe('conformance with the tools and the gateway', () => {
       ['api_key with a key: true', { provider: 'mistral', files: store({ 'mistral:a': { type: 'api_key', provider: 'mistral', key: SECRET } }), auth: true, validUntil: null }],
       ['api_key with a keyRef object: true', { provider: 'mistral', files: store({ 'mistral:a': { type: 'api_key', keyRef: { source: 'env', id: 'MISTRAL_KEY' } } }), auth: true }],
       ['api_key with an empty key: false, E_PROFILE_NOT_USABLE', { provider: 'mistral', files: store({ 'mistral:a': { type: 'api_key', key: ' ' } }), auth: false, code: 'E_PROFILE_NOT_USABLE' }],
-      ['api_key with a keyRef that is not an object: false', { provider: 'mistral', files: store({ 'mistral:a': { type: 'api_key', keyRef: 'MISTRAL_KEY' } }), auth: false, code: 'E_PROFILE_NOT_USABLE' }],
+      [
+        'api_key with a keyRef that is not an object: false',
+        { provider: 'mistral', files: store({ 'mistral:a': { type: 'api_key', keyRef: 'MISTRAL_KEY' } }), auth: false, code: 'E_PROFILE_NOT_USABLE' },
+      ],
       ['token without expires: true', { provider: 'groq', files: store({ 'groq:t': { type: 'token', token: SECRET } }), auth: true, validUntil: null }],
-      ['token expiring later: true until expires less the skew', { provider: 'groq', files: store({ 'groq:t': { type: 'token', token: SECRET, expires: NOW + HOUR } }), auth: true, validUntil: NOW + HOUR - SKEW }],
-      ['token expired: false, E_PROFILE_NOT_USABLE', { provider: 'groq', files: store({ 'groq:t': { type: 'token', token: SECRET, expires: NOW - HOUR } }), auth: false, code: 'E_PROFILE_NOT_USABLE' }],
+      [
+        'token expiring later: true until expires less the skew',
+        { provider: 'groq', files: store({ 'groq:t': { type: 'token', token: SECRET, expires: NOW + HOUR } }), auth: true, validUntil: NOW + HOUR - SKEW },
+      ],
+      [
+        'token expired: false, E_PROFILE_NOT_USABLE',
+        { provider: 'groq', files: store({ 'groq:t': { type: 'token', token: SECRET, expires: NOW - HOUR } }), auth: false, code: 'E_PROFILE_NOT_USABLE' },
+      ],
       ['token with expires 0: false', { provider: 'groq', files: store({ 'groq:t': { type: 'token', token: SECRET, expires: 0 } }), auth: false, code: 'E_PROFILE_NOT_USABLE' }],
       ['token with a negative expires: false', { provider: 'groq', files: store({ 'groq:t': { type: 'token', token: SECRET, expires: -1 } }), auth: false, code: 'E_PROFILE_NOT_USABLE' }],
       // JSON.stringify writes NaN as null: how a NaN expiry lands in a store.
-      ['token with a NaN expires (written as null): false', { provider: 'groq', files: store({ 'groq:t': { type: 'token', token: SECRET, expires: NaN } }), auth: false, code: 'E_PROFILE_NOT_USABLE' }],
+      [
+        'token with a NaN expires (written as null): false',
+        { provider: 'groq', files: store({ 'groq:t': { type: 'token', token: SECRET, expires: NaN } }), auth: false, code: 'E_PROFILE_NOT_USABLE' },
+      ],
       ['token with an empty token: false', { provider: 'groq', files: store({ 'groq:t': { type: 'token', token: '', expires: NOW + HOUR } }), auth: false, code: 'E_PROFILE_NOT_USABLE' }],
       ['oauth with an access token only: true', { provider: 'openrouter', files: store({ 'openrouter:o': { type: 'oauth', access: SECRET } }), auth: true }],
       ['oauth with a refresh token only: true', { provider: 'openrouter', files: store({ 'openrouter:o': { type: 'oauth', refresh: SECRET } }), auth: true }],
-      ['oauth long expired: true, expiry ignored', { provider: 'openrouter', files: store({ 'openrouter:o': { type: 'oauth', access: SECRET, refresh: SECRET, expires: NOW - 100 * HOUR } }), auth: true, validUntil: null }],
+      [
+        'oauth long expired: true, expiry ignored',
+        { provider: 'openrouter', files: store({ 'openrouter:o': { type: 'oauth', access: SECRET, refresh: SECRET, expires: NOW - 100 * HOUR } }), auth: true, validUntil: null },
+      ],
       ['oauth with neither: false', { provider: 'openrouter', files: store({ 'openrouter:o': { type: 'oauth', access: '', refresh: '' } }), auth: false, code: 'E_PROFILE_NOT_USABLE' }],
       ['another type: false', { provider: 'openrouter', files: store({ 'openrouter:o': { type: 'password', key: SECRET } }), auth: false, code: 'E_PROFILE_NOT_USABLE' }],
       ['no type: false', { provider: 'openrouter', files: store({ 'openrouter:o': { key: SECRET } }), auth: false, code: 'E_PROFILE_NOT_USABLE' }],
       ['one usable profile among unusable ones: true', { provider: 'mistral', files: store({ 'mistral:a': { type: 'api_key', key: '' }, 'mistral:b': { type: 'api_key', key: SECRET } }), auth: true }],
       ['the provider field wins over the id prefix: true for it', { provider: 'anthropic', files: store({ 'work:main': { type: 'api_key', provider: 'anthropic', key: SECRET } }), auth: true }],
-      ['the provider field wins over the id prefix: false for the prefix', { provider: 'work', files: store({ 'work:main': { type: 'api_key', provider: 'anthropic', key: SECRET } }), auth: false, code: 'E_NO_PROFILE' }],
+      [
+        'the provider field wins over the id prefix: false for the prefix',
+        { provider: 'work', files: store({ 'work:main': { type: 'api_key', provider: 'anthropic', key: SECRET } }), auth: false, code: 'E_NO_PROFILE' },
+      ],
       ['no provider field: the id prefix decides', { provider: 'my-gateway', files: store({ 'my-gateway:default': { type: 'api_key', key: SECRET } }), auth: true }],
     ])('%s', async (_, c) => expectCase(await run(c), c));
 

@@ -144,7 +144,10 @@ describe('mergeProbeConfig', () => {
 
   it("runs the override's probes after the base's with providers: 'extend', defaults too", () => {
     const merged = mergeProbeConfig(base, { providers: { openai: [{ kind: 'env', vars: ['MY_KEY'] }] }, defaults: [{ kind: 'env', vars: ['ANY'] }] }, { providers: 'extend' });
-    expect(merged.providers['openai']).toEqual([{ kind: 'env', vars: ['OPENAI_API_KEY'] }, { kind: 'env', vars: ['MY_KEY'] }]);
+    expect(merged.providers['openai']).toEqual([
+      { kind: 'env', vars: ['OPENAI_API_KEY'] },
+      { kind: 'env', vars: ['MY_KEY'] },
+    ]);
     expect(merged.defaults).toHaveLength(2);
   });
 

@@ -18,7 +18,11 @@ describe.each(['worker', 'helper'] as const)('hostile CLIs, spawned from the %s'
     // A shell script, not a Node one: it must exit well within its timeout however loaded the machine is, leaving the
     // grandchild (a shell carrying the marker in its arguments) holding stdout open until that timeout.
     forkerOut: dir.write('bin/forker-out', `#!/bin/sh\nsh -c 'sleep 3600; :' "$1" &\nprintf '%s' '${SECRET}'\nexit 0\n`, 0o755),
-    flood: fakeCli(dir, 'flood', `const chunk = Buffer.alloc(1 << 20, 65); let n = 0; const go = () => { while (n++ < 400) { if (!process.stdout.write(chunk)) return process.stdout.once('drain', go); } process.exit(0); }; go();`),
+    flood: fakeCli(
+      dir,
+      'flood',
+      `const chunk = Buffer.alloc(1 << 20, 65); let n = 0; const go = () => { while (n++ < 400) { if (!process.stdout.write(chunk)) return process.stdout.once('drain', go); } process.exit(0); }; go();`,
+    ),
   };
   const cmd = (command: string, extra: object = {}) => [{ kind: 'command' as const, command, args: [marker], ...extra }];
   const probes = {

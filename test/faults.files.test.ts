@@ -28,7 +28,8 @@ describe('hostile credential files', () => {
   closeSync(huge);
   writeFileSync(`${ws}/garbage.json`, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 131 + 7) % 256)));
   writeFileSync(`${ws}/truncated.json`, `{"token": "${SECRET}`);
-  writeFileSync(`${ws}/deep.json`, '{"token":'.repeat(10_000) + `"${SECRET}"` + '}'.repeat(10_000));
+  const nested = '{"token":'.repeat(10_000);
+  writeFileSync(`${ws}/deep.json`, `${nested}"${SECRET}"${'}'.repeat(10_000)}`);
   writeFileSync(`${ws}/unreadable.json`, JSON.stringify({ token: SECRET }), { mode: 0o000 });
   writeFileSync(`${ws}/good.json`, JSON.stringify({ token: SECRET }));
 
@@ -85,8 +86,9 @@ describe('hostile credential files', () => {
     const writer = (async () => {
       while (writing) {
         n++;
-        if (n % 3 === 0) writeFileSync(store, version(n)); // in place
-        else if (n % 3 === 1) {
+        if (n % 3 === 0) {
+          writeFileSync(store, version(n)); // in place
+        } else if (n % 3 === 1) {
           writeFileSync(`${store}.tmp`, version(n));
           renameSync(`${store}.tmp`, store); // by rename, as editors and CLIs do
         } else {

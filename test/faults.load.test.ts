@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { AuthProbeError, createAuthProbePool } from 'auth-probe-pool';
+import { type AuthProbeError, createAuthProbePool } from 'auth-probe-pool';
 import { eventually } from './helpers/processes.js';
 import { fakeCli } from './helpers/temp.js';
 import { useFixture } from './helpers/fixture.js';

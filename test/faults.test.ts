@@ -5,11 +5,14 @@ import { useFixture } from './helpers/fixture.js';
 
 describe('probes that hang or kill their worker', () => {
   const { dir, pools } = useFixture({ monitor: 'faults.modules' });
-  dir.write('probes/bad.mjs', `
+  dir.write(
+    'probes/bad.mjs',
+    `
     export function spin() { for (;;) {} }
     export function exit() { process.exit(3); }
     export function ok() { return true; }
-  `);
+  `,
+  );
   const probes = {
     providers: {
       spinner: [{ kind: 'module' as const, module: './probes/bad.mjs', export: 'spin' }],
@@ -44,14 +47,27 @@ describe('probes that hang or kill their worker', () => {
       configDir: dir.root,
       probeTimeoutMs: 300,
       env: { KEY: 'set' },
-      probes: { providers: { both: [{ kind: 'env', vars: ['KEY'] }, { kind: 'module', module: './probes/bad.mjs', export: 'spin' }] } },
+      probes: {
+        providers: {
+          both: [
+            { kind: 'env', vars: ['KEY'] },
+            { kind: 'module', module: './probes/bad.mjs', export: 'spin' },
+          ],
+        },
+      },
     });
     const quick = await pool.explain('both', undefined, { stopAtFirst: true });
     expect(quick).toMatchObject({ auth: true, probes: [{ kind: 'env', outcome: 'present' }] });
     expect(pool.stats().timeouts).toBe(0);
     // Run in full, the hanging probe is cut off and reported, and the others' outcomes are kept.
     const full = await pool.explain('both');
-    expect(full).toMatchObject({ auth: true, probes: [{ kind: 'env', outcome: 'present' }, { kind: 'module', outcome: 'error', error: { code: 'E_PROBE_TIMEOUT' } }] });
+    expect(full).toMatchObject({
+      auth: true,
+      probes: [
+        { kind: 'env', outcome: 'present' },
+        { kind: 'module', outcome: 'error', error: { code: 'E_PROBE_TIMEOUT' } },
+      ],
+    });
     expect(full.probes[1]?.error?.message).toContain('probe #2');
     expect(await pool.hasAuth('both')).toBe(true);
   });
@@ -64,7 +80,10 @@ describe('probes that hang or kill their worker', () => {
       threads: { min: 1, max: 1 },
       probes: {
         providers: {
-          masked: [{ kind: 'module', module: './probes/bad.mjs', export: 'spin' }, { kind: 'env', vars: ['KEY'] }],
+          masked: [
+            { kind: 'module', module: './probes/bad.mjs', export: 'spin' },
+            { kind: 'env', vars: ['KEY'] },
+          ],
           neighbour: [{ kind: 'env', vars: ['KEY'] }],
         },
       },
@@ -73,7 +92,13 @@ describe('probes that hang or kill their worker', () => {
     expect(await Promise.all([check('masked'), check('neighbour')])).toEqual([true, true]);
     expect(pool.stats().timeouts).toBe(1);
     const report = await pool.explain('masked');
-    expect(report).toMatchObject({ auth: true, probes: [{ outcome: 'error', error: { code: 'E_PROBE_TIMEOUT' } }, { kind: 'env', outcome: 'present' }] });
+    expect(report).toMatchObject({
+      auth: true,
+      probes: [
+        { outcome: 'error', error: { code: 'E_PROBE_TIMEOUT' } },
+        { kind: 'env', outcome: 'present' },
+      ],
+    });
     expect(report.decidedBy).toMatchObject({ kind: 'env' });
   });
 
@@ -114,11 +139,14 @@ describe('probes that hang or kill their worker', () => {
 
 describe('probes that exhaust memory', () => {
   const { dir, pools } = useFixture();
-  dir.write('probes/bad.mjs', `
+  dir.write(
+    'probes/bad.mjs',
+    `
     export function hog() { const keep = []; for (;;) keep.push(new Array(1e6).fill(Math.random())); }
     export function ok() { return true; }
     export function undef() { return undefined; }
-  `);
+  `,
+  );
 
   it('ends a worker that allocates past maxWorkerMemoryMb, not the process; other checks still answer', async () => {
     const pool = pools.create({
@@ -205,7 +233,7 @@ describe('secrets', () => {
       () => pool.createChecker()('a', `${secret}\0`),
       () => pool.hasAuth('a', { env: { KEY: 42 as unknown as string, OTHER: secret }, agentDir: `\0${secret}` }),
       () => pool.warm(['a', `../${secret}`]),
-      () => createAuthProbePool({ probes: { providers: { a: [{ kind: 'env', vars: [secret + '-'] }] } } }),
+      () => createAuthProbePool({ probes: { providers: { a: [{ kind: 'env', vars: [`${secret}-`] }] } } }),
       () => createAuthProbePool({ probes: { providers: { a: [{ kind: 'credentialFile', path: 'x', pointer: secret }] } } }),
     ];
     for (const attempt of attempts) {

@@ -126,13 +126,20 @@ describe('answers follow the credential files', () => {
   it('answers an expired check at once from the cache while the refresh runs in the pool', async () => {
     const marks = dir.path('swr-marks.txt');
     writeFileSync(marks, '');
-    const cli = fakeCli(dir, 'swr', `const fs = require('fs'); fs.appendFileSync(${JSON.stringify(marks)}, 'start\\n'); setTimeout(() => { fs.appendFileSync(${JSON.stringify(marks)}, 'end\\n'); process.exit(0); }, 500);`);
+    const cli = fakeCli(
+      dir,
+      'swr',
+      `const fs = require('fs'); fs.appendFileSync(${JSON.stringify(marks)}, 'start\\n'); setTimeout(() => { fs.appendFileSync(${JSON.stringify(marks)}, 'end\\n'); process.exit(0); }, 500);`,
+    );
     const pool = pools.create({ probes: { providers: { swr: [{ kind: 'command', command: cli }] } }, cacheTtlMs: { positive: 50, staleWhileRevalidate: 60_000 } });
     const check = pool.createChecker();
     expect(await check('swr')).toBe(true);
     await settle(100); // expired unused, still within the stale window
     expect(await check('swr')).toBe(true);
-    const ends = () => readFileSync(marks, 'utf8').split('\n').filter((l) => l === 'end').length;
+    const ends = () =>
+      readFileSync(marks, 'utf8')
+        .split('\n')
+        .filter((l) => l === 'end').length;
     expect(ends()).toBe(1); // answered before the refresh finished
     expect(pool.stats()).toMatchObject({ staleHits: 1, refreshes: 1 });
     expect(await eventually(() => ends() === 2)).toBe(true);

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { locateJsonPath, locateJsonSyntaxError } from '../dist/src/config/json-locate.js';
 
-const text = ['{', '  "providers": {', '    "openai": [', '      { "kind": "env", "vars": ["A", "B"] },', '      {"kind":"module"}', '    ],', '    "a\\"b": []', '  },', '  "aliases": {}', '}'].join('\n');
+const text = ['{', '  "providers": {', '    "openai": [', '      { "kind": "env", "vars": ["A", "B"] },', '      {"kind":"module"}', '    ],', '    "a\\"b": []', '  },', '  "aliases": {}', '}'].join(
+  '\n',
+);
 
 describe('locating a zod issue path in JSON text', () => {
   it('points at an object member by its key', () => {

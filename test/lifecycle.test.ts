@@ -72,7 +72,7 @@ describe('pool lifecycle', () => {
     expect(run.stdout.trim()).toBe('true 2');
   });
 
-  it("neither holds the process open with its spawn helper when idle, unclosed, nor lets it exit before close() has stopped the helper", () => {
+  it('neither holds the process open with its spawn helper when idle, unclosed, nor lets it exit before close() has stopped the helper', () => {
     const idle = runNode(`
       const pool = lib.createAuthProbePool({ probes: { providers: { a: [{ kind: 'command', command: '/bin/true' }] } } });
       console.log(await pool.hasAuth('a'));
@@ -123,7 +123,12 @@ describe('pool lifecycle', () => {
     const providers = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`s${i}`, [{ kind: 'command' as const, command: slow }]]));
     const pool = createAuthProbePool({ probes: { providers }, threads: { min: 1, max: 2 }, batchSize: 1 });
     const check = pool.createChecker();
-    const inFlight = Object.keys(providers).map((p) => check(p).then((v) => `ok:${v}`, (e: AuthProbeError) => e.code));
+    const inFlight = Object.keys(providers).map((p) =>
+      check(p).then(
+        (v) => `ok:${v}`,
+        (e: AuthProbeError) => e.code,
+      ),
+    );
     await new Promise((r) => setTimeout(r, 50));
     await pool.close({ force: true });
     const outcomes = await Promise.all(inFlight);
@@ -172,7 +177,7 @@ describe('pool lifecycle', () => {
     expect(lines.find((l) => l['msg'] === 'slow auth probe')).toMatchObject({ level: 40, provider: 'stuck', outcome: 'error', code: 'E_PROBE_TIMEOUT' });
   });
 
-  it('lowers the worker threads\' priority with niceIncrement, not the main thread\'s', async () => {
+  it("lowers the worker threads' priority with niceIncrement, not the main thread's", async () => {
     const niceOf = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]);
     const before = new Set(readdirSync('/proc/self/task'));
     const { logger, lines } = capturingLogger();

@@ -22,7 +22,9 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 describe('startLivenessMonitor', () => {
   const stops: (() => void)[] = [];
-  afterEach(() => stops.splice(0).forEach((stop) => stop()));
+  afterEach(() => {
+    for (const stop of stops.splice(0)) stop();
+  });
 
   it('logs a pino warning with p99, max and utilisation when the loop is blocked', async () => {
     const { logger, lines } = capturingLogger();

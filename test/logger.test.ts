@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { AuthProbeError, createAuthProbePool, startLivenessMonitor, type AuthProbeLogger } from 'auth-probe-pool';
+import { type AuthProbeError, createAuthProbePool, startLivenessMonitor, type AuthProbeLogger } from 'auth-probe-pool';
 import { useFixture } from './helpers/fixture.js';
 import { capturingLogger } from './helpers/pools.js';
 import { eventually } from './helpers/processes.js';
@@ -41,7 +41,7 @@ describe('logger', () => {
     expect(text()).toMatch(/\{\s*lib: 'auth-probe-pool',\s*providers: 1,\s*probes: 1,[^}]*\} dispatch/);
   });
 
-  it('redacts secret fields before the caller\'s logger sees them, with child() (pino) or without (console)', () => {
+  it("redacts secret fields before the caller's logger sees them, with child() (pino) or without (console)", () => {
     const secret = `sk-logged-${Math.random().toString(36).slice(2)}`;
     const err = Object.assign(new Error('boom'), { token: secret });
     const fields = { token: secret, env: { A: secret }, nested: { password: secret, kept: 'visible' }, err, count: 3 };

@@ -28,7 +28,6 @@ describe.each(['worker', 'helper'] as const)('command probe, spawned from the %s
       hung: [{ kind: 'command' as const, command: slow, args: ['hung'], timeoutMs: 300 }],
     },
   };
-  const runs = (tag: string) => readFileSync(count, 'utf8').split('\n').filter((l) => l === tag).length;
 
   it('is true on exit code 0, and with requireStdout only when stdout is non-empty', async () => {
     const pool = pools.create({ spawnVia, probes });
@@ -55,7 +54,13 @@ describe.each(['worker', 'helper'] as const)('command probe, spawned from the %s
     const envCheck = dir.write('bin/env-check', '#!/bin/sh\n[ -z "$STRIPE_SECRET_KEY" ] && [ -z "$DATABASE_URL" ] && [ "$AWS_PROFILE" = work ] && [ "$LC_ALL" = C ] && [ -n "$HOME" ]\n', 0o755);
     const noHome = dir.write('bin/no-home', '#!/bin/sh\n[ -z "$HOME" ] && [ -z "$AWS_PROFILE" ]\n', 0o755);
     const env = { PATH: '/usr/bin:/bin', HOME: dir.root, LC_ALL: 'C', STRIPE_SECRET_KEY: 'sk-stripe', DATABASE_URL: 'postgres://u:p@h/db', AWS_PROFILE: 'work' };
-    const envProbes = { providers: { aws: [{ kind: 'command' as const, command: envCheck, passEnv: ['AWS_PROFILE'] }], bare: [{ kind: 'command' as const, command: envCheck }], narrow: [{ kind: 'command' as const, command: noHome }] } };
+    const envProbes = {
+      providers: {
+        aws: [{ kind: 'command' as const, command: envCheck, passEnv: ['AWS_PROFILE'] }],
+        bare: [{ kind: 'command' as const, command: envCheck }],
+        narrow: [{ kind: 'command' as const, command: noHome }],
+      },
+    };
     const pool = pools.create({ spawnVia, env, probes: envProbes });
     expect(await pool.hasAuth('aws')).toBe(true);
     expect(await pool.hasAuth('bare')).toBe(false); // no AWS_PROFILE without passEnv

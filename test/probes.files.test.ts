@@ -184,10 +184,12 @@ describe('credentialFile rules: require, anyOf, expiry and refresh', () => {
       pair: probe('pair', { require: ['/a', '/b'] }),
       alt: probe('alt', alternatives),
       none: probe('none', alternatives),
-      ...Object.fromEntries((['ms', 's', 'iso'] as const).flatMap((unit) => [
-        [`future-${unit}`, probe(`future-${unit}`, { ...login, expiry: { pointer: '/expires', unit } })],
-        [`past-${unit}`, probe(`past-${unit}`, { ...login, expiry: { pointer: '/expires', unit } })],
-      ])),
+      ...Object.fromEntries(
+        (['ms', 's', 'iso'] as const).flatMap((unit) => [
+          [`future-${unit}`, probe(`future-${unit}`, { ...login, expiry: { pointer: '/expires', unit } })],
+          [`past-${unit}`, probe(`past-${unit}`, { ...login, expiry: { pointer: '/expires', unit } })],
+        ]),
+      ),
       soon: probe('soon', login),
       'past-refresh': probe('past-refresh', login),
       'no-expiry': probe('no-expiry', login),
@@ -307,7 +309,7 @@ describe('unlessEnv', () => {
 describe('a key pasted into a variable that holds a path', () => {
   const { dir, pools } = useFixture();
 
-  it('is refused by the variable\'s name, never echoed, read as a file or watched', async () => {
+  it("is refused by the variable's name, never echoed, read as a file or watched", async () => {
     const key = 'sk-proj-pasted-into-a-path-var-4e1f';
     // A file of that name beside the config must not be what the answer rests on.
     dir.write(key, { type: 'service_account' });

@@ -29,7 +29,11 @@ describe('module probe', () => {
       nofile: [{ kind: 'module' as const, module: './probes/missing.mjs' }],
     },
   };
-  const calls = () => readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const calls = () =>
+    readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
 
   it('runs the export in the worker with provider, modelApi, scope and env (path relative to configDir)', async () => {
     const pool = pools.create({ probes, configDir: dir.root, env: { GATEWAY_KEY: SECRET } });

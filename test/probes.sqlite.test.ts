@@ -28,7 +28,18 @@ if (hasSqlite) {
         expect(JSON.stringify(report)).not.toContain(SECRET);
         return { auth: report.auth, outcome: report.probes[0] as ProbeOutcome };
       };
-      return { root, stateDir, agentDir, mainDir, agentDb: `${agentDir}/openclaw-agent.sqlite`, mainDb: `${mainDir}/openclaw-agent.sqlite`, stateDb: `${stateDir}/state/openclaw.sqlite`, scope, pool, judge };
+      return {
+        root,
+        stateDir,
+        agentDir,
+        mainDir,
+        agentDb: `${agentDir}/openclaw-agent.sqlite`,
+        mainDb: `${mainDir}/openclaw-agent.sqlite`,
+        stateDb: `${stateDir}/state/openclaw.sqlite`,
+        scope,
+        pool,
+        judge,
+      };
     };
     return { ...fixture, gateway };
   }
@@ -144,7 +155,10 @@ if (hasSqlite) {
       const g = gateway();
       writeAgentDb(g.agentDb, { 'openai:default': key });
       writeStateDb(g.stateDb, { flag: { location: 'somewhere-else' } });
-      expect(await g.judge('openai')).toMatchObject({ auth: false, outcome: { outcome: 'error', error: { code: 'E_SHARED_STORE_INVALID' }, detail: { row: 'config_machine_state/auth.sharedStore' } } });
+      expect(await g.judge('openai')).toMatchObject({
+        auth: false,
+        outcome: { outcome: 'error', error: { code: 'E_SHARED_STORE_INVALID' }, detail: { row: 'config_machine_state/auth.sharedStore' } },
+      });
     });
   });
 

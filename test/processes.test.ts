@@ -14,7 +14,10 @@ import { capturingLogger } from './helpers/pools.js';
 /** Zombie children of this process that were not there when it was made. */
 function newZombies(): () => number[] {
   const before = new Set(zombieChildren().map((p) => p.pid));
-  return () => zombieChildren().filter((p) => !before.has(p.pid)).map((p) => p.pid);
+  return () =>
+    zombieChildren()
+      .filter((p) => !before.has(p.pid))
+      .map((p) => p.pid);
 }
 
 /** Samples `count()` every few milliseconds until stopped; `most()` is the largest value seen. */
@@ -87,7 +90,10 @@ describe('the spawn helper', () => {
     // A duration no other test uses, to find this sleep in the process table.
     const nap = `31.${process.pid}`;
     const napper = dir.write('bin/napper', `#!/bin/sh\nexec sleep ${nap}\n`, 0o755);
-    const pool = createAuthProbePool({ threads: { min: 1, max: 1 }, probes: { providers: { napper: [{ kind: 'command', command: napper, timeoutMs: 1000 }], quick: [{ kind: 'command', command: quick }] } } });
+    const pool = createAuthProbePool({
+      threads: { min: 1, max: 1 },
+      probes: { providers: { napper: [{ kind: 'command', command: napper, timeoutMs: 1000 }], quick: [{ kind: 'command', command: quick }] } },
+    });
     try {
       const report = pool.explain('napper');
       expect(await eventually(() => processesWith(nap).length === 1)).toBe(true);
@@ -115,7 +121,12 @@ describe('the spawn helper', () => {
     const zombies = newZombies();
     const nap = `34.${process.pid}`;
     const napper = dir.write('bin/napper-34', `#!/bin/sh\nexec sleep ${nap}\n`, 0o755);
-    const pool = createAuthProbePool({ configDir: dir.root, threads: { min: 1, max: 1 }, probeTimeoutMs: 1000, probes: { providers: { napper: [{ kind: 'command', command: napper, timeoutMs: 60_000 }], spin: providers.spin } } });
+    const pool = createAuthProbePool({
+      configDir: dir.root,
+      threads: { min: 1, max: 1 },
+      probeTimeoutMs: 1000,
+      probes: { providers: { napper: [{ kind: 'command', command: napper, timeoutMs: 60_000 }], spin: providers.spin } },
+    });
     const check = pool.createChecker();
     const napping = check('napper').catch((err: { code?: string }) => err.code);
     try {
@@ -140,7 +151,11 @@ describe('the spawn helper', () => {
     const nap = `33.${process.pid}`;
     const napper = dir.write('bin/napper-33', `#!/bin/sh\nexec sleep ${nap}\n`, 0o755);
     const { logger, lines } = capturingLogger();
-    const pool = createAuthProbePool({ logger, threads: { min: 1, max: 1 }, probes: { providers: { napper: [{ kind: 'command', command: napper, timeoutMs: 300 }], quick: [{ kind: 'command', command: quick }] } } });
+    const pool = createAuthProbePool({
+      logger,
+      threads: { min: 1, max: 1 },
+      probes: { providers: { napper: [{ kind: 'command', command: napper, timeoutMs: 300 }], quick: [{ kind: 'command', command: quick }] } },
+    });
     try {
       const report = pool.explain('napper');
       expect(await eventually(() => processesWith(nap).length === 1)).toBe(true);

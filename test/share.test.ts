@@ -59,7 +59,10 @@ describe('sharing the checker with worker threads (exposeChecker / connectChecke
     const thread = threads.start();
     exposeChecker(pool, thread.port, { checker: main });
     const [a, b] = await Promise.all([thread.send('check', 'openai'), thread.send('check', 'openai')]);
-    expect([a, b]).toEqual([{ ok: true, value: true }, { ok: true, value: true }]);
+    expect([a, b]).toEqual([
+      { ok: true, value: true },
+      { ok: true, value: true },
+    ]);
     const afterThread = pool.stats();
     // Two checks, one probe: the second joined the first in flight, or found its answer cached.
     expect(afterThread.providersProbed).toBe(1);

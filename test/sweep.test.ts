@@ -98,7 +98,11 @@ describe('a sweep and its slow CLIs', () => {
       await Promise.all(order.map((id) => check(id)));
       pool.invalidate();
       await Promise.all(order.map((id) => check(id)));
-      orders.push(markLines(mark).filter((l) => l.startsWith('start ')).map((l) => l.slice(6)));
+      orders.push(
+        markLines(mark)
+          .filter((l) => l.startsWith('start '))
+          .map((l) => l.slice(6)),
+      );
     }
     for (const starts of orders) {
       // First sweep: nothing measured, all alike: by id. Second: the slow one first (the others cost about the same).
@@ -150,7 +154,12 @@ describe('answerWithinMs', () => {
 
   it('answers undecided false within the bound while the CLI runs on, then publishes its true with a change event', async () => {
     const mark = dir.path('within.mark');
-    const pool = pools.create({ answerWithinMs: 100, threads: { min: 1, max: 1 }, env: { KEY: 'set' }, probes: { providers: { slow: cmd(timedCli(dir, mark, 'within-slow', 1.5)), env: [{ kind: 'env', vars: ['KEY'] }] } } });
+    const pool = pools.create({
+      answerWithinMs: 100,
+      threads: { min: 1, max: 1 },
+      env: { KEY: 'set' },
+      probes: { providers: { slow: cmd(timedCli(dir, mark, 'within-slow', 1.5)), env: [{ kind: 'env', vars: ['KEY'] }] } },
+    });
     const events: AuthChangeEvent[] = [];
     pool.on('change', (e) => events.push(e));
     // The thread started first (a warm waits for real answers), so only the CLI can be slower than the bound.

@@ -72,15 +72,18 @@ const OPTIONS = {
   version: { type: 'boolean', short: 'v' },
 } as const;
 
-export function parseCliArgs(argv: readonly string[]): CliArgs {
-  let parsed;
+/** Node's parseArgs over `OPTIONS`, its error a usage error. */
+function parseStrict(argv: readonly string[]) {
   try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    return parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
     // parseArgs names the offending option; it never echoes an option's value.
     throw new CliError(`${(err as Error).message}\n(auth-probe --help shows the usage)`);
   }
-  const { values, positionals } = parsed;
+}
+
+export function parseCliArgs(argv: readonly string[]): CliArgs {
+  const { values, positionals } = parseStrict(argv);
   const [command, ...providers] = positionals;
   const args = {
     providers,

@@ -16,5 +16,6 @@ export function renderTable(columns: readonly Column[], rows: readonly (readonly
       })
       .join('  ')
       .trimEnd();
-  return [line(columns.map((c) => c.title)), ...rows.map(line)].join('\n') + '\n';
+  const lines = [line(columns.map((c) => c.title)), ...rows.map(line)];
+  return `${lines.join('\n')}\n`;
 }

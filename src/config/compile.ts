@@ -38,8 +38,8 @@ export function compileConfig(config: ProbeConfig): CompiledConfig {
 export function planProbes(config: CompiledConfig, id: string): PlannedProbe[] {
   const own = config.providers.get(id) ?? [];
   const plan: PlannedProbe[] = [];
-  own.forEach((probe, index) => plan.push({ probe, source: 'provider', index }));
-  config.defaults.forEach((probe, index) => plan.push({ probe, source: 'defaults', index }));
+  for (const [index, probe] of own.entries()) plan.push({ probe, source: 'provider', index });
+  for (const [index, probe] of config.defaults.entries()) plan.push({ probe, source: 'defaults', index });
   return plan;
 }
 

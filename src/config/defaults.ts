@@ -132,9 +132,7 @@ export const defaultProbeConfig: ProbeConfig = deepFreeze({
   // keeps it: since 2026.6 the agent's SQLite database over the shared store (per profile id), before that the
   // agent's auth-profiles.json over the main agent's. The state directory is $OPENCLAW_STATE_DIR, else ~/.openclaw.
   // A profile counts only when the gateway could use it (the kind's default `eligibility: "usable"`).
-  defaults: [
-    { kind: 'openclawStore', label: 'OpenClaw auth profile store' },
-  ],
+  defaults: [{ kind: 'openclawStore', label: 'OpenClaw auth profile store' }],
 });
 
 /** A presence lookup in the login keychain; `security` exits 0 when the item exists, 44 when not. */

@@ -6,7 +6,17 @@
  * `"$schema"` key, which `loadProbeConfig` accepts and ignores.
  */
 import { z } from 'zod';
-import { AuthProfilesProbeSchema, CommandProbeSchema, OpenclawStoreProbeSchema, CredentialFileProbeSchema, EnvProbeSchema, ExpirySchema, ModuleProbeSchema, ProbeConfigSchema, ProbeSchema } from './schema.js';
+import {
+  AuthProfilesProbeSchema,
+  CommandProbeSchema,
+  OpenclawStoreProbeSchema,
+  CredentialFileProbeSchema,
+  EnvProbeSchema,
+  ExpirySchema,
+  ModuleProbeSchema,
+  ProbeConfigSchema,
+  ProbeSchema,
+} from './schema.js';
 
 /** Hover texts for editors, by field name wherever the field appears. */
 const FIELD_DESCRIPTIONS: Readonly<Record<string, string>> = {
@@ -21,10 +31,11 @@ const FIELD_DESCRIPTIONS: Readonly<Record<string, string>> = {
   unit: 'How the expiry is written: ms or s since the epoch, or iso (an ISO 8601 date).',
   refresh: 'A JSON pointer to a refresh token: when it names a non-empty string, an expired login still counts (the tool refreshes it).',
   agentDir: "The agent's directory (its openclaw-agent.sqlite, and a legacy auth-profiles.json); default {agentDir}. A scope without one checks the main agent.",
-  stateDir: "The gateway's state directory: the first template that resolves (an unset variable passes to the next). Default [\"$OPENCLAW_STATE_DIR\", \"~/.openclaw\"].",
-  mainAgentDir: "The main agent's directory: the first template that resolves, else <stateDir>/agents/main/agent. Default [\"$OPENCLAW_AGENT_DIR\"].",
+  stateDir: 'The gateway\'s state directory: the first template that resolves (an unset variable passes to the next). Default ["$OPENCLAW_STATE_DIR", "~/.openclaw"].',
+  mainAgentDir: 'The main agent\'s directory: the first template that resolves, else <stateDir>/agents/main/agent. Default ["$OPENCLAW_AGENT_DIR"].',
   schemaVersions: 'The newest PRAGMA user_version read, per database ({ agent, state }; default { agent: 8, state: 20 }); a newer one fails (E_STORE_SCHEMA_NEWER) rather than being read wrong.',
-  eligibility: 'usable (default): a profile counts only when the gateway could use it (api_key: key or keyRef; token: token, and expires absent or later than now; oauth: access or refresh). any: every profile of the provider counts.',
+  eligibility:
+    'usable (default): a profile counts only when the gateway could use it (api_key: key or keyRef; token: token, and expires absent or later than now; oauth: access or refresh). any: every profile of the provider counts.',
   unlessEnv: 'Skip this probe (absent, E_ENV_OVERRIDDEN) when any of these variables is non-empty: a source another takes precedence over.',
   command: 'The executable, run without a shell.',
   args: 'Arguments passed to the executable.',
@@ -44,7 +55,10 @@ const KINDS = [
     OpenclawStoreProbeSchema,
     "True when a profile the OpenClaw gateway would let the agent use belongs to the provider: the agent's SQLite store over the shared one (per profile id), or, on a gateway older than 2026.6, the agent's auth-profiles.json over the main agent's.",
   ],
-  [CredentialFileProbeSchema, 'True when the JSON file exists, its pointers (pointer, require, one group of anyOf) name non-empty strings, and its expiry, if given, has not passed or a refresh token is present.'],
+  [
+    CredentialFileProbeSchema,
+    'True when the JSON file exists, its pointers (pointer, require, one group of anyOf) name non-empty strings, and its expiry, if given, has not passed or a refresh token is present.',
+  ],
   [CommandProbeSchema, 'True when the executable, run without a shell, exits 0 (and prints something, with requireStdout).'],
   [ModuleProbeSchema, 'True when the module export, called in a worker with { provider, modelApi, scope, env }, returns true.'],
 ] as const;

@@ -93,7 +93,12 @@ export const PoolOptionsSchema = z.strictObject({
   /** Probes slower than this many milliseconds are logged at warn. Default 1000. */
   slowProbeMs: ms(600_000).optional(),
   /** Largest credential file or store read, in bytes. Default 32 MiB. */
-  maxFileBytes: z.number().int().positive().max(2 ** 31 - 1).optional(),
+  maxFileBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(2 ** 31 - 1)
+    .optional(),
   /**
    * A login (a credential file's expiry, a token profile's `expires`) that expires within this many
    * milliseconds counts as expired already, so an answer never outlives the token by a request. Default 300000 (5 min).
@@ -111,7 +116,12 @@ export const PoolOptionsSchema = z.strictObject({
    */
   answerWithinMs: ms(600_000).min(1).optional(),
   /** Most stdout a `requireStdout` command may print, in bytes. Default 1 MiB. */
-  maxStdoutBytes: z.number().int().positive().max(2 ** 30).optional(),
+  maxStdoutBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(2 ** 30)
+    .optional(),
   /**
    * Where command probes fork: `helper` (in one small helper process for the pool, spawned and reaped by the main
    * thread, so a fork never copies the gateway's page tables, whatever the gateway's size) or `worker` (in the worker

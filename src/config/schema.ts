@@ -12,11 +12,7 @@ import { ERROR_CODES, MAX_MESSAGE_CHARS, type ErrorCode } from '../errors.js';
 const noNul = (s: string) => !s.includes('\0');
 
 /** A path that may use `{agentDir}`, `{workspaceDir}`, `{provider}`, a leading `~`, and `$VAR` / `${VAR}`. */
-export const PathTemplateSchema = z
-  .string()
-  .min(1)
-  .max(4096)
-  .refine(noNul, { message: 'must not contain a NUL byte' });
+export const PathTemplateSchema = z.string().min(1).max(4096).refine(noNul, { message: 'must not contain a NUL byte' });
 
 const EnvVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
 
@@ -134,7 +130,10 @@ export const CredentialFileProbeSchema = z
 export const CommandProbeSchema = z.strictObject({
   kind: z.literal('command'),
   command: z.string().min(1).max(4096).refine(noNul, { message: 'must not contain a NUL byte' }),
-  args: z.array(z.string().max(4096).refine(noNul, { message: 'must not contain a NUL byte' })).max(64).optional(),
+  args: z
+    .array(z.string().max(4096).refine(noNul, { message: 'must not contain a NUL byte' }))
+    .max(64)
+    .optional(),
   /** Milliseconds before the command is killed with SIGKILL; capped by the pool's `probeTimeoutMs`. */
   timeoutMs: z.number().int().positive().max(600_000).optional(),
   requireStdout: z.boolean().optional(),
@@ -154,14 +153,7 @@ export const ModuleProbeSchema = z.strictObject({
   ...ProbeCommon,
 });
 
-export const ProbeSchema = z.discriminatedUnion('kind', [
-  EnvProbeSchema,
-  AuthProfilesProbeSchema,
-  OpenclawStoreProbeSchema,
-  CredentialFileProbeSchema,
-  CommandProbeSchema,
-  ModuleProbeSchema,
-]);
+export const ProbeSchema = z.discriminatedUnion('kind', [EnvProbeSchema, AuthProfilesProbeSchema, OpenclawStoreProbeSchema, CredentialFileProbeSchema, CommandProbeSchema, ModuleProbeSchema]);
 
 /** A provider id as written in a configuration: normalised before use. */
 const ConfigProviderId = z.string().min(1).max(128);

@@ -45,7 +45,14 @@ export function resolvePathTemplate(template: string, ctx: TemplateContext): Res
   });
   if (missing !== undefined) return { ok: false, error: errorData('E_TEMPLATE_UNRESOLVED', `${missing} in ${template}`) };
   // Named, never quoted: the value may be a credential pasted where its path belongs.
-  if (opaque !== undefined) return { ok: false, error: errorData('E_PATH_REFUSED', `the value of ${opaque} in ${template} is not a path (it starts the path but is neither absolute nor under ~, holds a newline or "{", or is over ${MAX_ENV_PATH_CHARS} characters)`) };
+  if (opaque !== undefined)
+    return {
+      ok: false,
+      error: errorData(
+        'E_PATH_REFUSED',
+        `the value of ${opaque} in ${template} is not a path (it starts the path but is neither absolute nor under ~, holds a newline or "{", or is over ${MAX_ENV_PATH_CHARS} characters)`,
+      ),
+    };
   if (unsafe !== undefined) return { ok: false, error: errorData('E_PATH_REFUSED', `the value of ${unsafe} in ${template} contains ".." or NUL`) };
   // A scope's directory is the gateway's to state in full; resolved here it would mean the config's directory.
   if (relativeDir !== undefined) return { ok: false, error: errorData('E_PATH_REFUSED', `the value of ${relativeDir} in ${template} is not an absolute path`) };
@@ -97,6 +104,7 @@ const MAX_ENV_PATH_CHARS = 1024;
  * watched.
  */
 function plainlyAPath(value: string, starts = false): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: a control character marks a value that is no path
   if (value.length > MAX_ENV_PATH_CHARS || /[\u0000-\u001f\u007f{]/.test(value)) return false;
   return !starts || isAbsolute(value) || value === '~' || value.startsWith('~/');
 }

@@ -88,7 +88,12 @@ function verdictOf(spec: CommandSpec, run: CommandRun, env: string[]): Verdict {
  * the spawn does its own lookup.
  */
 function trackExecutable(command: string, ctx: ProbeContext): void {
-  const candidates = command.includes('/') ? [isAbsolute(command) ? command : resolve(command)] : (ctx.env['PATH'] ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, command));
+  const candidates = command.includes('/')
+    ? [isAbsolute(command) ? command : resolve(command)]
+    : (ctx.env['PATH'] ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, command));
   for (const candidate of candidates) {
     try {
       const st = statSync(candidate, { bigint: true });

@@ -14,7 +14,12 @@ import { fingerprintOf, fingerprintOfError, MISSING, type Dependencies } from '.
 
 export type FileRead<T> =
   | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly error: ErrorData; /** true when the file simply is not there */ readonly missing: boolean };
+  | {
+      readonly ok: false;
+      readonly error: ErrorData;
+      /** true when the file simply is not there */
+      readonly missing: boolean;
+    };
 
 interface CacheEntry {
   readonly fingerprint: string;
@@ -102,13 +107,7 @@ function parseJson(path: string, bytes: Buffer): FileRead<unknown> {
  * changes. Read and parse errors are cached the same way. The path and its
  * fingerprint (or `missing`) are recorded in `deps`.
  */
-export function deriveFromJsonFile<T>(
-  path: string,
-  key: string,
-  maxBytes: number,
-  deps: Dependencies,
-  derive: (json: unknown) => FileRead<T>,
-): FileRead<T> {
+export function deriveFromJsonFile<T>(path: string, key: string, maxBytes: number, deps: Dependencies, derive: (json: unknown) => FileRead<T>): FileRead<T> {
   let st: BigIntStats | undefined;
   try {
     // Without an exception for a missing file (the common case: most probes look where nothing is), which costs

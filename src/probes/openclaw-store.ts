@@ -40,9 +40,7 @@ const AGENT_ROW = 'auth_profile_store/primary';
 const FLAG_ROW = 'config_machine_state/auth.sharedStore';
 
 /** Where the shared store lives, as the state database's flag says. */
-type Shared =
-  | { readonly ok: true; readonly layer: ProfileLayer | undefined; readonly detail: Detail; readonly exists: boolean }
-  | { readonly ok: false; readonly verdict: Verdict };
+type Shared = { readonly ok: true; readonly layer: ProfileLayer | undefined; readonly detail: Detail; readonly exists: boolean } | { readonly ok: false; readonly verdict: Verdict };
 
 export function openclawStoreProbe(probe: Spec, ctx: ProbeContext): Verdict {
   const dirs = resolveDirs(probe, ctx);
@@ -175,7 +173,11 @@ function jsonStores(probe: Spec, ctx: ProbeContext, agentDir: string, mainDir: s
   }
   const judged = judgeProfiles(indexProfiles(layers, ctx.config.aliases).get(ctx.provider), ctx.provider, probe.eligibility, ctx.init.expirySkewMs);
   const pathOf = (origin: string | undefined) => files.find((f) => f.origin === origin)?.path ?? (files[0] as (typeof files)[number]).path;
-  const detail = (origin: string | undefined, profileId?: string): Detail => ({ path: pathOf(origin), store: origin === 'main-json' ? 'main-json' : 'agent-json', ...(profileId !== undefined ? { profileId } : {}) });
+  const detail = (origin: string | undefined, profileId?: string): Detail => ({
+    path: pathOf(origin),
+    store: origin === 'main-json' ? 'main-json' : 'agent-json',
+    ...(profileId !== undefined ? { profileId } : {}),
+  });
   if (judged.found) return present(detail(judged.entry.origin, judged.entry.profileId), judged.validUntil);
   return fromRead(judged.error, true, judged.entry ? detail(judged.entry.origin, judged.entry.profileId) : detail('agent-json'));
 }

@@ -41,5 +41,4 @@ export const fromRead = (error: ErrorData, lasting: boolean, detail?: Detail): V
 });
 
 /** A path that could not be resolved is an absence; one refused as unsafe is a failure worth seeing. */
-export const unresolved = (error: ErrorData): Verdict =>
-  error.code === 'E_TEMPLATE_UNRESOLVED' ? { outcome: 'absent', error } : { outcome: 'error', error };
+export const unresolved = (error: ErrorData): Verdict => (error.code === 'E_TEMPLATE_UNRESOLVED' ? { outcome: 'absent', error } : { outcome: 'error', error });

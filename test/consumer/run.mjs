@@ -191,7 +191,11 @@ try {
     mkdirSync(join(project, 'src'));
     blocks.forEach((b, i) => {
       if (b.lang !== 'ts' && b.lang !== 'json') return;
-      const slug = b.heading.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'top';
+      const slug =
+        b.heading
+          .toLowerCase()
+          .replace(/[^a-z0-9]+/g, '-')
+          .replace(/^-|-$/g, '') || 'top';
       // A block whose first line names its file (`// discord-adapter.js, in the worker thread`) is that file.
       const named = /^\/\/ ([\w.-]+)\.js\b/.exec(b.code);
       if (b.lang === 'ts') {
@@ -240,8 +244,11 @@ try {
   mkdirSync(join(project, 'agent'));
   writeFileSync(join(project, 'agent/auth-profiles.json'), JSON.stringify({ profiles: { 'anthropic:default': { type: 'api_key', provider: 'anthropic', key: 'sk-ant-fixture' } } }));
 
-  await check('the README\'s `npx auth-probe` lines run (exit 0 or 1: auth found or not)', () => {
-    const lines = blocks.filter((b) => b.lang === 'sh').flatMap((b) => b.code.split('\n')).filter((l) => l.startsWith('npx auth-probe'));
+  await check("the README's `npx auth-probe` lines run (exit 0 or 1: auth found or not)", () => {
+    const lines = blocks
+      .filter((b) => b.lang === 'sh')
+      .flatMap((b) => b.code.split('\n'))
+      .filter((l) => l.startsWith('npx auth-probe'));
     assert(lines.length > 0, 'no `npx auth-probe` line in the README');
     for (const line of lines) {
       const args = line.replace(/#.*/, '').trim().split(/\s+/);

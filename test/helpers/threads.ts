@@ -6,9 +6,7 @@ import type { TempDir } from './temp.js';
 const PACKAGE = pathToFileURL(fileURLToPath(new URL('../../dist/src/index.js', import.meta.url))).href;
 
 /** What the thread answers for one command: the value, or the error as the thread saw it. */
-export type ThreadReply =
-  | { readonly ok: true; readonly value: unknown }
-  | { readonly ok: false; readonly error: { readonly name: string; readonly code?: string; readonly typed: boolean } };
+export type ThreadReply = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: { readonly name: string; readonly code?: string; readonly typed: boolean } };
 
 export interface CheckerThread {
   /** The main thread's end of the channel, to pass to `exposeChecker`. */

@@ -98,9 +98,7 @@ export function indexProfiles(layers: readonly ProfileLayer[], aliases: Readonly
 }
 
 /** A provider's answer from its profiles: the profile that decided, or why none did. */
-export type Judgement =
-  | { readonly found: true; readonly entry: ProfileEntry; readonly validUntil?: number }
-  | { readonly found: false; readonly error: ErrorData; readonly entry?: ProfileEntry };
+export type Judgement = { readonly found: true; readonly entry: ProfileEntry; readonly validUntil?: number } | { readonly found: false; readonly error: ErrorData; readonly entry?: ProfileEntry };
 
 /**
  * Judges a provider's profiles now. With `any`, any profile counts. Otherwise a profile usable for good wins over

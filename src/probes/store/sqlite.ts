@@ -78,7 +78,13 @@ export interface StateRows {
 export type RowsRead<T> =
   | { readonly state: 'missing' }
   | { readonly state: 'ok'; readonly rows: T; readonly version: number; readonly digest: string }
-  | { readonly state: 'failed'; readonly error: ErrorData; readonly fingerprint: string; /** Its user_version, for a missing table. */ readonly version?: number };
+  | {
+      readonly state: 'failed';
+      readonly error: ErrorData;
+      readonly fingerprint: string;
+      /** Its user_version, for a missing table. */
+      readonly version?: number;
+    };
 
 /** The fingerprint a read gives its dependency: the rows' digest, `missing`, or the failure's code. */
 export function fingerprintOfRows(read: RowsRead<unknown>): string {

@@ -53,9 +53,8 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     this.#options = options;
     this.#config = compileConfig(options.probes);
     this.#dispatcher = new Dispatcher(options);
-    this.#watcher = new DependencyWatcher<Cell<Answer>>(
-      { ...options.watch, logger: options.logger, rows: (keys) => this.#dispatcher.fingerprintRows(keys) },
-      (changes) => this.#book.filesChanged(changes),
+    this.#watcher = new DependencyWatcher<Cell<Answer>>({ ...options.watch, logger: options.logger, rows: (keys) => this.#dispatcher.fingerprintRows(keys) }, (changes) =>
+      this.#book.filesChanged(changes),
     );
     this.#defaultPlan = planOf(planProbes(this.#config, '\0'));
     const costs = new RunCosts((id) => this.#config.providers.has(id));

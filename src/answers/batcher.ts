@@ -100,7 +100,15 @@ async function runBatched(
       ...(states.length > 1 ? { scopes: states.map(scopeOf), scopeIndex: slice.map((item) => states.indexOf(item.state)) } : {}),
     };
     // Each answer as the dispatcher delivers it: a task cut off at a deadline delivers what it had done at once.
-    tasks.push(dispatcher.dispatch(slice.map((item) => item.id), req, (j, result) => onResult(result, slice[j] as RunItem)).then(() => undefined));
+    tasks.push(
+      dispatcher
+        .dispatch(
+          slice.map((item) => item.id),
+          req,
+          (j, result) => onResult(result, slice[j] as RunItem),
+        )
+        .then(() => undefined),
+    );
   }
   onSent();
   // Wait for every task even when one rejects, so no answer arrives after we return.
@@ -169,10 +177,17 @@ export class RunBatcher {
       },
       this.costOf,
       done,
-    ).finally(done).then(
-      // A provider the worker did not answer for must not hang its callers.
-      () => batch.forEach((p) => answered.has(p) || p.resolve({ provider: p.id, auth: false, decidedBy: null, probes: [], durationMs: 0, error: errorData('E_BAD_WORKER_RESULT', 'no result for the provider') })),
-      (err: unknown) => batch.forEach((p) => answered.has(p) || p.reject(err)),
-    );
+    )
+      .finally(done)
+      .then(
+        // A provider the worker did not answer for must not hang its callers.
+        () => {
+          for (const p of batch)
+            if (!answered.has(p)) p.resolve({ provider: p.id, auth: false, decidedBy: null, probes: [], durationMs: 0, error: errorData('E_BAD_WORKER_RESULT', 'no result for the provider') });
+        },
+        (err: unknown) => {
+          for (const p of batch) if (!answered.has(p)) p.reject(err);
+        },
+      );
   }
 }

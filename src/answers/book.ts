@@ -20,14 +20,15 @@
  *   answered by the next run to start.
  */
 import { createHistogram, performance } from 'node:perf_hooks';
-import type { ProbeKind, ProviderResult } from '../config/schema.js';
 import type { ResolvedOptions } from '../config/options.js';
-import { AuthProbeError, errorData } from '../errors.js';
+import type { ProbeKind } from '../config/schema.js';
+import { AuthProbeError } from '../errors.js';
 import type { KeptAnswer } from '../explain.js';
-import type { RunBatcher } from './batcher.js';
 import { Answer, type AnswerHome } from './answer.js';
-import type { Cell, Lifetimes } from './cell.js';
-import { ANSWER_STATES, WAITING, type AnswerState } from './lifecycle.js';
+import type { RunBatcher } from './batcher.js';
+import type { Cell } from './cell.js';
+import { ANSWER_STATES, type AnswerState, WAITING } from './lifecycle.js';
+import { type Answered, AnswerRuns } from './runs.js';
 import { ScopeRegistry, type ScopeState } from './scopes.js';
 import type { DependencyWatcher, FileChange } from './watcher.js';
 
@@ -55,30 +56,22 @@ export interface WarmEntry {
 // Part of the public `explain()` report: declared with it, so the package's declarations never reach this module's.
 export type { KeptAnswer };
 
-type Answered = Answer & { readonly home: ScopeState };
-
 export class AnswerBook {
   readonly counters: BookCounters = { refreshes: 0, changes: 0, evictions: 0, coalesced: 0, undecided: 0 };
   /** How long served answers waited for their refresh to publish, in µs: a change's staleness. */
   readonly refreshTime = createHistogram();
   readonly scopes: ScopeRegistry;
   readonly #options: ResolvedOptions;
-  readonly #life: Lifetimes;
-  readonly #batcher: RunBatcher;
   readonly #watcher: DependencyWatcher<Cell<Answer>>;
-  readonly #onChange: (answer: Answer, previous: boolean) => void;
+  readonly #runs: AnswerRuns;
   /** Every kept answer, least recently used (roughly: a clock sweep) first. */
   readonly #all = new Set<Answered>();
-  /** Answers with a run under way: what `maxQueue` bounds. */
-  #running = 0;
-  #closed = false;
 
   constructor(options: ResolvedOptions, batcher: RunBatcher, watcher: DependencyWatcher<Cell<Answer>>, onChange: (answer: Answer, previous: boolean) => void) {
     this.#options = options;
-    this.#life = { positiveTtlMs: options.positiveTtlMs, negativeTtlMs: options.negativeTtlMs, backoff: options.failureBackoff };
-    this.#batcher = batcher;
     this.#watcher = watcher;
-    this.#onChange = onChange;
+    const evict = (answer: Answered) => this.#evict(answer);
+    this.#runs = new AnswerRuns({ options, batcher, watcher, counters: this.counters, refreshTime: this.refreshTime, onChange, evict });
     this.scopes = new ScopeRegistry(options.maxScopes, (state) => {
       for (const answer of [...state.answers.values()]) this.#evict(answer as Answered);
     });
@@ -90,7 +83,7 @@ export class AnswerBook {
 
   /** Distinct answers with a run under way: bounded by `maxQueue` for new ones. */
   get answersInFlight(): number {
-    return this.#running;
+    return this.#runs.running;
   }
 
   /**
@@ -101,18 +94,18 @@ export class AnswerBook {
     const now = Date.now();
     let answer = home.answers.get(key) as Answered | undefined;
     if (!answer) {
-      if (this.#running >= this.#options.maxQueue) {
-        throw new AuthProbeError('E_QUEUE_FULL', `${this.#running} distinct checks waiting, limit ${this.#options.maxQueue}`);
+      if (this.#runs.running >= this.#options.maxQueue) {
+        throw new AuthProbeError('E_QUEUE_FULL', `${this.#runs.running} distinct checks waiting, limit ${this.#options.maxQueue}`);
       }
       // The check that creates an answer is not a use: an id checked once (a typo) expires unused and leaves.
       answer = this.#add(home, key, id, modelApi, kinds);
-      this.#refresh(answer, now);
+      this.#runs.refresh(answer, now);
     } else {
       if (!answer.served) this.counters.coalesced++;
       this.scopes.touch(home);
       this.#used(answer, now);
     }
-    if (WAITING.has(answer.state)) this.#armDeadline(answer);
+    if (WAITING.has(answer.state)) this.#runs.armDeadline(answer);
     const auth = await answer.whenDecided();
     return answer.state === 'retired' ? auth : answer;
   }
@@ -124,8 +117,8 @@ export class AnswerBook {
 
   #used(answer: Answered, now: number): void {
     answer.interest.used = true;
-    if (answer.served && answer.auth && answer.trueUntil <= now) this.#expire(answer, now);
-    else if (answer.state === 'stale') this.#refresh(answer, now);
+    if (answer.served && answer.auth && answer.trueUntil <= now) this.#runs.expire(answer, now);
+    else if (answer.state === 'stale') this.#runs.refresh(answer, now);
   }
 
   /**
@@ -150,16 +143,11 @@ export class AnswerBook {
     if (answer.state === 'retired') return Promise.resolve(answer.auth);
     // A run under way may have started before whatever the warm is for: the next one answers it (see #finish).
     if (answer.run) return answer.whenRunPublished(answer.runs + 1);
-    this.#force(answer, now);
-    this.#refresh(answer, now);
+    this.#runs.force(answer, now);
+    this.#runs.refresh(answer, now);
     if (answer.run) return answer.whenRunPublished(answer.runs);
     if (answer.state === 'held') return answer.whenRunPublished(answer.runs + 1);
     return Promise.resolve(answer.auth);
-  }
-
-  /** Every probe due now, but those in a failure's backoff. */
-  #force(answer: Answer, now: number): void {
-    for (const cell of answer.cells) if (!(cell.state === 'failed' && cell.dueAt > now)) cell.force();
   }
 
   /** Files some cells depend on changed: re-run those that decide their answer; forget the others. */
@@ -183,7 +171,7 @@ export class AnswerBook {
     for (const answer of touched) {
       // A run under way re-runs what changed when it ends (the change made its cells due).
       if (answer.run) continue;
-      if (this.#options.watch.refreshOnChange) this.#refresh(answer, now);
+      if (this.#options.watch.refreshOnChange) this.#runs.refresh(answer, now);
       else this.#evict(answer);
     }
   }
@@ -217,7 +205,7 @@ export class AnswerBook {
   }
 
   close(): void {
-    this.#closed = true;
+    this.#runs.closed = true;
     for (const answer of [...this.#all]) this.#evict(answer);
   }
 
@@ -246,186 +234,10 @@ export class AnswerBook {
     }
   }
 
-  /** Runs the answer's due probes (a published one: `refresh`, or `blocked` at `maxQueue`), or publishes when none is due. */
-  #refresh(answer: Answered, now: number): void {
-    if (answer.state === 'retired' || answer.run || this.#closed) return;
-    const due = answer.due(now);
-    if (due.length === 0) {
-      if (WAITING.has(answer.state)) return this.#publish(answer, now, Infinity);
-      // Nothing to run (every probe in a backoff): what is served is the newest there is.
-      answer.publish(answer.auth, now, Infinity);
-      return this.#schedule(answer, now);
-    }
-    // A new answer's first run is bounded before it is made (or not at all, for warm()); any other waits its turn.
-    if (answer.state !== 'probing' && this.#running >= this.#options.maxQueue) return this.#block(answer, now);
-    if (answer.served) {
-      answer.on('refresh');
-      this.counters.refreshes++;
-      answer.staleSince ??= performance.now();
-    }
-    this.#start(answer, due);
-  }
-
-  #start(answer: Answered, positions: readonly number[]): void {
-    const run = { positions, gens: answer.cells.map((c) => c.gen), seq: ++answer.runs };
-    answer.run = run;
-    this.#running++;
-    const only = positions.length === answer.cells.length ? undefined : positions;
-    this.#batcher.enqueue(answer.modelApi, { id: answer.id, only, state: answer.home }).then(
-      (result) => this.#finish(answer, result),
-      (err: unknown) => this.#runFailed(answer, err),
-    );
-    // A published answer's timer is its expiry now; a waiting one's is the checks' deadline, left as it is.
-    if (!WAITING.has(answer.state)) this.#schedule(answer, Date.now());
-  }
-
-  /** A run ended: its outcomes are taken by the cells it may decide, then more runs or a publication. */
-  #finish(answer: Answered, result: ProviderResult): void {
-    const run = answer.run;
-    answer.run = undefined;
-    this.#running--;
-    if (!run || answer.state === 'retired') return answer.release(result.auth || answer.combine(Date.now()));
-    const now = Date.now();
-    this.#applyOutcomes(answer, run.positions, run.gens, result, now);
-    if (this.#closed) return answer.release(answer.combine(now));
-    // More to learn before publishing (the probe that found auth is gone; a file changed meanwhile): run that first.
-    const due = answer.due(now);
-    if (due.length > 0) return this.#start(answer, due);
-    this.#publish(answer, now, run.seq);
-    // A warm that came while it ran wants a run that started after it (#refresh skips an answer a listener dropped).
-    if (answer.wantsRun) {
-      this.#force(answer, now);
-      this.#refresh(answer, now);
-    }
-  }
-
-  #applyOutcomes(answer: Answer, positions: readonly number[], gens: readonly number[], result: ProviderResult, now: number): void {
-    const reported = new Set<number>();
-    for (const outcome of result.probes) {
-      const cell = answer.cells[outcome.position];
-      reported.add(outcome.position);
-      // A run that started before the cell's inputs changed does not decide it (the cell stays due), unless it read the files as last seen.
-      if (!cell || !cell.current(outcome, gens[outcome.position] ?? -1)) continue;
-      const before = cell.deps;
-      cell.apply(outcome, now, this.#life);
-      this.#watcher.track(cell, before);
-    }
-    if (result.auth) return;
-    // Every probe asked for should have been reported: one that was not (the whole task failed) failed.
-    for (const position of positions) {
-      const cell = answer.cells[position];
-      if (!cell || reported.has(position) || cell.gen !== gens[position]) continue;
-      cell.fail(now, this.#life, undefined, result.error ?? errorData('E_BAD_WORKER_RESULT', 'the worker did not report the probe'));
-    }
-  }
-
-  /** The run could not be dispatched (a closed pool): an answer with a value keeps it and tries again later. */
-  #runFailed(answer: Answered, err: unknown): void {
-    answer.run = undefined;
-    this.#running--;
-    if (answer.state === 'retired' || answer.state === 'probing') {
-      this.#evict(answer);
-      return answer.release(undefined, err);
-    }
-    this.#options.logger.warn({ provider: answer.id, code: (err as AuthProbeError).code ?? 'unknown' }, 'background refresh could not be dispatched');
-    this.#block(answer, Date.now());
-    answer.release(answer.auth);
-  }
-
-  /** No run can be dispatched now: `held`, tried again after the backoff; an expired one publishes what is left. */
-  #block(answer: Answered, now: number): void {
-    if (answer.state === 'expired') this.#flip(answer, answer.publish(answer.combine(now), now, -1));
-    answer.on('blocked');
-    answer.stateEndsAt = now + this.#life.backoff.initialMs;
-    this.#schedule(answer, now);
-  }
-
-  /** Publishes a run's answer (`seq`: the run, for the warms waiting); a flip is a `change` event. */
-  #publish(answer: Answered, now: number, seq: number): void {
-    const waited = answer.staleSince;
-    const before = answer.publish(answer.combine(now), now, seq);
-    answer.on('publish');
-    if (waited !== undefined) this.refreshTime.record(Math.max(1, Math.round((performance.now() - waited) * 1000)));
-    this.#schedule(answer, now);
-    this.#flip(answer, before);
-  }
-
-  #flip(answer: Answered, before: boolean | undefined): void {
-    if (before === undefined || before === answer.auth) return;
-    this.counters.changes++;
-    // Whoever was told of the flip must hear of the flip back: keep following it.
-    answer.interest.followed = true;
-    this.#onChange(answer, before);
-  }
-
-  /** A `true` it served rested on findings whose expiry has come: not served until a run publishes. */
-  #expire(answer: Answered, now: number): void {
-    clearTimeout(answer.timer);
-    answer.timer = undefined;
-    answer.on('expire');
-    if (!answer.run) this.#refresh(answer, now);
-    else this.#schedule(answer, now);
-  }
-
-  /** With `answerWithinMs`, checks waiting for a run get `false` (undecided) when it passes; the run goes on. */
-  #armDeadline(answer: Answered): void {
-    const within = this.#options.answerWithinMs;
-    if (within === undefined || answer.timer !== undefined) return;
-    answer.timer = setTimeout(() => {
-      answer.timer = undefined;
-      if (!WAITING.has(answer.state) || this.#closed) return;
-      this.counters.undecided++;
-      const before = answer.publish(false, 0, -1);
-      answer.on('deadline');
-      this.#options.logger.debug({ provider: answer.id, answerWithinMs: within }, 'answered undecided');
-      this.#flip(answer, before);
-    }, within).unref();
-  }
-
-  /** Sets the timer of the state's next timed event: a due time or an expiry, a hold's retry, a stale answer's drop. */
-  #schedule(answer: Answered, now: number): void {
-    clearTimeout(answer.timer);
-    answer.timer = undefined;
-    const state = answer.state;
-    if (state === 'retired' || WAITING.has(state) || this.#closed) return;
-    const expiry = answer.auth ? answer.trueUntil : Infinity;
-    let at = expiry;
-    if (state === 'fresh') at = Math.min(at, answer.nextDueAt(now, this.#options.negativeTtlMs));
-    else if (state === 'held' || state === 'stale') at = Math.min(at, answer.stateEndsAt);
-    if (at === Infinity) return;
-    const wait = Math.min(Math.max(0, at - now), 2 ** 31 - 1);
-    answer.timer = setTimeout(() => this.#timeUp(answer), wait).unref();
-  }
-
-  /** The state's timed event came. */
-  #timeUp(answer: Answered): void {
-    answer.timer = undefined;
-    const now = Date.now();
-    const state = answer.state;
-    if (state === 'retired' || this.#closed) return;
-    if (answer.auth && answer.trueUntil <= now) {
-      // Nobody uses a stale answer: past its expiry it is dropped, not probed.
-      return state === 'stale' ? this.#evict(answer) : this.#expire(answer, now);
-    }
-    if (state === 'held') return this.#refresh(answer, now);
-    if (state === 'stale') return answer.stateEndsAt <= now ? this.#evict(answer) : this.#schedule(answer, now);
-    if (state !== 'fresh') return;
-    // Timers keep a monotonic clock and may fire a millisecond before the wall clock reaches the due time.
-    if (answer.nextDueAt(now, 0) > now) return this.#schedule(answer, now);
-    if (answer.interest.used || answer.interest.followed) {
-      answer.interest.used = false;
-      return this.#refresh(answer, now);
-    }
-    answer.on('idle');
-    // A remembered failure outlives the stale window, up to the longest backoff: a gateway that lists models every
-    // few minutes must not wait for the same hung CLI each time, and the backoff must get the chance to grow.
-    answer.stateEndsAt = now + (answer.failing ? Math.max(this.#options.staleMs, this.#life.backoff.maxMs) : this.#options.staleMs);
-    this.#schedule(answer, now);
-  }
-
+  /** Drops an answer from the book: `evict`, unless a refused first run retired it already. */
   #evict(answer: Answered): void {
-    if (answer.state === 'retired') return;
-    answer.on('evict');
+    if (!this.#all.has(answer)) return;
+    if (answer.state !== 'retired') answer.on('evict');
     if (answer.home.answers.get(answer.key) === answer) answer.home.answers.delete(answer.key);
     this.#all.delete(answer);
     for (const cell of answer.cells) this.#watcher.untrack(cell);

@@ -121,7 +121,7 @@ export function createCheckerFor(host: CheckerHost, state: ScopeState): AuthChec
   // The hit path: a Map lookup, two field reads, two field writes, an already-resolved promise.
   return (provider, modelApi) => {
     const answer = memo.get(provider, modelApi);
-    if (answer !== undefined && answer.servedAsIs && within(answer)) {
+    if (answer?.servedAsIs && within(answer)) {
       counters.cacheHits++;
       answer.interest.used = true;
       return answer.promise;

@@ -79,12 +79,6 @@ const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 export function byCost<T extends { readonly id: string }>(items: readonly T[], costOf: (item: T) => RunCost, groupOf: (item: T) => string = () => ''): T[] {
   return items
     .map((item, i) => ({ item, i, cost: costOf(item), group: groupOf(item) }))
-    .sort(
-      (a, b) =>
-        a.cost.cls - b.cost.cls ||
-        (a.cost.cls === 1 ? compare(a.group, b.group) : b.cost.ms - a.cost.ms) ||
-        compare(a.item.id, b.item.id) ||
-        a.i - b.i,
-    )
+    .sort((a, b) => a.cost.cls - b.cost.cls || (a.cost.cls === 1 ? compare(a.group, b.group) : b.cost.ms - a.cost.ms) || compare(a.item.id, b.item.id) || a.i - b.i)
     .map((x) => x.item);
 }

@@ -278,4 +278,3 @@ export class DependencyWatcher<T extends Dependent> {
     }, every).unref();
   }
 }
-

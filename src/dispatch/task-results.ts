@@ -85,7 +85,7 @@ export class TaskResults {
   /** The task's own result, once its worker returned it: every provider's result, each delivered (if it was not yet). */
   complete(raw: unknown): ProviderResult[] {
     const results = this.#validate(raw);
-    results.forEach((result, i) => this.deliver(i, result));
+    for (const [i, result] of results.entries()) this.deliver(i, result);
     return results;
   }
 

@@ -44,8 +44,8 @@ async function answersUntil(check: AuthChecker, id: string, want: boolean, timeo
   }
 }
 
-describe('overlapping warms', () => {
-  const { dir, pools } = useFixture({ prefix: 'app-lifecycle-warm-' });
+describe.each(['helper', 'worker'] as const)('overlapping warms (CLIs spawned from the %s)', (spawnVia) => {
+  const { dir, pools } = useFixture({ prefix: 'app-lifecycle-warm-', pool: { spawnVia } });
   afterEach(() => pools.closeAll());
 
   it('resolves warm() calls made every 300 ms while warming goes on, instead of each new one discarding the CLI run in flight', async () => {
@@ -73,8 +73,8 @@ describe('overlapping warms', () => {
   });
 });
 
-describe('answerWithinMs bounds every wait', () => {
-  const { dir, pools } = useFixture({ prefix: 'app-lifecycle-within-' });
+describe.each(['helper', 'worker'] as const)('answerWithinMs bounds every wait (CLIs spawned from the %s)', (spawnVia) => {
+  const { dir, pools } = useFixture({ prefix: 'app-lifecycle-within-', pool: { spawnVia } });
   afterEach(() => pools.closeAll());
 
   it("answers a check that joins a warm's first run false within the bound, then tells of the true with a change event", async () => {
@@ -113,8 +113,8 @@ describe('answerWithinMs bounds every wait', () => {
   });
 });
 
-describe('an expiry while the queue is full', () => {
-  const { dir, pools } = useFixture({ prefix: 'app-lifecycle-expiry-' });
+describe.each(['helper', 'worker'] as const)('an expiry while the queue is full (CLIs spawned from the %s)', (spawnVia) => {
+  const { dir, pools } = useFixture({ prefix: 'app-lifecycle-expiry-', pool: { spawnVia } });
   afterEach(() => pools.closeAll());
 
   it('never answers true for a login past its expiry, even while maxQueue is reached', async () => {

@@ -13,6 +13,9 @@ import { eventually } from './helpers/processes.js';
 import { useFixture } from './helpers/fixture.js';
 import { markLines, shellCli } from './helpers/temp.js';
 
+/** The suite runs with CLIs spawned both ways: the pool's helper (the default) and the worker threads. */
+const SPAWN_VIA = ['helper', 'worker'] as const;
+
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Every `change` event of the pool, as `provider:previous→current`. */
@@ -40,8 +43,8 @@ async function rewriteInPlace(file: string, text: string): Promise<void> {
   }
 }
 
-describe('a failure never replaces a known answer', () => {
-  const { dir, pools } = useFixture();
+describe.each(SPAWN_VIA)('a failure never replaces a known answer (CLIs spawned from the %s)', (spawnVia) => {
+  const { dir, pools } = useFixture({ pool: { spawnVia } });
   const codex = { kind: 'credentialFile' as const, path: '~/.codex/auth.json', pointer: '/tokens/access_token' };
 
   it('keeps serving true through a half-written credential file: no event, still watched, degraded until whole again', async () => {
@@ -111,8 +114,8 @@ describe('a failure never replaces a known answer', () => {
   });
 });
 
-describe('a gateway that rewrites its own store on every request', () => {
-  const { dir, pools } = useFixture();
+describe.each(SPAWN_VIA)('a gateway that rewrites its own store on every request (CLIs spawned from the %s)', (spawnVia) => {
+  const { dir, pools } = useFixture({ pool: { spawnVia } });
 
   it('gives 0 wrong answers and 0 events while the store is rewritten in place, and runs an unrelated CLI once', async () => {
     const mark = dir.path('cli.mark');
@@ -173,8 +176,8 @@ describe('a gateway that rewrites its own store on every request', () => {
   });
 });
 
-describe('failures are remembered', () => {
-  const { dir, pools } = useFixture();
+describe.each(SPAWN_VIA)('failures are remembered (CLIs spawned from the %s)', (spawnVia) => {
+  const { dir, pools } = useFixture({ pool: { spawnVia } });
 
   it('waits for a hung CLI once across repeated sweeps', async () => {
     const mark = dir.path('hung.mark');
@@ -204,8 +207,8 @@ describe('failures are remembered', () => {
   });
 });
 
-describe('failures are remembered past the stale window', () => {
-  const { dir, pools } = useFixture();
+describe.each(SPAWN_VIA)('failures are remembered past the stale window (CLIs spawned from the %s)', (spawnVia) => {
+  const { dir, pools } = useFixture({ pool: { spawnVia } });
 
   it('keeps an unused failure until its longest backoff: a check much later is still answered at once', async () => {
     const mark = dir.path('later.mark');
@@ -269,8 +272,8 @@ describe('bounded memory', () => {
   });
 });
 
-describe('invalidate() and scopes', () => {
-  const { dir, pools } = useFixture();
+describe.each(SPAWN_VIA)('invalidate() and scopes (CLIs spawned from the %s)', (spawnVia) => {
+  const { dir, pools } = useFixture({ pool: { spawnVia } });
 
   it('is a barrier: a check made after invalidate() never gets an answer from a dispatch that started before it', async () => {
     const env: Record<string, string> = { PATH: '/usr/bin:/bin', TOKEN_OK: 'yes' };

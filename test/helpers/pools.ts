@@ -2,12 +2,12 @@ import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { createAuthProbePool, type AuthProbePool, type AuthProbePoolOptions } from 'auth-probe-pool';
 
-/** Tracks pools so a test file's `afterAll` can close every one it made. */
-export function poolFactory() {
+/** Tracks pools so a test file's `afterAll` can close every one it made; `defaults` go under each pool's options. */
+export function poolFactory(defaults: Partial<AuthProbePoolOptions> = {}) {
   const pools: AuthProbePool[] = [];
   return {
     create(options: AuthProbePoolOptions): AuthProbePool {
-      const pool = createAuthProbePool({ threads: { min: 1, max: 2 }, ...options });
+      const pool = createAuthProbePool({ threads: { min: 1, max: 2 }, ...defaults, ...options });
       pools.push(pool);
       return pool;
     },

@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Answer } from './answers/answer.js';
-import { AnswerBook, type WarmEntry } from './answers/book.js';
+import { AnswerBook, type Question } from './answers/book.js';
 import { RunCosts } from './answers/costs.js';
 import { dispatchRequest, RunBatcher } from './answers/batcher.js';
 import type { Cell } from './answers/cell.js';
@@ -100,25 +100,25 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     }
     const api = validateModelApi(modelApi);
     if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
-    const { key, modelApi: keyApi, kinds } = this.#entry(id, api);
-    const kept = state.answers.get(key);
+    const question = this.#question(id, api);
+    const kept = state.answers.get(question.key);
     if (serve(this, kept, 'snapshotHits') !== undefined) return kept as Answer;
-    return this.#book.lookup(state, key, id, keyApi, kinds);
+    return this.#book.lookup(state, question);
   }
 
   /** Where a question is kept: by id, and by modelApi too for a provider whose module probes receive it. */
-  #entry(id: string, modelApi: string | undefined): WarmEntry {
+  #question(id: string, modelApi: string | undefined): Question {
     const plan = this.#plan(id);
     const keyApi = plan.modelApiSensitive ? modelApi : undefined;
     return { id, key: keyApi === undefined ? id : `${id}\0${keyApi}`, modelApi: keyApi, kinds: plan.kinds };
   }
 
   /** A warm's target: an id, or `{ provider, modelApi }` for the checks a gateway makes with one. */
-  #target(target: unknown): WarmEntry {
-    if (typeof target === 'string') return this.#entry(this.#normalize(target), undefined);
-    if (typeof target !== 'object' || target === null) return this.#entry(this.#normalize(target), undefined);
+  #target(target: unknown): Question {
+    if (typeof target === 'string') return this.#question(this.#normalize(target), undefined);
+    if (typeof target !== 'object' || target === null) return this.#question(this.#normalize(target), undefined);
     const { provider, modelApi } = target as Partial<WarmTarget>;
-    return this.#entry(this.#normalize(provider), validateModelApi(modelApi));
+    return this.#question(this.#normalize(provider), validateModelApi(modelApi));
   }
 
   revalidate(answer: Answer): void {
@@ -153,13 +153,13 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
 
   async explain(provider: string, scope?: Scope, options?: ExplainOptions): Promise<ExplainReport> {
     const id = this.#normalize(provider);
-    const entry = this.#entry(id, validateModelApi(options?.modelApi));
+    const question = this.#question(id, validateModelApi(options?.modelApi));
     const state = this.#state(scope);
     if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
-    const kept = this.#book.kept(state, entry.key);
-    if (entry.kinds.length === 0) return explainResult(provider, { provider: id, auth: false, decidedBy: null, probes: [], durationMs: 0 }, kept);
+    const kept = this.#book.kept(state, question.key);
+    if (question.kinds.length === 0) return explainResult(provider, { provider: id, auth: false, decidedBy: null, probes: [], durationMs: 0 }, kept);
     const mode = options?.stopAtFirst ? 'first' : 'all';
-    const [result] = await this.#dispatcher.dispatch([id], dispatchRequest(this.#options, state.scope, entry.modelApi, mode));
+    const [result] = await this.#dispatcher.dispatch([id], dispatchRequest(this.#options, state.scope, question.modelApi, mode));
     return explainResult(provider, result as ProviderResult, kept);
   }
 

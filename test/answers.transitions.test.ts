@@ -85,7 +85,7 @@ function harness(extra: Partial<Options> = {}) {
     counters,
     lookup: (_state: unknown, provider: unknown) => {
       const id = provider as string;
-      const found = (book as Book).lookup(home, id, id, undefined, ['env']);
+      const found = (book as Book).lookup(home, { id, key: id, modelApi: undefined, kinds: ['env'] });
       watch(id);
       return found;
     },

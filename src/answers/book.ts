@@ -45,8 +45,8 @@ export interface BookCounters {
   undecided: number;
 }
 
-/** One provider a `warm()` asks for: its id, its key in the scope, the modelApi it is kept by, and its plan's kinds. */
-export interface WarmEntry {
+/** What a check or a `warm()` asks: a provider's id, its answer's key in the scope, the modelApi it is kept by, and its plan's kinds. */
+export interface Question {
   readonly id: string;
   readonly key: string;
   readonly modelApi: string | undefined;
@@ -90,7 +90,8 @@ export class AnswerBook {
    * The miss path: the scope's kept answer for the key (a stale one is served and refreshed in the background),
    * or a new one, probed and waited for. Returns the bare answer when it was dropped while being probed.
    */
-  async lookup(home: ScopeState, key: string, id: string, modelApi: string | undefined, kinds: readonly ProbeKind[]): Promise<Answer | boolean> {
+  async lookup(home: ScopeState, question: Question): Promise<Answer | boolean> {
+    const { key } = question;
     const now = Date.now();
     let answer = home.answers.get(key) as Answered | undefined;
     if (!answer) {
@@ -98,7 +99,7 @@ export class AnswerBook {
         throw new AuthProbeError('E_QUEUE_FULL', `${this.#runs.running} distinct checks waiting, limit ${this.#options.maxQueue}`);
       }
       // The check that creates an answer is not a use: an id checked once (a typo) expires unused and leaves.
-      answer = this.#add(home, key, id, modelApi, kinds);
+      answer = this.#add(home, question);
       this.#runs.refresh(answer, now);
     } else {
       if (!answer.served) this.counters.coalesced++;
@@ -126,10 +127,10 @@ export class AnswerBook {
    * on. A run already under way is not discarded: the warm is answered by the next run to start. Resolves with each
    * answer once such a run has published it; `onAnswer` is called as each one is.
    */
-  async warm(home: ScopeState, entries: readonly WarmEntry[], onAnswer: () => void): Promise<{ answer: Answer; auth: boolean }[]> {
+  async warm(home: ScopeState, questions: readonly Question[], onAnswer: () => void): Promise<{ answer: Answer; auth: boolean }[]> {
     const now = Date.now();
-    const waits = entries.map(({ id, key, modelApi, kinds }) => {
-      const answer = (home.answers.get(key) as Answered | undefined) ?? this.#add(home, key, id, modelApi, kinds);
+    const waits = questions.map((question) => {
+      const answer = (home.answers.get(question.key) as Answered | undefined) ?? this.#add(home, question);
       answer.interest.followed = true;
       return this.#warmOne(answer, now).then((auth) => {
         onAnswer();
@@ -209,7 +210,7 @@ export class AnswerBook {
     for (const answer of [...this.#all]) this.#evict(answer);
   }
 
-  #add(home: ScopeState, key: string, id: string, modelApi: string | undefined, kinds: readonly ProbeKind[]): Answered {
+  #add(home: ScopeState, { key, id, modelApi, kinds }: Question): Answered {
     const answer = new Answer(home, key, id, modelApi, kinds) as Answered;
     home.answers.set(key, answer);
     this.scopes.touch(home);

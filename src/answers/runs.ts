@@ -9,7 +9,7 @@ import { performance, type RecordableHistogram } from 'node:perf_hooks';
 import type { ResolvedOptions } from '../config/options.js';
 import type { ProviderResult } from '../config/schema.js';
 import { type AuthProbeError, errorData } from '../errors.js';
-import type { Answer } from './answer.js';
+import type { Answer, RunRecord } from './answer.js';
 import type { RunBatcher } from './batcher.js';
 import type { Cell, Lifetimes } from './cell.js';
 import { WAITING } from './lifecycle.js';
@@ -109,7 +109,7 @@ export class AnswerRuns {
     this.running--;
     if (!run || answer.state === 'retired') return answer.release(result.auth || answer.combine(Date.now()));
     const now = Date.now();
-    this.#applyOutcomes(answer, run.positions, run.gens, result, now);
+    this.#applyOutcomes(answer, run, result, now);
     if (this.closed) return answer.release(answer.combine(now));
     // More to learn before publishing (the probe that found auth is gone; a file changed meanwhile): run that first.
     const due = answer.due(now);
@@ -122,7 +122,7 @@ export class AnswerRuns {
     }
   }
 
-  #applyOutcomes(answer: Answer, positions: readonly number[], gens: readonly number[], result: ProviderResult, now: number): void {
+  #applyOutcomes(answer: Answer, { positions, gens }: RunRecord, result: ProviderResult, now: number): void {
     const reported = new Set<number>();
     for (const outcome of result.probes) {
       const cell = answer.cells[outcome.position];

@@ -194,10 +194,13 @@ describe('pool lifecycle', () => {
     const check = pool.createChecker();
     const pending = [check('slow'), check('slow')];
     expect(pool.stats().answersInFlight).toBe(1);
+    expect(pool.stats().answerStates).toMatchObject({ probing: 1, fresh: 0 });
     await Promise.all(pending);
     await check('slow');
     let stats = pool.stats();
     expect(stats).toMatchObject({ dispatches: 1, coalesced: 1, cacheHits: 1, answersInFlight: 0, tasksQueued: 0, providersProbed: 1, probesRun: 1 });
+    expect(stats.answerStates).toEqual({ probing: 0, expired: 0, undecided: 0, fresh: 1, refreshing: 0, held: 0, stale: 0, retired: 0 });
+    expect((await pool.explain('slow')).kept).toMatchObject({ state: 'fresh', auth: true });
     // Piscina times a task when it ends, just after its provider was answered.
     expect(await eventually(() => pool.stats().runTime.count === 1)).toBe(true);
     stats = pool.stats();

@@ -189,12 +189,18 @@ describe('failures that last', () => {
   const options = { cacheTtlMs: { positive: 500, negative: 500 }, failureBackoffMs: { initial: 100, max: 200 } };
   const credential = (path: string) => ({ providers: { cred: [{ kind: 'credentialFile' as const, path, pointer: '/token' }] } });
 
-  it('believes a credential file left empty once the failure outlasts cacheTtlMs.positive: false, with one change event', async () => {
-    const file = dir.write('emptied/token.json', { token: 'tok-1' });
+  /** A pool whose `cred` answers true from a token file under `name`, checked once; its change events recorded. */
+  async function believed(name: string) {
+    const file = dir.write(`${name}/token.json`, { token: 'tok-1' });
     const pool = pools.create({ ...options, probes: credential(file) });
     const changes = recordChanges(pool);
     const check = pool.createChecker();
     expect(await check('cred')).toBe(true);
+    return { file, pool, changes, check };
+  }
+
+  it('believes a credential file left empty once the failure outlasts cacheTtlMs.positive: false, with one change event', async () => {
+    const { file, changes, check } = await believed('emptied');
     truncateSync(file, 0);
     const seen = await answersUntil(check, 'cred', false);
     expect(seen.at(-1), `answers after the file was emptied: ${runs(seen)}`).toBe(false);
@@ -205,11 +211,7 @@ describe('failures that last', () => {
   });
 
   it('keeps answering true, with no change event, through a credential file emptied for a moment; left half-written, it is believed once', async () => {
-    const file = dir.write('blip/token.json', { token: 'tok-1' });
-    const pool = pools.create({ ...options, probes: credential(file) });
-    const changes = recordChanges(pool);
-    const check = pool.createChecker();
-    expect(await check('cred')).toBe(true);
+    const { file, pool, changes, check } = await believed('blip');
     // Past the positive TTL: what counts is how long the failure lasts, not how old the good answer is.
     await sleep(700);
     truncateSync(file, 0);

@@ -159,6 +159,18 @@ async function expired(h: Harness): Promise<void> {
   await h.reach('p', 'expired');
 }
 
+/** `invalidate()` of an answer brought to `from` by `reach`: dropped, and nothing kept. */
+function invalidated(from: AnswerState, options: Partial<Options>, reach: (h: Harness) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const h = harness(options);
+    await reach(h);
+    expect(h.state('p')).toBe(from);
+    h.book.invalidate();
+    expect(h.log.at(-1)).toBe(`${from} --evict--> retired`);
+    expect(h.book.size).toBe(0);
+  };
+}
+
 /** Every transition of the table, and how a test brings it about. */
 const scenarios: Record<string, (options?: Partial<Options>) => Promise<void>> = {
   'probing --publish--> fresh': async () => {
@@ -221,12 +233,7 @@ const scenarios: Record<string, (options?: Partial<Options>) => Promise<void>> =
     expect(await h.check('p'), 'at maxQueue, what is left is published: false').toBe(false);
     expect(h.changes).toEqual(['p:true→false']);
   },
-  'expired --evict--> retired': async () => {
-    const h = harness();
-    await expired(h);
-    h.book.invalidate();
-    expect(h.log.at(-1)).toBe('expired --evict--> retired');
-  },
+  'expired --evict--> retired': invalidated('expired', {}, expired),
   'undecided --publish--> fresh': async () => {
     const h = harness({ answerWithinMs: 20 });
     await undecided(h);
@@ -242,12 +249,7 @@ const scenarios: Record<string, (options?: Partial<Options>) => Promise<void>> =
     expect(h.log.at(-1)).toBe('undecided --blocked--> held');
     expect(await h.check('p')).toBe(false);
   },
-  'undecided --evict--> retired': async () => {
-    const h = harness({ answerWithinMs: 20 });
-    await undecided(h);
-    h.book.invalidate();
-    expect(h.log.at(-1)).toBe('undecided --evict--> retired');
-  },
+  'undecided --evict--> retired': invalidated('undecided', { answerWithinMs: 20 }, undecided),
   'fresh --refresh--> refreshing': async () => {
     const h = harness();
     await fresh(h, 'p', absent('p'));
@@ -281,12 +283,7 @@ const scenarios: Record<string, (options?: Partial<Options>) => Promise<void>> =
     expect(h.log).toEqual(['fresh --blocked--> held']);
     expect(await h.check('p'), 'served as is').toBe(true);
   },
-  'fresh --evict--> retired': async () => {
-    const h = harness();
-    await fresh(h, 'p', present('p'));
-    h.book.invalidate();
-    expect(h.log).toEqual(['fresh --evict--> retired']);
-  },
+  'fresh --evict--> retired': invalidated('fresh', {}, (h) => fresh(h, 'p', present('p'))),
   'refreshing --publish--> fresh': async () => {
     const h = harness();
     await fresh(h, 'p', present('p'));
@@ -313,13 +310,10 @@ const scenarios: Record<string, (options?: Partial<Options>) => Promise<void>> =
     expect(h.log).toEqual(['fresh --refresh--> refreshing', 'refreshing --blocked--> held']);
     expect(await h.check('p')).toBe(true);
   },
-  'refreshing --evict--> retired': async () => {
-    const h = harness();
+  'refreshing --evict--> retired': invalidated('refreshing', {}, async (h) => {
     await fresh(h, 'p', present('p'));
     void h.warm('p');
-    h.book.invalidate();
-    expect(h.log.at(-1)).toBe('refreshing --evict--> retired');
-  },
+  }),
   'held --refresh--> refreshing': async () => {
     const h = harness({ maxQueue: 1 });
     await held(h);
@@ -343,12 +337,7 @@ const scenarios: Record<string, (options?: Partial<Options>) => Promise<void>> =
     expect(h.log[0]).toBe('fresh --blocked--> held');
     expect(await h.check('p')).toBe(true);
   },
-  'held --evict--> retired': async () => {
-    const h = harness({ maxQueue: 1 });
-    await held(h);
-    h.book.invalidate();
-    expect(h.log.at(-1)).toBe('held --evict--> retired');
-  },
+  'held --evict--> retired': invalidated('held', { maxQueue: 1 }, (h) => held(h)),
   'stale --refresh--> refreshing': async () => {
     const h = harness();
     await fresh(h, 'p', absent('p'));

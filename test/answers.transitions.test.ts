@@ -53,7 +53,8 @@ afterEach(() => {
 function harness(extra: Partial<Options> = {}) {
   const options = resolveOptions({
     probes: { providers: { p: [{ kind: 'env', vars: ['P'] }], q: [{ kind: 'env', vars: ['Q'] }] } },
-    cacheTtlMs: { positive: 100, negative: 100, staleWhileRevalidate: 150 },
+    // A `true` lives longer than any expiry of these tests: an expiry, not its TTL, is what ends it.
+    cacheTtlMs: { positive: 10_000, negative: 100, staleWhileRevalidate: 150 },
     failureBackoffMs: { initial: 40, max: 40 },
     logger: pino({ level: 'silent' }),
     ...extra,
@@ -155,7 +156,7 @@ async function held(h: Harness, inMs = 10_000): Promise<void> {
 }
 
 async function expired(h: Harness): Promise<void> {
-  await fresh(h, 'p', present('p', Date.now() + 60));
+  await fresh(h, 'p', present('p', Date.now() + 300));
   await h.reach('p', 'expired');
 }
 
@@ -226,7 +227,7 @@ const scenarios: Record<string, (options?: Partial<Options>) => Promise<void>> =
   },
   'expired --blocked--> held': async () => {
     const h = harness({ maxQueue: 1 });
-    await fresh(h, 'p', present('p', Date.now() + 80));
+    await fresh(h, 'p', present('p', Date.now() + 300));
     void h.check('q');
     await h.reach('p', 'held');
     expect(h.log).toEqual(['fresh --expire--> expired', 'expired --blocked--> held']);
@@ -294,7 +295,7 @@ const scenarios: Record<string, (options?: Partial<Options>) => Promise<void>> =
   },
   'refreshing --expire--> expired': async () => {
     const h = harness();
-    await fresh(h, 'p', present('p', Date.now() + 80));
+    await fresh(h, 'p', present('p', Date.now() + 300));
     void h.warm('p');
     await h.reach('p', 'expired');
     expect(h.log).toEqual(['fresh --refresh--> refreshing', 'refreshing --expire--> expired']);
@@ -323,7 +324,7 @@ const scenarios: Record<string, (options?: Partial<Options>) => Promise<void>> =
   },
   'held --expire--> expired': async () => {
     const h = harness({ maxQueue: 1 });
-    await held(h, 80);
+    await held(h, 300);
     await eventually(() => h.log.includes('held --expire--> expired'), 5000);
     // Still at maxQueue: what is left is published, false, and it waits again (retries may have come first).
     const at = h.log.indexOf('held --expire--> expired');
@@ -347,7 +348,7 @@ const scenarios: Record<string, (options?: Partial<Options>) => Promise<void>> =
   },
   'stale --expire--> expired': async () => {
     const h = harness({ cacheTtlMs: { positive: 20, negative: 20, staleWhileRevalidate: 10_000 } });
-    const until = Date.now() + 150;
+    const until = Date.now() + 400;
     await fresh(h, 'p', present('p', until));
     // Not used: due at 20 ms, then stale.
     await h.reach('p', 'stale');

@@ -115,7 +115,7 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
 
   /** A warm's target: an id, or `{ provider, modelApi }` for the checks a gateway makes with one. */
   #target(target: unknown): Question {
-    if (typeof target === 'string') return this.#question(this.#normalize(target), undefined);
+    // An id, or anything else not an object, which #normalize accepts (a string) or refuses.
     if (typeof target !== 'object' || target === null) return this.#question(this.#normalize(target), undefined);
     const { provider, modelApi } = target as Partial<WarmTarget>;
     return this.#question(this.#normalize(provider), validateModelApi(modelApi));

@@ -54,7 +54,7 @@ export class Answer {
   servedAsIs = false;
   /** Derived from the state: served (a `stale` one starts a run). */
   served = false;
-  /** A published `true` that rests only on findings with an expiry is served as is until then, in epoch ms. */
+  /** A published `true` that rests only on findings with an expiry is served as is until then, in epoch ms; Infinity otherwise (a `false` included). */
   trueUntil = Infinity;
   readonly interest: Interest = { used: false, followed: false };
   /** The run under way, if any (an answer dropped meanwhile still has one until it ends). */
@@ -115,14 +115,18 @@ export class Answer {
 
   /** Whether a cell decides the answer at `now`: those that found auth when it is true, all of them when it is false. */
   decides(cell: Cell<Answer>, now: number): boolean {
-    return !this.combine(now) || cell.effective(now) === 'present';
+    return this.#decides(cell, this.combine(now), now);
+  }
+
+  #decides(cell: Cell<Answer>, auth: boolean, now: number): boolean {
+    return !auth || cell.effective(now) === 'present';
   }
 
   /** Positions of the deciding cells that are due at `now`. */
   due(now: number): number[] {
     const auth = this.combine(now);
     const out: number[] = [];
-    for (const cell of this.cells) if (cell.dueAt <= now && (!auth || cell.effective(now) === 'present')) out.push(cell.position);
+    for (const cell of this.cells) if (cell.dueAt <= now && this.#decides(cell, auth, now)) out.push(cell.position);
     return out;
   }
 
@@ -130,7 +134,7 @@ export class Answer {
   nextDueAt(now: number, fallbackMs: number): number {
     const auth = this.combine(now);
     let at = Infinity;
-    for (const cell of this.cells) if ((!auth || cell.effective(now) === 'present') && cell.dueAt < at) at = cell.dueAt;
+    for (const cell of this.cells) if (this.#decides(cell, auth, now) && cell.dueAt < at) at = cell.dueAt;
     return at === Infinity ? now + fallbackMs : at;
   }
 

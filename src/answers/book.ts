@@ -118,7 +118,7 @@ export class AnswerBook {
 
   #used(answer: Answered, now: number): void {
     answer.interest.used = true;
-    if (answer.served && answer.auth && answer.trueUntil <= now) this.#runs.expire(answer, now);
+    if (answer.served && answer.trueUntil <= now) this.#runs.expire(answer, now);
     else if (answer.state === 'stale') this.#runs.refresh(answer, now);
   }
 

@@ -199,7 +199,7 @@ export class AnswerRuns {
       answer.timer = undefined;
       if (!WAITING.has(answer.state) || this.closed) return;
       this.#counters.undecided++;
-      const before = answer.publish(false, 0, -1);
+      const before = answer.publishUndecided();
       answer.on('deadline');
       this.#options.logger.debug({ provider: answer.id, answerWithinMs: within }, 'answered undecided');
       this.#flip(answer, before);
@@ -212,8 +212,7 @@ export class AnswerRuns {
     answer.timer = undefined;
     const state = answer.state;
     if (state === 'retired' || WAITING.has(state) || this.closed) return;
-    const expiry = answer.auth ? answer.trueUntil : Infinity;
-    let at = expiry;
+    let at = answer.trueUntil;
     if (state === 'fresh') at = Math.min(at, answer.nextDueAt(now, this.#options.negativeTtlMs));
     else if (state === 'held' || state === 'stale') at = Math.min(at, answer.stateEndsAt);
     if (at === Infinity) return;
@@ -227,7 +226,7 @@ export class AnswerRuns {
     const now = Date.now();
     const state = answer.state;
     if (state === 'retired' || this.closed) return;
-    if (answer.auth && answer.trueUntil <= now) {
+    if (answer.trueUntil <= now) {
       // Nobody uses a stale answer: past its expiry it is dropped, not probed.
       return state === 'stale' ? this.#evict(answer) : this.expire(answer, now);
     }

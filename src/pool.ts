@@ -23,6 +23,7 @@ import type { ProbeKind, ProviderResult, Scope } from './config/schema.js';
 import { resolveScope } from './config/scope.js';
 import { snapshotStats, type PoolStats } from './stats.js';
 import { DependencyWatcher } from './answers/watcher.js';
+import { Slices } from './slices.js';
 import type { AuthChangeEvent, AuthProbePool, ExplainOptions, WarmOptions, WarmReport, WarmTarget } from './pool-types.js';
 
 export type { AuthChecker } from './pool-types.js';
@@ -46,13 +47,19 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
   /** Plans of configured providers; every other id has the `defaults` plan. */
   readonly #plans = new Map<string, Plan>();
   readonly #defaultPlan: Plan;
+  /** The pool's main-thread work, a slice of each turn at most (see `slices.ts`). */
+  readonly #slices: Slices;
+  /** `close()` was called: nothing new is accepted. */
   #closed = false;
+  /** The book is closed: what still waited for a slice then (a forced close) is refused too. */
+  #ended = false;
 
   constructor(options: ResolvedOptions) {
     super();
     this.#options = options;
     this.#config = compileConfig(options.probes);
-    this.#dispatcher = new Dispatcher(options);
+    this.#slices = new Slices((err) => options.logger.error({ err: err instanceof Error ? err.name : typeof err }, 'pool work threw'));
+    this.#dispatcher = new Dispatcher(options, this.#slices);
     this.#watcher = new DependencyWatcher<Cell<Answer>>({ ...options.watch, logger: options.logger, rows: (keys) => this.#dispatcher.fingerprintRows(keys) }, (changes) =>
       this.#book.filesChanged(changes),
     );
@@ -63,8 +70,9 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
       options,
       (item) => costs.estimate(item.id, this.#plan(item.id).kinds, item.only),
       (item, result) => costs.record(item.id, result),
+      this.#slices,
     ));
-    this.#book = new AnswerBook(options, batcher, this.#watcher, (answer, previous) => this.#changed(answer, previous));
+    this.#book = new AnswerBook(options, { batcher, watcher: this.#watcher, slices: this.#slices }, (answer, previous) => this.#changed(answer, previous));
   }
 
   #normalize(provider: unknown): string {
@@ -86,7 +94,14 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     return this.#book.scopes.get(resolveScope(scope));
   }
 
-  async lookup(state: ScopeState, provider: unknown, modelApi: unknown): Promise<Answer | boolean> {
+  /** A miss: accepted at once, handled in the pool's slice of a turn (see `slices.ts`), so a burst of them never holds the loop. */
+  lookup(state: ScopeState, provider: unknown, modelApi: unknown): Promise<Answer | boolean> {
+    // A check made before close() is answered, even if its slice comes after.
+    const closed = this.#closed;
+    return this.#slices.submit(() => this.#lookupNow(state, provider, modelApi, closed));
+  }
+
+  async #lookupNow(state: ScopeState, provider: unknown, modelApi: unknown, closed: boolean): Promise<Answer | boolean> {
     this.counters.misses++;
     let id: string;
     try {
@@ -99,7 +114,7 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
       return false;
     }
     const api = validateModelApi(modelApi);
-    if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
+    if (closed || this.#ended) throw new AuthProbeError('E_POOL_CLOSED');
     const question = this.#question(id, api);
     const kept = state.answers.get(question.key);
     if (serve(this, kept, 'snapshotHits') !== undefined) return kept as Answer;
@@ -159,16 +174,30 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     const kept = this.#book.kept(state, question.key);
     if (question.kinds.length === 0) return explainResult(provider, { provider: id, auth: false, decidedBy: null, probes: [], durationMs: 0 }, kept);
     const mode = options?.stopAtFirst ? 'first' : 'all';
-    const [result] = await this.#dispatcher.dispatch([id], dispatchRequest(this.#options, state.scope, question.modelApi, mode));
+    // What the probes see now, the environment included.
+    this.#dispatcher.renewEnv();
+    const [result] = await this.#dispatcher.dispatch([id], dispatchRequest(state.scope, question.modelApi, mode));
     return explainResult(provider, result as ProviderResult, kept);
   }
 
   async warm(providers: Iterable<string | WarmTarget>, scope?: Scope, options?: WarmOptions): Promise<WarmReport> {
     const started = performance.now();
-    const entries = [...new Map(Array.from(providers, (p) => this.#target(p)).map((e) => [e.key, e])).values()];
+    const targets = Array.from(providers);
     const state = this.#state(scope);
     if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
+    // Every target is checked before any is probed (one bad id refuses the warm), a slice of a turn at a time.
+    const byKey = new Map<string, Question>();
+    await this.#slices.forEach(
+      targets,
+      (target) => {
+        const question = this.#target(target);
+        byKey.set(question.key, question);
+      },
+      true,
+    );
+    const entries = [...byKey.values()];
     this.counters.warms++;
+    this.#dispatcher.renewEnv();
     const tasksBefore = this.#dispatcher.counters.tasks;
     const progress = progressReporter(options?.onProgress, entries.length, this.#options.logger);
     let done = 0;
@@ -178,18 +207,20 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     // A warm overtaken by invalidate() (or close()) kept nothing.
     const published = settled.every(({ answer }) => answer.state !== 'retired');
     const report: { answers: Record<string, boolean>; modelApiAnswers: Record<string, Record<string, boolean>>; failed: string[] } = { answers: {}, modelApiAnswers: {}, failed: [] };
+    const failed = new Set<string>();
     for (const { answer, auth } of settled) {
       if (answer.modelApi === undefined) report.answers[answer.id] = auth;
       else (report.modelApiAnswers[answer.id] ??= {})[answer.modelApi] = auth;
-      const failed = answer.failing || (answer.state === 'retired' && answer.cells.some((c) => c.state === 'failed'));
-      if (failed && !report.failed.includes(answer.id)) report.failed.push(answer.id);
+      if (answer.failing || (answer.state === 'retired' && answer.cells.some((c) => c.state === 'failed'))) failed.add(answer.id);
     }
+    report.failed = [...failed];
     const durationMs = performance.now() - started;
-    this.#options.logger.info({ providers: entries.length, published, failed: report.failed.length, durationMs: Math.round(durationMs) }, 'warm');
+    this.#options.logger.info({ providers: entries.length, published, failed: failed.size, durationMs: Math.round(durationMs) }, 'warm');
     return { published, ...report, dispatches: this.#dispatcher.counters.tasks - tasksBefore, durationMs };
   }
 
   invalidate(): void {
+    this.#dispatcher.renewEnv();
     this.#book.invalidate();
   }
 
@@ -199,6 +230,9 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
 
   async close(options?: { force?: boolean }): Promise<void> {
     this.#closed = true;
+    // Checks made before close() that wait for a slice reach the book first (its order is the order they came in).
+    if (!options?.force) await this.#slices.submit(() => undefined);
+    this.#ended = true;
     this.#book.close();
     this.#watcher.close();
     // Checks made before close() are answered: their runs, sent a slice per turn, reach the dispatcher first.

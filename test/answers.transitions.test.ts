@@ -22,6 +22,7 @@ const { DependencyWatcher } = (await import(dist('answers/watcher.js'))) as type
 const { resolveOptions } = (await import(dist('config/options.js'))) as typeof import('../src/config/options.js');
 const { resolveScope } = (await import(dist('config/scope.js'))) as typeof import('../src/config/scope.js');
 const { AuthProbeError } = (await import(dist('errors.js'))) as typeof import('../src/errors.js');
+const { Slices } = (await import(dist('slices.js'))) as typeof import('../src/slices.js');
 
 type Book = InstanceType<typeof AnswerBook>;
 type Options = Parameters<typeof resolveOptions>[0];
@@ -65,7 +66,10 @@ function harness(extra: Partial<Options> = {}) {
   const log: string[] = [];
   let book: Book | undefined;
   const watcher = new DependencyWatcher<never>({ ...options.watch, logger: options.logger, rows: async () => [] }, (c) => book?.filesChanged(c));
-  book = new AnswerBook(options, batcher as never, watcher as never, (answer, previous) => changes.push(`${answer.id}:${previous}→${answer.auth}`));
+  const slices = new Slices((err) => {
+    throw err;
+  });
+  book = new AnswerBook(options, { batcher, watcher, slices } as never, (answer, previous) => changes.push(`${answer.id}:${previous}→${answer.auth}`));
   const home = book.scopes.get(resolveScope(undefined));
   const counters = { cacheHits: 0, staleHits: 0, snapshotHits: 0 };
   const logged = new WeakSet<Answer>();

@@ -58,4 +58,37 @@ describe("the gateway's event loop", () => {
     expect(await Promise.all(pending)).toEqual(pending.map(() => false));
     await closing;
   });
+
+  it('accepts a warm of 10,000 providers in slices: a timer set as it starts fires before all its answers are made', async () => {
+    const many = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`e${i}`, [{ kind: 'env' as const, vars: [`E${i}`] }]]));
+    const pool = pools.create({ probes: { providers: many }, env: { E7: 'set' } });
+    let ended = false;
+    const warming = pool.warm(Object.keys(many)).then((report) => {
+      ended = true;
+      return report;
+    });
+    const atTimer = await new Promise<{ answers: number; ended: boolean }>((resolve) => setTimeout(() => resolve({ answers: pool.stats().answers, ended }), 0));
+    const report = await warming;
+    expect(atTimer.ended).toBe(false);
+    // Made in one turn, all 10,000 would be there before any timer could fire.
+    expect(atTimer.answers).toBeLessThan(10_000);
+    expect(Object.keys(report.answers)).toHaveLength(10_000);
+    expect(Object.entries(report.answers).filter(([, auth]) => auth)).toEqual([['e7', true]]);
+  });
+
+  it('accepts 5,000 checks of a thousand agents in slices: a timer set just after them fires before they are all taken', async () => {
+    const pool = pools.create({ probes: { providers: Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`p${i}`, [{ kind: 'env' as const, vars: [`P${i}`] }]])) }, env: { P1: 'set' } });
+    await pool.hasAuth('p0');
+    const missesBefore = pool.stats().misses;
+    const checks: Promise<boolean>[] = [];
+    for (let agent = 0; agent < 1000; agent++) {
+      const check = pool.createChecker({ agentId: `agent-${agent}` });
+      for (let p = 0; p < 5; p++) checks.push(check(`p${p}`));
+    }
+    const takenAtTimer = await new Promise<number>((resolve) => setTimeout(() => resolve(pool.stats().misses - missesBefore), 0));
+    const answers = await Promise.all(checks);
+    expect(takenAtTimer).toBeLessThan(5000);
+    expect(pool.stats().misses - missesBefore).toBe(5000);
+    expect(answers.filter(Boolean)).toHaveLength(1000);
+  });
 });

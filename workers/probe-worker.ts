@@ -17,15 +17,17 @@ import { createGates } from '../src/probes/gate.js';
 import { probeProvider } from '../src/probes/provider.js';
 import { parseRowsKey } from '../src/probes/fingerprint.js';
 import { readLimitsOf, rowsFingerprint } from '../src/probes/store/sqlite.js';
-import type { ProbeTask, RowsTask, TaskResult, WorkerInit } from '../src/config/schema.js';
+import type { RowsTask, TaskResult, WorkerInit } from '../src/config/schema.js';
+import { resolveTask, type ProbeTaskMessage } from '../src/probes/task-env.js';
 import { taskStarted } from '../src/dispatch/watchdog.js';
 
 const init = workerData as WorkerInit;
 const config = compileConfig(init.config);
 const gates = createGates(init.maxCommandsPerWorker);
 
-export default async function probeWorker(task: ProbeTask | RowsTask): Promise<TaskResult | { fingerprints: string[] }> {
-  if ('rows' in task) return { fingerprints: task.rows.map(fingerprintRows) };
+export default async function probeWorker(message: ProbeTaskMessage | RowsTask): Promise<TaskResult | { fingerprints: string[] }> {
+  if ('rows' in message) return { fingerprints: message.rows.map(fingerprintRows) };
+  const task = resolveTask(message);
   taskStarted(task.control, threadId);
   // Every provider starts now; those whose probes are all synchronous complete (and post) before the next starts.
   const results = await Promise.all(
@@ -36,8 +38,10 @@ export default async function probeWorker(task: ProbeTask | RowsTask): Promise<T
       }),
     ),
   );
-  task.port?.close();
-  return { results };
+  if (!task.port) return { results };
+  // Every result went on the port, which the main thread reads to the end when this returns: no second copy.
+  task.port.close();
+  return { streamed: results.length };
 }
 
 /** A SQLite rows dependency's fingerprint now: one read of its database, as the probe that recorded it reads. */

@@ -67,6 +67,8 @@ export class Answer {
   timer: NodeJS.Timeout | undefined;
   /** When the change that made a run due happened (monotonic ms): how stale the refresh let the answer be. */
   staleSince: number | undefined;
+  /** The spellings (and modelApis) its scope's memo knows it by: dropped from the memo with it (see `memo.ts`). */
+  readonly spellings: [provider: string, modelApi: string | undefined][] = [];
   #decided: Waiter[] = [];
   #warms: WarmWaiter[] = [];
 

@@ -9,10 +9,12 @@ import { setImmediate as turn } from 'node:timers/promises';
 import type { Dispatcher, DispatchRequest } from '../dispatch/dispatcher.js';
 import { errorData } from '../errors.js';
 import type { ResolvedOptions } from '../config/options.js';
-import type { ProbeTask, ProviderResult } from '../config/schema.js';
-import { mergeEnv, type ResolvedScope } from '../config/scope.js';
+import type { ProviderResult } from '../config/schema.js';
+import type { ResolvedScope } from '../config/scope.js';
+import type { TaskScope } from '../probes/task-env.js';
 import { byCost, type RunCost } from './costs.js';
 import type { ScopeState } from './scopes.js';
+import type { Slices } from '../slices.js';
 
 /** One provider to probe: its normalised id, the plan positions to run (all of them when undefined), and its scope. */
 export interface RunItem {
@@ -26,20 +28,17 @@ interface Pending extends RunItem {
   reject(err: unknown): void;
 }
 
-type TaskScope = NonNullable<ProbeTask['scopes']>[number];
-
-/** What a task says of a scope: its paths, and the env its probes see, read now. */
-function taskScope(options: ResolvedOptions, scope: ResolvedScope): TaskScope {
-  const { agentDir, workspaceDir, agentId } = scope;
+/** What a task says of a scope: its paths, and its own variables (the pool's environment goes with the task, see `dispatch/env-epochs.ts`). */
+function taskScope(scope: ResolvedScope): TaskScope {
+  const { agentDir, workspaceDir, agentId, env } = scope;
   return {
-    // Read at dispatch: a run never sees an env older than the moment it was sent.
-    env: mergeEnv(options.env, scope),
     scope: { ...(agentDir ? { agentDir } : {}), ...(workspaceDir ? { workspaceDir } : {}), ...(agentId ? { agentId } : {}) },
+    ...(env !== undefined ? { overlay: { key: scope.key, vars: env } } : {}),
   };
 }
 
-export function dispatchRequest(options: ResolvedOptions, scope: ResolvedScope, modelApi: string | undefined, mode: DispatchRequest['mode']): DispatchRequest {
-  return { modelApi, mode, ...taskScope(options, scope) };
+export function dispatchRequest(scope: ResolvedScope, modelApi: string | undefined, mode: DispatchRequest['mode']): DispatchRequest {
+  return { modelApi, mode, ...taskScope(scope) };
 }
 
 /** Tasks sent in one turn of the event loop, at most. */
@@ -72,16 +71,10 @@ async function runBatched(
   // Runs with CLIs first, slowest first, so their waits start at once and overlap; lookups next, by scope, so an
   // agent's providers share a task (and one read of its store); modules last.
   const items = byCost(runs, costOf, (item) => item.state.scope.key);
-  // Scopes without an env of their own share one merged env object, which a task then carries once.
-  const shared = new Map<ScopeState, TaskScope>();
-  let plainEnv: TaskScope['env'] | undefined;
+  const described = new Map<ScopeState, TaskScope>();
   const scopeOf = (state: ScopeState): TaskScope => {
-    let ts = shared.get(state);
-    if (!ts) {
-      ts = taskScope(options, state.scope);
-      if (state.scope.env === undefined) ts = { scope: ts.scope, env: (plainEnv ??= ts.env) };
-      shared.set(state, ts);
-    }
+    let ts = described.get(state);
+    if (!ts) described.set(state, (ts = taskScope(state.scope)));
     return ts;
   };
   const tasks: Promise<void>[] = [];
@@ -117,8 +110,18 @@ async function runBatched(
   if (failed) throw failed.reason;
 }
 
+/**
+ * Runs sent in one flush at most. A burst that takes several slices of the loop (see `slices.ts`) is sent when it
+ * ends, as one batch, so its tasks are as full as if it had come in one turn; a larger one is sent this many at a
+ * time, so its first tasks do not wait for the last of its runs, and sorting a batch stays short.
+ */
+const MAX_BATCH = 1024;
+
+/** Times a batch waits for the slices' work to be done, at most, before it is sent anyway. */
+const MAX_DEFERRALS = 16;
+
 export class RunBatcher {
-  /** This tick's runs, by modelApi (`''` for none). */
+  /** Runs not sent yet, by modelApi (`''` for none). */
   readonly #pending = new Map<string, Pending[]>();
   /** Batches whose tasks are still being sent, a slice per turn. */
   readonly #sending = new Set<Promise<void>>();
@@ -130,6 +133,8 @@ export class RunBatcher {
     private readonly costOf: (item: RunItem) => RunCost,
     /** Told of each result, to learn what its probes cost. */
     private readonly onResult: (item: RunItem, result: ProviderResult) => void,
+    /** The pool's slices of the loop: a batch waits for the burst that makes it to end. */
+    private readonly slices: Slices,
   ) {}
 
   /** Probes one provider's `only` positions in its scope (stopping at the first that finds auth), with this tick's other runs. */
@@ -137,8 +142,12 @@ export class RunBatcher {
     const batchKey = modelApi ?? '';
     let batch = this.#pending.get(batchKey);
     if (!batch) {
-      this.#pending.set(batchKey, (batch = []));
-      queueMicrotask(() => this.#flush(batchKey, modelApi));
+      const made = (batch = []);
+      this.#pending.set(batchKey, made);
+      queueMicrotask(() => this.#flushWhenDone(batchKey, modelApi, made, 0));
+    } else if (batch.length >= MAX_BATCH) {
+      this.#flush(batchKey, modelApi);
+      return this.enqueue(modelApi, item);
     }
     const list = batch;
     return new Promise((resolve, reject) => list.push({ ...item, resolve, reject }));
@@ -147,10 +156,20 @@ export class RunBatcher {
   /** Resolves once every run asked for so far has gone to the dispatcher: what a graceful close waits for first. */
   async sent(): Promise<void> {
     while (this.#pending.size > 0 || this.#sending.size > 0) {
-      // A batch flushes on a microtask queued when it began: let it run, then wait for its slices.
-      await Promise.resolve();
+      // A batch flushes once the work of the slices that make it is done: let it, then wait for its tasks to be sent.
+      await new Promise((resolve) => setImmediate(resolve));
       await Promise.all([...this.#sending]);
     }
+  }
+
+  /**
+   * Flushes `batch` once no work of the pool waits for a slice (the burst that made it is over), or after
+   * MAX_DEFERRALS slices of work that never ends; not if it was flushed already (it grew to MAX_BATCH).
+   */
+  #flushWhenDone(batchKey: string, modelApi: string | undefined, batch: Pending[], deferrals: number): void {
+    if (this.#pending.get(batchKey) !== batch) return;
+    if (this.slices.waiting === 0 || deferrals >= MAX_DEFERRALS) return this.#flush(batchKey, modelApi);
+    this.slices.run(() => queueMicrotask(() => this.#flushWhenDone(batchKey, modelApi, batch, deferrals + 1)));
   }
 
   #flush(batchKey: string, modelApi: string | undefined): void {

@@ -31,6 +31,7 @@ import { ANSWER_STATES, type AnswerState, WAITING } from './lifecycle.js';
 import { type Answered, AnswerRuns } from './runs.js';
 import { ScopeRegistry, type ScopeState } from './scopes.js';
 import type { DependencyWatcher, FileChange } from './watcher.js';
+import type { Slices } from '../slices.js';
 
 export interface BookCounters {
   /** Background runs of a served answer: expiry, a file change, a backoff ending. */
@@ -53,6 +54,13 @@ export interface Question {
   readonly kinds: readonly ProbeKind[];
 }
 
+/** The pool's parts the book works with: where runs go, the watcher, and the pool's slices of the loop. */
+export interface BookParts {
+  readonly batcher: RunBatcher;
+  readonly watcher: DependencyWatcher<Cell<Answer>>;
+  readonly slices: Slices;
+}
+
 // Part of the public `explain()` report: declared with it, so the package's declarations never reach this module's.
 export type { KeptAnswer };
 
@@ -64,14 +72,16 @@ export class AnswerBook {
   readonly #options: ResolvedOptions;
   readonly #watcher: DependencyWatcher<Cell<Answer>>;
   readonly #runs: AnswerRuns;
+  readonly #slices: Slices;
   /** Every kept answer, least recently used (roughly: a clock sweep) first. */
   readonly #all = new Set<Answered>();
 
-  constructor(options: ResolvedOptions, batcher: RunBatcher, watcher: DependencyWatcher<Cell<Answer>>, onChange: (answer: Answer, previous: boolean) => void) {
+  constructor(options: ResolvedOptions, { batcher, watcher, slices }: BookParts, onChange: (answer: Answer, previous: boolean) => void) {
     this.#options = options;
     this.#watcher = watcher;
+    this.#slices = slices;
     const evict = (answer: Answered) => this.#evict(answer);
-    this.#runs = new AnswerRuns({ options, batcher, watcher, counters: this.counters, refreshTime: this.refreshTime, onChange, evict });
+    this.#runs = new AnswerRuns({ options, batcher, watcher, slices, counters: this.counters, refreshTime: this.refreshTime, onChange, evict });
     this.scopes = new ScopeRegistry(options.maxScopes, (state) => {
       for (const answer of [...state.answers.values()]) this.#evict(answer as Answered);
     });
@@ -128,14 +138,18 @@ export class AnswerBook {
    * answer once such a run has published it; `onAnswer` is called as each one is.
    */
   async warm(home: ScopeState, questions: readonly Question[], onAnswer: () => void): Promise<{ answer: Answer; auth: boolean }[]> {
-    const now = Date.now();
-    const waits = questions.map((question) => {
+    const waits: Promise<{ answer: Answer; auth: boolean }>[] = [];
+    // A slice of a turn at a time: ten thousand answers made and their runs sent never hold the loop.
+    await this.#slices.forEach(questions, (question) => {
+      if (this.#runs.closed) throw new AuthProbeError('E_POOL_CLOSED');
       const answer = (home.answers.get(question.key) as Answered | undefined) ?? this.#add(home, question);
       answer.interest.followed = true;
-      return this.#warmOne(answer, now).then((auth) => {
-        onAnswer();
-        return { answer, auth };
-      });
+      waits.push(
+        this.#warmOne(answer, Date.now()).then((auth) => {
+          onAnswer();
+          return { answer, auth };
+        }),
+      );
     });
     return Promise.all(waits);
   }
@@ -154,13 +168,13 @@ export class AnswerBook {
   /** Files some cells depend on changed: re-run those that decide their answer; forget the others. */
   filesChanged(changes: readonly FileChange<Cell<Answer>>[]): void {
     const touched = new Set<Answered>();
-    const now = Date.now();
-    for (const { item: cell, path, fingerprint } of changes) {
+    // A verify pass over a thousand agents' files may report thousands: a slice of a turn at a time.
+    const changed = this.#slices.forEach(changes, ({ item: cell, path, fingerprint }) => {
       const answer = cell.answer as Answered;
-      if (answer.state === 'retired') continue;
+      if (answer.state === 'retired') return;
       // What was seen is now what the cell is compared with: the same file state never dirties it twice.
       cell.observe(path, fingerprint);
-      if (answer.decides(cell, now)) {
+      if (answer.decides(cell, Date.now())) {
         cell.changed();
         answer.staleSince ??= performance.now();
         touched.add(answer);
@@ -168,13 +182,15 @@ export class AnswerBook {
         this.#watcher.untrack(cell);
         cell.reset();
       }
-    }
-    for (const answer of touched) {
-      // A run under way re-runs what changed when it ends (the change made its cells due).
-      if (answer.run) continue;
-      if (this.#options.watch.refreshOnChange) this.#runs.refresh(answer, now);
-      else this.#evict(answer);
-    }
+    });
+    void changed.then(() =>
+      this.#slices.forEach([...touched], (answer) => {
+        // A run under way re-runs what changed when it ends (the change made its cells due).
+        if (answer.run || answer.state === 'retired') return;
+        if (this.#options.watch.refreshOnChange) this.#runs.refresh(answer, Date.now());
+        else this.#evict(answer);
+      }),
+    );
   }
 
   /** Drops every answer. A run under way still answers the checks that were waiting for it, but keeps nothing. */
@@ -240,6 +256,7 @@ export class AnswerBook {
     if (!this.#all.has(answer)) return;
     if (answer.state !== 'retired') answer.on('evict');
     if (answer.home.answers.get(answer.key) === answer) answer.home.answers.delete(answer.key);
+    answer.home.memo.forget(answer);
     this.#all.delete(answer);
     for (const cell of answer.cells) this.#watcher.untrack(cell);
     this.scopes.release(answer.home);

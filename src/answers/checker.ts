@@ -67,48 +67,8 @@ function within(answer: Answer): boolean {
   return answer.trueUntil === Infinity || answer.trueUntil > Date.now();
 }
 
-/**
- * A checker's memo: the caller's raw provider string (and modelApi) → answer.
- * Answers are updated in place, so an entry stays valid across refreshes.
- * Holds at most `maxEntries`; beyond that it starts over (answers stay in
- * their scope, so the next check is a cheap miss).
- */
-export class AnswerMemo {
-  readonly #plain = new Map<string, Answer>();
-  readonly #byModelApi = new Map<string, Map<string, Answer>>();
-  readonly #maxEntries: number;
-  #size = 0;
-
-  constructor(maxEntries = 10_000) {
-    this.#maxEntries = maxEntries;
-  }
-
-  get(provider: string, modelApi: string | undefined): Answer | undefined {
-    return modelApi === undefined ? this.#plain.get(provider) : this.#byModelApi.get(provider)?.get(modelApi);
-  }
-
-  set(provider: string, modelApi: string | undefined, answer: Answer): void {
-    if (this.#size >= this.#maxEntries) this.clear();
-    if (modelApi === undefined) {
-      if (!this.#plain.has(provider)) this.#size++;
-      this.#plain.set(provider, answer);
-      return;
-    }
-    let inner = this.#byModelApi.get(provider);
-    if (!inner) this.#byModelApi.set(provider, (inner = new Map()));
-    if (!inner.has(modelApi)) this.#size++;
-    inner.set(modelApi, answer);
-  }
-
-  clear(): void {
-    this.#plain.clear();
-    this.#byModelApi.clear();
-    this.#size = 0;
-  }
-}
-
 export function createCheckerFor(host: CheckerHost, state: ScopeState): AuthChecker {
-  const memo = new AnswerMemo();
+  const memo = state.memo;
   const counters = host.counters;
   const slow = async (provider: string, modelApi: string | undefined, known: Answer | undefined): Promise<boolean> => {
     const stale = serve(host, known);

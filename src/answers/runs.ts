@@ -15,6 +15,7 @@ import type { Cell, Lifetimes } from './cell.js';
 import { WAITING } from './lifecycle.js';
 import type { ScopeState } from './scopes.js';
 import type { DependencyWatcher } from './watcher.js';
+import type { Slices } from '../slices.js';
 
 /** An answer kept in a scope of the book. */
 export type Answered = Answer & { readonly home: ScopeState };
@@ -31,6 +32,8 @@ export interface RunParts {
   readonly options: ResolvedOptions;
   readonly batcher: RunBatcher;
   readonly watcher: DependencyWatcher<Cell<Answer>>;
+  /** Where timers do their work: a thousand answers due at once are moved on a slice of a turn at a time. */
+  readonly slices: Slices;
   readonly counters: RunCounters;
   readonly refreshTime: RecordableHistogram;
   /** A published answer flipped. */
@@ -48,6 +51,7 @@ export class AnswerRuns {
   readonly #life: Lifetimes;
   readonly #batcher: RunBatcher;
   readonly #watcher: DependencyWatcher<Cell<Answer>>;
+  readonly #slices: Slices;
   readonly #counters: RunCounters;
   readonly #refreshTime: RecordableHistogram;
   readonly #onChange: (answer: Answer, previous: boolean) => void;
@@ -58,6 +62,7 @@ export class AnswerRuns {
     this.#life = { positiveTtlMs: parts.options.positiveTtlMs, negativeTtlMs: parts.options.negativeTtlMs, backoff: parts.options.failureBackoff };
     this.#batcher = parts.batcher;
     this.#watcher = parts.watcher;
+    this.#slices = parts.slices;
     this.#counters = parts.counters;
     this.#refreshTime = parts.refreshTime;
     this.#onChange = parts.onChange;
@@ -195,15 +200,20 @@ export class AnswerRuns {
   armDeadline(answer: Answered): void {
     const within = this.#options.answerWithinMs;
     if (within === undefined || answer.timer !== undefined) return;
-    answer.timer = setTimeout(() => {
-      answer.timer = undefined;
-      if (!WAITING.has(answer.state) || this.closed) return;
-      this.#counters.undecided++;
-      const before = answer.publishUndecided();
-      answer.on('deadline');
-      this.#options.logger.debug({ provider: answer.id, answerWithinMs: within }, 'answered undecided');
-      this.#flip(answer, before);
-    }, within).unref();
+    const timer = setTimeout(() => this.#slices.run(() => this.#deadline(answer, timer, within)), within).unref();
+    answer.timer = timer;
+  }
+
+  #deadline(answer: Answered, timer: NodeJS.Timeout, within: number): void {
+    // A timer cleared while its work waited for a slice is not this answer's timer any more.
+    if (answer.timer !== timer) return;
+    answer.timer = undefined;
+    if (!WAITING.has(answer.state) || this.closed) return;
+    this.#counters.undecided++;
+    const before = answer.publishUndecided();
+    answer.on('deadline');
+    this.#options.logger.debug({ provider: answer.id, answerWithinMs: within }, 'answered undecided');
+    this.#flip(answer, before);
   }
 
   /** Sets the timer of the state's next timed event: a due time or an expiry, a hold's retry, a stale answer's drop. */
@@ -217,11 +227,14 @@ export class AnswerRuns {
     else if (state === 'held' || state === 'stale') at = Math.min(at, answer.stateEndsAt);
     if (at === Infinity) return;
     const wait = Math.min(Math.max(0, at - now), 2 ** 31 - 1);
-    answer.timer = setTimeout(() => this.#timeUp(answer), wait).unref();
+    const timer = setTimeout(() => this.#slices.run(() => this.#timeUp(answer, timer)), wait).unref();
+    answer.timer = timer;
   }
 
   /** The state's timed event came. */
-  #timeUp(answer: Answered): void {
+  #timeUp(answer: Answered, timer: NodeJS.Timeout): void {
+    // A timer cleared or set again while its work waited for a slice is not this answer's timer any more.
+    if (answer.timer !== timer) return;
     answer.timer = undefined;
     const now = Date.now();
     const state = answer.state;

@@ -10,11 +10,14 @@
 import type { AuthChecker } from '../pool-types.js';
 import type { ResolvedScope } from '../config/scope.js';
 import type { Answer } from './answer.js';
+import { AnswerMemo } from './memo.js';
 
 /** Everything the pool keeps per scope. */
 export class ScopeState {
   /** Kept answers by key (normalised id, plus modelApi for providers that answer by it), shared by all its checkers. */
   readonly answers = new Map<string, Answer>();
+  /** What its checkers' callers spelt, → the kept answers (see `memo.ts`). */
+  readonly memo = new AnswerMemo();
   /** The checker `hasAuth()` uses for this scope: it lives as long as the scope's state. */
   shared: AuthChecker | undefined;
 

@@ -54,16 +54,3 @@ function build(s: Scope): ResolvedScope {
     ...(s.env !== undefined ? { env: s.env } : {}),
   });
 }
-
-/** The env a probe sees: the pool's, with the scope's laid over it (an `undefined` there unsets). */
-export function mergeEnv(base: Readonly<Record<string, string | undefined>>, scope: ResolvedScope): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(base)) if (value !== undefined) out[name] = value;
-  if (scope.env) {
-    for (const [name, value] of Object.entries(scope.env)) {
-      if (value === undefined) delete out[name];
-      else out[name] = value;
-    }
-  }
-  return out;
-}

@@ -19,6 +19,8 @@ import { probeTask, type DispatchRequest } from './request.js';
 import { TaskResults, type OnResult, type ResultsContext } from './task-results.js';
 import { createControl, culprit } from './watchdog.js';
 import { createWorkerPool, endOverdueThread, firstThreadOnline } from './worker-pool.js';
+import type { Slices } from '../slices.js';
+import { EnvEpochs } from './env-epochs.js';
 
 export type { DispatchRequest } from './request.js';
 
@@ -36,18 +38,30 @@ export class Dispatcher {
   readonly #options: ResolvedOptions;
   /** What a task's results and its recovery need of the dispatcher. */
   readonly #context: ResultsContext & RecoveryContext;
+  readonly #slices: Slices;
+  /** The environment tasks are sent with, taken once per epoch. */
+  readonly #env: EnvEpochs;
 
-  constructor(options: ResolvedOptions) {
+  /** `slices`: where results are taken, a slice of a turn at a time (see `slices.ts`). */
+  constructor(options: ResolvedOptions, slices: Slices) {
+    this.#slices = slices;
+    this.#env = new EnvEpochs(options.env === process.env ? undefined : options.env);
     this.#options = options;
     this.#helper = options.spawnVia === 'helper' ? new HelperHost(options) : undefined;
     const accounting = new Accounting(options);
     this.counters = accounting.counters;
     this.#context = {
       accounting,
+      slices,
       logger: options.logger,
       closed: () => this.#closed,
       dispatch: (providers, req, onResult) => this.dispatch(providers, req, onResult),
     };
+  }
+
+  /** Tasks sent from now on see the environment as it is now (see `env-epochs.ts`). */
+  renewEnv(): void {
+    this.#env.renew();
   }
 
   get piscina(): Piscina | undefined {
@@ -105,7 +119,7 @@ export class Dispatcher {
     this.counters.tasks++;
     let raw: unknown;
     try {
-      raw = await pool.run(probeTask(providers, req, control, results.port), { transferList: [results.port] as never });
+      raw = await pool.run(probeTask(providers, req, control, results.port, this.#env.current()), { transferList: [results.port] as never });
     } catch (err) {
       // Commands the ended worker was running would outlive it.
       killCommands(control);
@@ -120,10 +134,13 @@ export class Dispatcher {
       commands?.end();
       this.#controls.delete(control);
     }
+    results.takeQueued();
     results.close();
     // A force-close cut the task off, and let it finish only so that its worker could reap the CLIs it killed.
     if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
-    const all = results.complete(raw);
+    // After the results it streamed, which wait in the slices' order: then none is checked twice.
+    const all = await this.#slices.submit(() => results.complete(raw));
+    if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
     this.#context.accounting.dispatched(all.length, results.probes, started);
     return all;
   }

@@ -5,11 +5,13 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { ProbeSkip, ProbeTask } from '../config/schema.js';
+import type { EnvOverlay, EnvRef, ProbeTaskMessage, TaskScope } from '../probes/task-env.js';
 
 export interface DispatchRequest {
   readonly modelApi?: string | undefined;
   readonly scope: ProbeTask['scope'];
-  readonly env: Readonly<Record<string, string>>;
+  /** The scope's own variables, laid over the pool's environment. */
+  readonly overlay?: EnvOverlay | undefined;
   readonly mode: ProbeTask['mode'];
   /** Probes to report as failed rather than run, after they hung or killed a worker. */
   readonly skip?: ProbeTask['skip'];
@@ -18,16 +20,20 @@ export interface DispatchRequest {
   /** Plan positions to run, by provider (the rest of its plan is not run). */
   readonly only?: ProbeTask['only'];
   /** Several scopes in one task, and each provider's index into them. */
-  readonly scopes?: ProbeTask['scopes'];
+  readonly scopes?: readonly TaskScope[];
   readonly scopeIndex?: ProbeTask['scopeIndex'];
 }
 
-/** The worker's task for `req`: `control` holds its watchdog cells, and `port` is where the worker posts its results and commands. */
-export function probeTask(providers: readonly string[], req: DispatchRequest, control: SharedArrayBuffer, port: MessagePort): ProbeTask {
+/**
+ * The worker's task for `req`: `control` holds its watchdog cells, `port` is where the worker posts its results and
+ * commands, and `env` the epoch's environment (see `env-epochs.ts`).
+ */
+export function probeTask(providers: readonly string[], req: DispatchRequest, control: SharedArrayBuffer, port: MessagePort, env: EnvRef): ProbeTaskMessage {
   return {
     providers,
     scope: req.scope,
-    env: req.env,
+    env,
+    ...(req.overlay !== undefined ? { overlay: req.overlay } : {}),
     mode: req.mode,
     control,
     port,

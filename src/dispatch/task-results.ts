@@ -7,13 +7,14 @@
  * the task's own result, or, after its thread ended, a re-run's or a failure
  * (see `recovery.ts`).
  */
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { errorData, type ErrorCode } from '../errors.js';
 import type { ResolvedOptions } from '../config/options.js';
 import { ProviderResultSchema, TaskResultSchema, type ProviderResult } from '../config/schema.js';
 import type { Accounting } from './accounting.js';
 import type { CommandSession } from './helper-host.js';
 import type { DispatchRequest } from './request.js';
+import type { Slices } from '../slices.js';
 
 /** Called with each provider's result, by its index in the task's providers. */
 export type OnResult = (index: number, result: ProviderResult) => void;
@@ -21,6 +22,8 @@ export type OnResult = (index: number, result: ProviderResult) => void;
 /** What a task's results need from the dispatcher. */
 export interface ResultsContext {
   readonly accounting: Accounting;
+  /** Where each streamed result is checked and delivered: a thousand arriving at once take a slice of a turn at a time. */
+  readonly slices: Slices;
   readonly logger: ResolvedOptions['logger'];
   /** True once a force-close cut the tasks off (their CLIs killed): they reject with E_POOL_CLOSED, whatever they still post. */
   closed(): boolean;
@@ -35,6 +38,7 @@ export class TaskResults {
   readonly #context: ResultsContext;
   readonly #onResult: OnResult | undefined;
   readonly #answered = new Map<number, ProviderResult>();
+  #commands: CommandSession | undefined;
   #probes = 0;
 
   constructor(providers: readonly string[], req: Pick<DispatchRequest, 'skip'>, context: ResultsContext, onResult?: OnResult) {
@@ -59,10 +63,21 @@ export class TaskResults {
 
   /** Starts reading what the worker posts: its commands go to `commands` (the pool's helper), the rest are results. */
   listen(commands: CommandSession | undefined): void {
-    this.#local.on('message', (message: unknown) => {
-      if (commands?.accept(message)) return;
-      this.#streamed(message);
-    });
+    this.#commands = commands;
+    this.#local.on('message', (message: unknown) => this.#received(message));
+  }
+
+  /**
+   * The worker returned: what it posted and this thread has not read yet is read now, before the channel closes.
+   * A worker posts every result before it returns, and a message is in this end's queue once posted.
+   */
+  takeQueued(): void {
+    for (let next = receiveMessageOnPort(this.#local); next !== undefined; next = receiveMessageOnPort(this.#local)) this.#received(next.message);
+  }
+
+  #received(message: unknown): void {
+    if (this.#commands?.accept(message)) return;
+    this.#context.slices.run(() => this.#streamed(message));
   }
 
   /** Posts to the worker on the task's channel: a command's answer. */
@@ -92,6 +107,8 @@ export class TaskResults {
   /** The worker ended: closes the channel once the results it posted just before it ended have arrived. */
   async drain(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
+    // And those waiting for a slice are taken first: what was answered is known before anything runs again.
+    await this.#context.slices.submit(() => undefined);
     this.close();
   }
 
@@ -119,14 +136,20 @@ export class TaskResults {
     if (checked.size === providers.length) return providers.map((_, i) => checked.get(i) as ProviderResult);
     const { logger } = this.#context;
     const parsed = TaskResultSchema.safeParse(raw);
-    if (!parsed.success || parsed.data.results.length !== providers.length) {
+    const all = parsed.success && 'results' in parsed.data ? parsed.data.results : undefined;
+    if (!parsed.success || (all !== undefined && all.length !== providers.length)) {
       logger.error({ providers: providers.length }, 'worker returned a malformed result');
-      return providers.map((p) => failure(p, 'E_BAD_WORKER_RESULT'));
+      return providers.map((p, i) => checked.get(i) ?? failure(p, 'E_BAD_WORKER_RESULT'));
     }
     return providers.map((provider, i) => {
       const known = checked.get(i);
       if (known) return known;
-      const one = validateOne(provider, parsed.data.results[i]);
+      // Streamed, and malformed then (it was checked as it came).
+      if (all === undefined) {
+        logger.error({ provider }, 'worker returned a malformed result');
+        return failure(provider, 'E_BAD_WORKER_RESULT');
+      }
+      const one = validateOne(provider, all[i]);
       if (one.ok) return one.result;
       logger.error({ provider, fields: one.fields }, 'worker returned a malformed result');
       return failure(provider, 'E_BAD_WORKER_RESULT');

@@ -6,6 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { SHARE_ENV } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { errorName } from '../errors.js';
 import { workerInitOf, type ResolvedOptions } from '../config/options.js';
@@ -30,6 +31,8 @@ export function createWorkerPool(o: ResolvedOptions): Piscina {
     niceIncrement: o.niceIncrement,
     resourceLimits: { maxOldGenerationSizeMb: o.maxWorkerMemoryMb },
     workerData: workerInitOf(o),
+    // With the default `env`, the workers read the gateway's process.env themselves, off its loop (see `probes/task-env.ts`).
+    ...(o.env === process.env ? { env: SHARE_ENV } : {}),
     recordTiming: true,
   });
   if (o.niceIncrement > 0 && !niceAvailable()) {

@@ -1,0 +1,50 @@
+/**
+ * A scope's memo: the caller's own spelling of a provider (and the modelApi it
+ * passed) → the answer kept for it, so that a hit costs a `Map` lookup and no
+ * normalising. Shared by every checker of the scope, and exactly as large as
+ * what the scope keeps: an answer dropped from the book is dropped from here
+ * too (see the book's `#evict`), so a memo never holds an answer nobody keeps.
+ */
+import type { Answer } from './answer.js';
+
+/** Spellings and modelApis memoised per answer, at most: a check spelt or asked otherwise still answers, through a lookup. */
+const SPELLINGS_PER_ANSWER = 64;
+
+export class AnswerMemo {
+  readonly #plain = new Map<string, Answer>();
+  readonly #byModelApi = new Map<string, Map<string, Answer>>();
+
+  get(provider: string, modelApi: string | undefined): Answer | undefined {
+    return modelApi === undefined ? this.#plain.get(provider) : this.#byModelApi.get(provider)?.get(modelApi);
+  }
+
+  set(provider: string, modelApi: string | undefined, answer: Answer): void {
+    const known = this.get(provider, modelApi);
+    if (known === answer || answer.spellings.length >= SPELLINGS_PER_ANSWER) return;
+    if (known) this.#delete(provider, modelApi);
+    answer.spellings.push([provider, modelApi]);
+    if (modelApi === undefined) {
+      this.#plain.set(provider, answer);
+      return;
+    }
+    let inner = this.#byModelApi.get(provider);
+    if (!inner) this.#byModelApi.set(provider, (inner = new Map()));
+    inner.set(modelApi, answer);
+  }
+
+  /** The answer left the book: its spellings leave the memo. */
+  forget(answer: Answer): void {
+    for (const [provider, modelApi] of answer.spellings) if (this.get(provider, modelApi) === answer) this.#delete(provider, modelApi);
+    answer.spellings.length = 0;
+  }
+
+  #delete(provider: string, modelApi: string | undefined): void {
+    if (modelApi === undefined) {
+      this.#plain.delete(provider);
+      return;
+    }
+    const inner = this.#byModelApi.get(provider);
+    inner?.delete(modelApi);
+    if (inner?.size === 0) this.#byModelApi.delete(provider);
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The environment a task's probes see, as it crosses to the worker: by
+ * reference, never as a copy per task. A gateway's environment can hold
+ * thousands of variables (0.3 MB), and a sweep posts hundreds of tasks.
+ *
+ * - The base: with the default `env` (the gateway's `process.env`), the
+ *   workers share the process's environment (Piscina starts them with
+ *   `SHARE_ENV`) and each reads it itself, off the main thread, whenever the
+ *   copy it holds is older than the task's `EnvRef.at`. With an `env` object,
+ *   the main thread sends it as JSON in shared memory (`snapshot`), made once
+ *   per change; a worker parses each snapshot once.
+ * - A scope's own `env` (a few variables) travels with its task, and is laid
+ *   over the base once per base and scope in each worker.
+ *
+ * When the main thread takes the environment again is `dispatch/env-epochs.ts`.
+ */
+import type { ProbeTask } from '../config/schema.js';
+
+/** A task's base environment. */
+export interface EnvRef {
+  /** When it was taken (`Date.now()`): a worker's own read of `process.env` from before then is too old. */
+  readonly at: number;
+  /** The pool's `env` object as JSON in shared memory, numbered; absent: `process.env`, which the workers read themselves. */
+  readonly snapshot?: { readonly id: number; readonly json: SharedArrayBuffer };
+}
+
+/** A scope's own variables, laid over the base (an `undefined` unsets), with the scope's key to cache the result by. */
+export interface EnvOverlay {
+  readonly key: string;
+  readonly vars: Readonly<Record<string, string | undefined>>;
+}
+
+/** A scope of a task: its paths, and its own variables, if it has any. */
+export interface TaskScope {
+  readonly scope: ProbeTask['scope'];
+  readonly overlay?: EnvOverlay | undefined;
+}
+
+/** A {@link ProbeTask} as the main thread posts it: the environment by reference. */
+export interface ProbeTaskMessage extends Omit<ProbeTask, 'env' | 'scopes'> {
+  readonly env: EnvRef;
+  readonly overlay?: EnvOverlay | undefined;
+  readonly scopes?: readonly TaskScope[];
+}
+
+type Env = Readonly<Record<string, string>>;
+
+/** This thread's copy of `process.env` (shared with the gateway's), and when it was read. */
+let shared: { readonly readAt: number; readonly env: Env } | undefined;
+/** The newest snapshot of the pool's `env` object this thread parsed. */
+let parsed: { readonly id: number; readonly env: Env } | undefined;
+/** Base and scope variables laid together, by base, by the scope's key. */
+const merged = new WeakMap<Env, Map<string, Env>>();
+/** Scopes with variables of their own kept per base, at most: a thousand agents each with an env are rare. */
+const MERGED_PER_BASE = 256;
+
+/** Reads this thread's environment, which is the process's when the worker shares it. */
+function readProcessEnv(): Env {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) if (value !== undefined) out[name] = value;
+  return out;
+}
+
+function baseOf(ref: EnvRef): Env {
+  if (ref.snapshot) {
+    if (parsed?.id !== ref.snapshot.id) parsed = { id: ref.snapshot.id, env: JSON.parse(Buffer.from(ref.snapshot.json).toString('utf8')) as Env };
+    return parsed.env;
+  }
+  if (!shared || shared.readAt < ref.at) {
+    const readAt = Date.now();
+    shared = { readAt, env: readProcessEnv() };
+  }
+  return shared.env;
+}
+
+/** The environment of `ref` with `overlay` laid over it. */
+export function envOf(ref: EnvRef, overlay: EnvOverlay | undefined): Env {
+  const base = baseOf(ref);
+  if (!overlay) return base;
+  let byScope = merged.get(base);
+  if (!byScope) merged.set(base, (byScope = new Map()));
+  let env = byScope.get(overlay.key);
+  if (!env) {
+    const out: Record<string, string> = { ...base };
+    for (const [name, value] of Object.entries(overlay.vars)) {
+      if (value === undefined) delete out[name];
+      else out[name] = value;
+    }
+    if (byScope.size >= MERGED_PER_BASE) byScope.clear();
+    byScope.set(overlay.key, (env = out));
+  }
+  return env;
+}
+
+/** The task the probes run, its environments resolved. */
+export function resolveTask(message: ProbeTaskMessage): ProbeTask {
+  const { env, overlay, scopes, ...rest } = message;
+  return {
+    ...rest,
+    env: envOf(env, overlay),
+    ...(scopes ? { scopes: scopes.map((s) => ({ scope: s.scope, env: envOf(env, s.overlay) })) } : {}),
+  };
+}

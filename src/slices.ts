@@ -1,0 +1,148 @@
+/**
+ * The main thread's own work, in slices: every piece of work the pool does on
+ * the gateway's event loop in bulk (a check's miss, a `warm()` target, a
+ * worker's result, a timer's transition, a file change) runs through one
+ * queue per pool, which gives it at most SLICE_MS of a turn of the loop and
+ * hands the rest to the next turn, in order. A burst (10,000 warm targets,
+ * 5,000 checks of a thousand agents, a thousand results arriving at once)
+ * then costs the gateway many short turns, with its timers and sockets served
+ * between them, rather than one long one.
+ *
+ * Work runs at once, in the caller's turn, while that turn's slice has time
+ * left and nothing waits before it: a single check or result costs no extra
+ * turn. A turn's slice begins with the first piece of work run in it and ends
+ * at the next check phase of the loop (`setImmediate`).
+ */
+import { performance } from 'node:perf_hooks';
+
+/** Time the pool's work may take of one turn of the event loop, in milliseconds. */
+export const SLICE_MS = 4;
+
+export class Slices {
+  readonly #queue: (() => void)[] = [];
+  #head = 0;
+  /** When this turn's slice began (`performance.now()`), or -1 when no work has run in this turn. */
+  #sliceStart = -1;
+  #drainScheduled = false;
+  readonly #budgetMs: number;
+  /** Called with what a piece of work threw: work must not throw, and one that did must not stop the others. */
+  readonly #onError: (err: unknown) => void;
+
+  constructor(onError: (err: unknown) => void, budgetMs = SLICE_MS) {
+    this.#onError = onError;
+    this.#budgetMs = budgetMs;
+  }
+
+  /** Pieces of work waiting for a later turn. */
+  get waiting(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  /** Runs `work` now if this turn's slice has time left and no earlier work waits; else in a later turn, in order. */
+  run(work: () => void): void {
+    if (this.#head === this.#queue.length && this.#within()) {
+      this.#call(work);
+      return;
+    }
+    this.#later(work);
+  }
+
+  /** {@link run}, for work with a result (or a promise of one). */
+  submit<T>(work: () => T | PromiseLike<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) =>
+      this.run(() => {
+        try {
+          resolve(work());
+        } catch (err) {
+          reject(err);
+        }
+      }),
+    );
+  }
+
+  /**
+   * Calls `each` on every item, in slices, in order; rejects with the first throw (the items after it are not
+   * visited). `later`: none is visited in the caller's turn, which the call then returns to at once.
+   */
+  forEach<T>(items: readonly T[], each: (item: T, index: number) => void, later = false): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let i = 0;
+      const step = (): void => {
+        try {
+          while (i < items.length) {
+            each(items[i] as T, i);
+            i++;
+            if (i < items.length && !this.#within()) return this.run(step);
+          }
+        } catch (err) {
+          return reject(err);
+        }
+        resolve();
+      };
+      if (later) this.#later(step);
+      else this.run(step);
+    });
+  }
+
+  /** Queues `work` for a later turn's slice, whatever time this turn has left. */
+  #later(work: () => void): void {
+    this.#queue.push(work);
+    this.#scheduleDrain();
+  }
+
+  #within(): boolean {
+    const now = performance.now();
+    if (this.#sliceStart < 0) {
+      this.#sliceStart = now;
+      // The slice ends with this turn: the check phase comes after the timers and I/O callbacks of the turn.
+      this.#scheduleDrain();
+    }
+    return now - this.#sliceStart < this.#budgetMs;
+  }
+
+  #scheduleDrain(): void {
+    if (this.#drainScheduled) return;
+    this.#drainScheduled = true;
+    setImmediate(() => this.#drain());
+  }
+
+  /**
+   * A new turn's check phase: the work that waits gets a new slice. Once none waits, the slice still counts until
+   * the next check phase (work that comes later in this turn shares it), which then ends it.
+   */
+  #drain(): void {
+    this.#drainScheduled = false;
+    if (this.#head === this.#queue.length) {
+      this.#sliceStart = -1;
+      this.#queue.length = 0;
+      this.#head = 0;
+      return;
+    }
+    this.#sliceStart = performance.now();
+    while (this.#head < this.#queue.length) {
+      if (performance.now() - this.#sliceStart >= this.#budgetMs) break;
+      const work = this.#queue[this.#head] as () => void;
+      this.#queue[this.#head++] = noop;
+      this.#call(work);
+    }
+    if (this.#head === this.#queue.length) {
+      this.#queue.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      // A queue that never empties (bursts back to back) drops what it has run.
+      this.#queue.splice(0, this.#head);
+      this.#head = 0;
+    }
+    this.#scheduleDrain();
+  }
+
+  #call(work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      this.#onError(err);
+    }
+  }
+}
+
+const noop = (): void => {};

@@ -61,7 +61,11 @@ function harness(extra: Partial<Options> = {}) {
     ...extra,
   } as Options);
   const runs: PendingRun[] = [];
-  const batcher = { enqueue: (_modelApi: unknown, item: { id: string }) => new Promise<ProviderResult>((resolve, reject) => runs.push({ id: item.id, resolve, reject })), sent: async () => {} };
+  const batcher = {
+    enqueue: (_modelApi: unknown, run: { id: string; ended(result: ProviderResult): void; refused(err: unknown): void }) =>
+      runs.push({ id: run.id, resolve: (result) => run.ended(result), reject: (err) => run.refused(err) }),
+    sent: async () => {},
+  };
   const changes: string[] = [];
   const log: string[] = [];
   let book: Book | undefined;

@@ -83,9 +83,9 @@ describe('npm run bench, with tiny parameters', () => {
     expect(result.targets.map((t) => t.target)).toEqual([
       'pool wall <= 1.25 x critical path (ms)',
       '|pool-adversarial wall / pool wall - 1| <= 0.1',
-      'pool ack p99 / idle ack p99 <= 2',
+      'pool ack p99 / idle ack p99 <= 1.5',
       // Every pool mode but the unniced twins of the defaults, which are reported, not judged.
-      ...MODES.filter((m) => m.startsWith('pool') && !m.endsWith('-nice0')).map((m) => `${m} loop-delay max < 20 ms`),
+      ...MODES.filter((m) => m.startsWith('pool') && !m.endsWith('-nice0')).map((m) => `${m} loop-delay max <= 12 ms`),
       'pool-hot wall / sync wall <= 0.02',
       'pool-hot cached check / awaited Map lookup <= 2',
     ]);

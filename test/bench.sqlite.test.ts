@@ -117,8 +117,8 @@ describe('the targets of bench:sqlite', () => {
     };
     const out = sqliteTargets({ phases, criticalPath: critical, checkpoint, changeEvents: 0, scenario });
     expect(out.map((t) => t.target)).toEqual([
-      'pool-cold loop-delay max < 20 ms (1000 agents)',
-      'pool-hot loop-delay max < 20 ms (1000 agents)',
+      'pool-cold loop-delay max <= 15 ms (1000 agents)',
+      'pool-hot loop-delay max <= 15 ms (1000 agents)',
       'pool-cold writer commit p99 / alone (the lower of the two) <= 1.2',
       'pool-hot writer commit p99 / alone (the lower of the two) <= 1.2',
       'writer SQLITE_BUSY errors, all phases = 0',
@@ -142,7 +142,7 @@ describe('the targets of bench:sqlite', () => {
     };
     const out = sqliteTargets({ phases, criticalPath: critical, checkpoint: checkpoint.map((c) => ({ ...c, busy: 1 })), changeEvents: 2, scenario });
     expect(out.filter((t) => !t.met).map((t) => t.target)).toEqual([
-      'pool-cold loop-delay max < 20 ms (1000 agents)',
+      'pool-cold loop-delay max <= 15 ms (1000 agents)',
       'pool-cold writer commit p99 / alone (the lower of the two) <= 1.2',
       'writer SQLITE_BUSY errors, all phases = 0',
       'pool-cold WAL growth / alone (the mean of the two) <= 1.05',

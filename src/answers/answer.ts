@@ -37,9 +37,16 @@ interface Waiter {
   reject(err: unknown): void;
 }
 
-interface WarmWaiter extends Waiter {
+/** What waits for a run to publish (a `warm()`): told of each answer it waits for, without a promise each. */
+export interface RunWaiter {
+  published(answer: Answer, auth: boolean): void;
+  failed(err: unknown): void;
+}
+
+interface WarmWaiter {
   /** The first run whose publication answers this warm. */
   readonly fromSeq: number;
+  readonly waiter: RunWaiter;
 }
 
 export class Answer {
@@ -153,9 +160,9 @@ export class Answer {
     return new Promise((resolve, reject) => this.#decided.push({ resolve, reject }));
   }
 
-  /** Resolves when a run numbered `fromSeq` or later publishes: what `warm()` waits for. */
-  whenRunPublished(fromSeq: number): Promise<boolean> {
-    return new Promise((resolve, reject) => this.#warms.push({ resolve, reject, fromSeq }));
+  /** Tells `waiter` when a run numbered `fromSeq` or later publishes: what `warm()` waits for. */
+  whenRunPublished(fromSeq: number, waiter: RunWaiter): void {
+    this.#warms.push({ fromSeq, waiter });
   }
 
   /** Warms still waiting for a run that has not started: the book starts one when the current one ends. */
@@ -178,7 +185,7 @@ export class Answer {
     if (this.#warms.length > 0) {
       const done = this.#warms.filter((w) => w.fromSeq <= ofRun);
       this.#warms = this.#warms.filter((w) => w.fromSeq > ofRun);
-      settle(done, auth);
+      for (const w of done) w.waiter.published(this, auth);
     }
     return before;
   }
@@ -190,9 +197,13 @@ export class Answer {
 
   /** Ends every wait: with `auth` (an answer not kept), or with `err`. */
   release(auth: boolean | undefined, err?: unknown): void {
-    for (const w of [...this.#decided.splice(0), ...this.#warms.splice(0)]) {
+    for (const w of this.#decided.splice(0)) {
       if (auth === undefined) w.reject(err);
       else w.resolve(auth);
+    }
+    for (const { waiter } of this.#warms.splice(0)) {
+      if (auth === undefined) waiter.failed(err);
+      else waiter.published(this, auth);
     }
   }
 }

@@ -23,9 +23,12 @@ export interface RunItem {
   readonly state: ScopeState;
 }
 
-interface Pending extends RunItem {
-  resolve(result: ProviderResult): void;
-  reject(err: unknown): void;
+/** A run waiting to be sent, and where its result goes: an object of the caller's, so a run costs no promise or closure. */
+export interface QueuedRun extends RunItem {
+  /** Its result (a failure for a provider the worker did not answer for). */
+  ended(result: ProviderResult): void;
+  /** It could not be dispatched (the pool closed). */
+  refused(err: unknown): void;
 }
 
 /** What a task says of a scope: its paths, and its own variables (the pool's environment goes with the task, see `dispatch/env-epochs.ts`). */
@@ -122,7 +125,7 @@ const MAX_DEFERRALS = 16;
 
 export class RunBatcher {
   /** Runs not sent yet, by modelApi (`''` for none). */
-  readonly #pending = new Map<string, Pending[]>();
+  readonly #pending = new Map<string, QueuedRun[]>();
   /** Batches whose tasks are still being sent, a slice per turn. */
   readonly #sending = new Set<Promise<void>>();
 
@@ -137,20 +140,19 @@ export class RunBatcher {
     private readonly slices: Slices,
   ) {}
 
-  /** Probes one provider's `only` positions in its scope (stopping at the first that finds auth), with this tick's other runs. */
-  enqueue(modelApi: string | undefined, item: RunItem): Promise<ProviderResult> {
+  /** Probes one provider's `only` positions in its scope (stopping at the first that finds auth), with this burst's other runs. */
+  enqueue(modelApi: string | undefined, run: QueuedRun): void {
     const batchKey = modelApi ?? '';
     let batch = this.#pending.get(batchKey);
     if (!batch) {
-      const made = (batch = []);
+      const made: QueuedRun[] = (batch = []);
       this.#pending.set(batchKey, made);
       queueMicrotask(() => this.#flushWhenDone(batchKey, modelApi, made, 0));
     } else if (batch.length >= MAX_BATCH) {
       this.#flush(batchKey, modelApi);
-      return this.enqueue(modelApi, item);
+      return this.enqueue(modelApi, run);
     }
-    const list = batch;
-    return new Promise((resolve, reject) => list.push({ ...item, resolve, reject }));
+    batch.push(run);
   }
 
   /** Resolves once every run asked for so far has gone to the dispatcher: what a graceful close waits for first. */
@@ -166,7 +168,7 @@ export class RunBatcher {
    * Flushes `batch` once no work of the pool waits for a slice (the burst that made it is over), or after
    * MAX_DEFERRALS slices of work that never ends; not if it was flushed already (it grew to MAX_BATCH).
    */
-  #flushWhenDone(batchKey: string, modelApi: string | undefined, batch: Pending[], deferrals: number): void {
+  #flushWhenDone(batchKey: string, modelApi: string | undefined, batch: QueuedRun[], deferrals: number): void {
     if (this.#pending.get(batchKey) !== batch) return;
     if (this.slices.waiting === 0 || deferrals >= MAX_DEFERRALS) return this.#flush(batchKey, modelApi);
     this.slices.run(() => queueMicrotask(() => this.#flushWhenDone(batchKey, modelApi, batch, deferrals + 1)));
@@ -176,7 +178,7 @@ export class RunBatcher {
     const batch = this.#pending.get(batchKey);
     this.#pending.delete(batchKey);
     if (!batch) return;
-    const answered = new Set<Pending>();
+    const answered = new Set<QueuedRun>();
     let sent!: () => void;
     const sending = new Promise<void>((resolve) => (sent = resolve));
     this.#sending.add(sending);
@@ -190,9 +192,9 @@ export class RunBatcher {
       batch,
       modelApi,
       (result, item) => {
-        answered.add(item as Pending);
+        answered.add(item as QueuedRun);
         this.onResult(item, result);
-        (item as Pending).resolve(result);
+        (item as QueuedRun).ended(result);
       },
       this.costOf,
       done,
@@ -202,10 +204,10 @@ export class RunBatcher {
         // A provider the worker did not answer for must not hang its callers.
         () => {
           for (const p of batch)
-            if (!answered.has(p)) p.resolve({ provider: p.id, auth: false, decidedBy: null, probes: [], durationMs: 0, error: errorData('E_BAD_WORKER_RESULT', 'no result for the provider') });
+            if (!answered.has(p)) p.ended({ provider: p.id, auth: false, decidedBy: null, probes: [], durationMs: 0, error: errorData('E_BAD_WORKER_RESULT', 'no result for the provider') });
         },
         (err: unknown) => {
-          for (const p of batch) if (!answered.has(p)) p.reject(err);
+          for (const p of batch) if (!answered.has(p)) p.refused(err);
         },
       );
   }

@@ -24,7 +24,7 @@ import type { ResolvedOptions } from '../config/options.js';
 import type { ProbeKind } from '../config/schema.js';
 import { AuthProbeError } from '../errors.js';
 import type { KeptAnswer } from '../explain.js';
-import { Answer, type AnswerHome } from './answer.js';
+import { Answer, type AnswerHome, type RunWaiter } from './answer.js';
 import type { RunBatcher } from './batcher.js';
 import type { Cell } from './cell.js';
 import { ANSWER_STATES, type AnswerState, WAITING } from './lifecycle.js';
@@ -63,6 +63,37 @@ export interface BookParts {
 
 // Part of the public `explain()` report: declared with it, so the package's declarations never reach this module's.
 export type { KeptAnswer };
+
+/** One `warm()`'s waits: the answers it set up, in order, and what each published; one object, not a promise per answer. */
+class WarmWaits implements RunWaiter {
+  readonly answers: Answer[] = [];
+  readonly #auth = new Map<Answer, boolean>();
+  readonly #onAnswer: () => void;
+  #remaining: number;
+  #resolve!: (settled: { answer: Answer; auth: boolean }[]) => void;
+  #reject!: (err: unknown) => void;
+  readonly all = new Promise<{ answer: Answer; auth: boolean }[]>((resolve, reject) => {
+    this.#resolve = resolve;
+    this.#reject = reject;
+  });
+
+  constructor(count: number, onAnswer: () => void) {
+    this.#remaining = count;
+    this.#onAnswer = onAnswer;
+    if (count === 0) this.#resolve([]);
+  }
+
+  published(answer: Answer, auth: boolean): void {
+    if (this.#auth.has(answer)) return;
+    this.#auth.set(answer, auth);
+    this.#onAnswer();
+    if (--this.#remaining === 0) this.#resolve(this.answers.map((a) => ({ answer: a, auth: this.#auth.get(a) as boolean })));
+  }
+
+  failed(err: unknown): void {
+    this.#reject(err);
+  }
+}
 
 export class AnswerBook {
   readonly counters: BookCounters = { refreshes: 0, changes: 0, evictions: 0, coalesced: 0, undecided: 0 };
@@ -138,31 +169,28 @@ export class AnswerBook {
    * answer once such a run has published it; `onAnswer` is called as each one is.
    */
   async warm(home: ScopeState, questions: readonly Question[], onAnswer: () => void): Promise<{ answer: Answer; auth: boolean }[]> {
-    const waits: Promise<{ answer: Answer; auth: boolean }>[] = [];
+    const waits = new WarmWaits(questions.length, onAnswer);
     // A slice of a turn at a time: ten thousand answers made and their runs sent never hold the loop.
     await this.#slices.forEach(questions, (question) => {
       if (this.#runs.closed) throw new AuthProbeError('E_POOL_CLOSED');
       const answer = (home.answers.get(question.key) as Answered | undefined) ?? this.#add(home, question);
       answer.interest.followed = true;
-      waits.push(
-        this.#warmOne(answer, Date.now()).then((auth) => {
-          onAnswer();
-          return { answer, auth };
-        }),
-      );
+      waits.answers.push(answer);
+      this.#warmOne(answer, Date.now(), waits);
     });
-    return Promise.all(waits);
+    return waits.all;
   }
 
-  #warmOne(answer: Answered, now: number): Promise<boolean> {
-    if (answer.state === 'retired') return Promise.resolve(answer.auth);
-    // A run under way may have started before whatever the warm is for: the next one answers it (see #finish).
-    if (answer.run) return answer.whenRunPublished(answer.runs + 1);
+  /** Has `waits` told of the answer once a run that started after this warm publishes it. */
+  #warmOne(answer: Answered, now: number, waits: WarmWaits): void {
+    if (answer.state === 'retired') return waits.published(answer, answer.auth);
+    // A run under way may have started before whatever the warm is for: the next one answers it (see AnswerRuns.finish).
+    if (answer.run) return answer.whenRunPublished(answer.runs + 1, waits);
     this.#runs.force(answer, now);
     this.#runs.refresh(answer, now);
-    if (answer.run) return answer.whenRunPublished(answer.runs);
-    if (answer.state === 'held') return answer.whenRunPublished(answer.runs + 1);
-    return Promise.resolve(answer.auth);
+    if (answer.run) return answer.whenRunPublished(answer.runs, waits);
+    if (answer.state === 'held') return answer.whenRunPublished(answer.runs + 1, waits);
+    waits.published(answer, answer.auth);
   }
 
   /** Files some cells depend on changed: re-run those that decide their answer; forget the others. */

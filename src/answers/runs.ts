@@ -10,7 +10,7 @@ import type { ResolvedOptions } from '../config/options.js';
 import type { ProviderResult } from '../config/schema.js';
 import { type AuthProbeError, errorData } from '../errors.js';
 import type { Answer, RunRecord } from './answer.js';
-import type { RunBatcher } from './batcher.js';
+import type { QueuedRun, RunBatcher } from './batcher.js';
 import type { Cell, Lifetimes } from './cell.js';
 import { WAITING } from './lifecycle.js';
 import type { ScopeState } from './scopes.js';
@@ -40,6 +40,34 @@ export interface RunParts {
   readonly onChange: (answer: Answer, previous: boolean) => void;
   /** Drops an answer from the book. */
   readonly evict: (answer: Answered) => void;
+}
+
+/** A run under way: the answer's record of it, and what the batcher hands its result to. */
+class AnswerRun implements RunRecord, QueuedRun {
+  constructor(
+    readonly answer: Answered,
+    readonly positions: readonly number[],
+    readonly gens: readonly number[],
+    readonly seq: number,
+    readonly only: readonly number[] | undefined,
+    readonly owner: AnswerRuns,
+  ) {}
+
+  get id(): string {
+    return this.answer.id;
+  }
+
+  get state(): ScopeState {
+    return this.answer.home;
+  }
+
+  ended(result: ProviderResult): void {
+    this.owner.finish(this.answer, result);
+  }
+
+  refused(err: unknown): void {
+    this.owner.runFailed(this.answer, err);
+  }
 }
 
 export class AnswerRuns {
@@ -95,20 +123,24 @@ export class AnswerRuns {
   }
 
   #start(answer: Answered, positions: readonly number[]): void {
-    const run = { positions, gens: answer.cells.map((c) => c.gen), seq: ++answer.runs };
+    const only = positions.length === answer.cells.length ? undefined : positions;
+    const run = new AnswerRun(
+      answer,
+      positions,
+      answer.cells.map((c) => c.gen),
+      ++answer.runs,
+      only,
+      this,
+    );
     answer.run = run;
     this.running++;
-    const only = positions.length === answer.cells.length ? undefined : positions;
-    this.#batcher.enqueue(answer.modelApi, { id: answer.id, only, state: answer.home }).then(
-      (result) => this.#finish(answer, result),
-      (err: unknown) => this.#runFailed(answer, err),
-    );
+    this.#batcher.enqueue(answer.modelApi, run);
     // A published answer's timer is its expiry now; a waiting one's is the checks' deadline, left as it is.
     if (!WAITING.has(answer.state)) this.schedule(answer, Date.now());
   }
 
-  /** A run ended: its outcomes are taken by the cells it may decide, then more runs or a publication. */
-  #finish(answer: Answered, result: ProviderResult): void {
+  /** A run ended (the batcher's call): its outcomes are taken by the cells it may decide, then more runs or a publication. */
+  finish(answer: Answered, result: ProviderResult): void {
     const run = answer.run;
     answer.run = undefined;
     this.running--;
@@ -147,8 +179,8 @@ export class AnswerRuns {
     }
   }
 
-  /** The run could not be dispatched (a closed pool): an answer with a value keeps it and tries again later. */
-  #runFailed(answer: Answered, err: unknown): void {
+  /** The run could not be dispatched (a closed pool; the batcher's call): an answer with a value keeps it and tries again later. */
+  runFailed(answer: Answered, err: unknown): void {
     answer.run = undefined;
     this.running--;
     if (answer.state === 'retired' || answer.state === 'probing') {

@@ -1,5 +1,6 @@
 /**
- * Between the answers and dispatch: the runs asked for in one tick go to the
+ * Between the answers and dispatch: the runs asked for in one burst (the work
+ * of one turn, or of the slices of the loop it took: see `slices.ts`) go to the
  * workers together, in a few tasks rather than one task per provider, and
  * across scopes (a thousand agents checked at once share a few tasks), in the
  * order of their expected cost (see `costs.ts`), never the caller's. Each run

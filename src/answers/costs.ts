@@ -1,6 +1,6 @@
 /**
  * What a run is expected to cost, from what its probes cost before: the run
- * queue sends a tick's runs in an order that depends on their costs, never on
+ * batcher sends a burst's runs in an order that depends on their costs, never on
  * the caller's order.
  *
  * - Runs with a command probe go first, slowest first: their CLIs wait in

@@ -13,6 +13,7 @@ import type { ResolvedOptions } from '../config/options.js';
 import { RowsResultSchema, type ProviderResult, type RowsTask } from '../config/schema.js';
 import { Accounting, type DispatchCounters } from './accounting.js';
 import { hasCommandProbe, HelperHost } from './helper-host.js';
+import { budgetInUse, createCommandBudget } from '../probes/command-budget.js';
 import { commandStopper, killCommands } from './processes.js';
 import { recover, type RecoveryContext } from './recovery.js';
 import { probeTask, type DispatchRequest } from './request.js';
@@ -33,6 +34,8 @@ export class Dispatcher {
   readonly #controls = new Set<SharedArrayBuffer>();
   /** The pool's spawn helper, with `spawnVia: 'helper'`: the main thread's, so that it outlives the threads. */
   readonly #helper: HelperHost | undefined;
+  /** The CLIs the pool's threads may run at once, shared by all of them (see `probes/command-budget.ts`). */
+  readonly #commandBudget: SharedArrayBuffer;
   readonly #options: ResolvedOptions;
   /** What a task's results and its recovery need of the dispatcher. */
   readonly #context: ResultsContext & RecoveryContext;
@@ -40,6 +43,7 @@ export class Dispatcher {
   constructor(options: ResolvedOptions) {
     this.#options = options;
     this.#helper = options.spawnVia === 'helper' ? new HelperHost(options) : undefined;
+    this.#commandBudget = createCommandBudget(options.maxConcurrentCommands);
     const accounting = new Accounting(options);
     this.counters = accounting.counters;
     this.#context = {
@@ -54,10 +58,15 @@ export class Dispatcher {
     return this.#piscina;
   }
 
+  /** Slots of the command budget held now, and the most held at once so far. */
+  get commands(): { running: number; peak: number } {
+    return budgetInUse(this.#commandBudget);
+  }
+
   #pool(): Piscina {
     if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
     if (this.#piscina) return this.#piscina;
-    const pool = createWorkerPool(this.#options);
+    const pool = createWorkerPool(this.#options, this.#commandBudget);
     this.#piscina = pool;
     // Tasks wait until the first worker thread runs ('online', some 20 ms on): Piscina starts a thread for each task
     // that would queue, so a first sweep sent at once started every thread in the checks' own tick, which then took

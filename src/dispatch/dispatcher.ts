@@ -18,7 +18,7 @@ import { commandStopper, killCommands } from './processes.js';
 import { recover, type RecoveryContext } from './recovery.js';
 import { probeTask, type DispatchRequest } from './request.js';
 import { TaskResults, type OnResult, type ResultsContext } from './task-results.js';
-import { createControl, culprit } from './watchdog.js';
+import { createControl, culprit, taskThread } from './watchdog.js';
 import { createWorkerPool, endOverdueThread, firstThreadOnline } from './worker-pool.js';
 
 export type { DispatchRequest } from './request.js';
@@ -121,7 +121,7 @@ export class Dispatcher {
       commands?.end();
       await results.drain();
       if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED', undefined, { cause: err });
-      this.#context.accounting.dispatched(results.answered.size, results.probes, started);
+      this.#context.accounting.dispatched(results, taskThread(control), started);
       const overdue = watch.overdue();
       return recover({ providers, req, results, err, position: overdue ?? culprit(control), timedOut: overdue !== undefined }, this.#context);
     } finally {
@@ -133,7 +133,7 @@ export class Dispatcher {
     // A force-close cut the task off, and let it finish only so that its worker could reap the CLIs it killed.
     if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
     const all = results.complete(raw);
-    this.#context.accounting.dispatched(all.length, results.probes, started);
+    this.#context.accounting.dispatched(results, taskThread(control), started);
     return all;
   }
 

@@ -36,6 +36,7 @@ export class TaskResults {
   readonly #onResult: OnResult | undefined;
   readonly #answered = new Map<number, ProviderResult>();
   #probes = 0;
+  #commands = 0;
 
   constructor(providers: readonly string[], req: Pick<DispatchRequest, 'skip'>, context: ResultsContext, onResult?: OnResult) {
     const { port1, port2 } = new MessageChannel();
@@ -55,6 +56,11 @@ export class TaskResults {
   /** Probes run by the results this task delivered (a re-run's count for the re-run). */
   get probes(): number {
     return this.#probes;
+  }
+
+  /** Of those, command probes: how many CLIs this task's thread ran (see the `dispatch` log). */
+  get commands(): number {
+    return this.#commands;
   }
 
   /** Starts reading what the worker posts: its commands go to `commands` (the pool's helper), the rest are results. */
@@ -77,7 +83,10 @@ export class TaskResults {
    */
   deliver(index: number, result: ProviderResult, counted = false): void {
     if (this.#answered.has(index)) return;
-    if (!counted) this.#probes += this.#context.accounting.result(result, this.#skip?.[index]);
+    if (!counted) {
+      this.#probes += this.#context.accounting.result(result, this.#skip?.[index]);
+      for (const probe of result.probes) if (probe.kind === 'command') this.#commands++;
+    }
     this.#answered.set(index, result);
     this.#onResult?.(index, result);
   }

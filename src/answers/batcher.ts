@@ -54,9 +54,9 @@ function taskSize(providers: number, maxThreads: number, batchSize: number): num
 }
 
 /**
- * Runs with a command probe per task, at most: a thread's share of the command budget, so that a sweep's CLIs make
- * as many tasks as there are threads, or more (see `tasksByCost`). A thread is not held to its share: the budget is
- * the pool's, and a thread whose CLIs wait takes the slots the others leave free.
+ * Runs with a command probe per task, at most: a thread's share of the command budget, so that a sweep with more
+ * CLIs than that makes several tasks of them, which go to different threads (see `tasksByCost`). A thread is not
+ * held to its share: the budget is the pool's, and a thread whose CLIs wait takes the slots the others leave free.
  */
 function commandsPerTask(maxConcurrentCommands: number, maxThreads: number): number {
   return Math.max(1, Math.ceil(maxConcurrentCommands / maxThreads));

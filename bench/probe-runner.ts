@@ -6,6 +6,7 @@
  */
 import { compileConfig } from '../src/config/compile.js';
 import { resolveOptions, workerInitOf } from '../src/config/options.js';
+import { createCommandBudget } from '../src/probes/command-budget.js';
 import { probeProvider } from '../src/probes/provider.js';
 import type { ProbeConfig, ProbeTask } from '../src/config/schema.js';
 import { createControl } from '../src/dispatch/watchdog.js';
@@ -24,7 +25,8 @@ export type ProviderProbe = (provider: string) => Promise<boolean>;
 export function createProbeRunner(input: RunnerInput): ProviderProbe {
   // The pool's own option parsing and defaults, so probes get the same limits (timeouts, file sizes) on both paths.
   // Commands by spawnSync in the calling process, as before any fix (the library's default runs them in a helper).
-  const init = workerInitOf(resolveOptions({ probes: input.config, configDir: input.configDir, env: input.env, spawnVia: 'worker' }));
+  // One provider at a time here (probeProvider's own gates): the budget is never consulted.
+  const init = workerInitOf(resolveOptions({ probes: input.config, configDir: input.configDir, env: input.env, spawnVia: 'worker' }), createCommandBudget(1));
   const config = compileConfig(init.config);
   // Nobody watches these cells here: on the main thread a hung probe simply blocks, as it did before any fix.
   const control = createControl(1);

@@ -74,6 +74,10 @@ export interface PoolStats {
   /** Worker tasks waiting for a free thread (Piscina's queue: unbounded, fed only by answers in flight). */
   readonly tasksQueued: number;
   readonly threads: number;
+  /** CLIs holding a slot of the pool's command budget now (`maxConcurrentCommands` at most, over every thread). */
+  readonly commandsRunning: number;
+  /** The most CLIs that held a slot of the budget at once, since the pool started. */
+  readonly commandsPeak: number;
   /** Probes that ran past their deadline, whoever cut them off: the watchdog, or a command's own timeout. */
   readonly timeouts: number;
   readonly crashes: number;

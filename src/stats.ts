@@ -26,6 +26,7 @@ export function snapshotStats(counters: Counters, dispatcher: Dispatcher, book: 
     return { count: pool.completed, mean: h.mean, p50: h.p50, p99: h.p99, max: h.max };
   };
   const d = dispatcher.counters;
+  const commands = dispatcher.commands;
   return {
     dispatches: d.tasks,
     providersProbed: d.providersProbed,
@@ -43,6 +44,8 @@ export function snapshotStats(counters: Counters, dispatcher: Dispatcher, book: 
     answersInFlight: book.answersInFlight,
     tasksQueued: pool?.queueSize ?? 0,
     threads: pool?.threads.length ?? 0,
+    commandsRunning: commands.running,
+    commandsPeak: commands.peak,
     timeouts: d.timeouts,
     crashes: d.crashes,
     collateralRuns: d.collateralRuns,

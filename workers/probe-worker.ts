@@ -2,7 +2,7 @@
  * The worker entry Piscina loads. It receives the compiled-once probe
  * configuration through `workerData`, and runs several tasks at once, each
  * task's providers concurrently: command probes wait for their CLIs together
- * (at most `maxCommandsPerWorker` at once), every other probe takes the
+ * (within the pool's command budget, shared by every thread), every other probe takes the
  * thread's lane in the order the run queue sent the providers. It posts each
  * provider's result on the task's port as it completes (and, with
  * `spawnVia: 'helper'`, its commands for the main thread to run in the
@@ -23,7 +23,7 @@ import { taskStarted } from '../src/dispatch/watchdog.js';
 
 const init = workerData as WorkerInit;
 const config = compileConfig(init.config);
-const gates = createGates(init.maxCommandsPerWorker);
+const gates = createGates(init.commandBudget, threadId);
 
 export default async function probeWorker(message: ProbeTaskMessage | RowsTask): Promise<TaskResult | { fingerprints: string[] }> {
   if ('rows' in message) return { fingerprints: message.rows.map(fingerprintRows) };

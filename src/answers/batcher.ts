@@ -13,7 +13,7 @@ import type { ResolvedOptions } from '../config/options.js';
 import type { ProviderResult } from '../config/schema.js';
 import type { ResolvedScope } from '../config/scope.js';
 import type { TaskScope } from '../probes/task-env.js';
-import { byCost, type RunCost } from './costs.js';
+import { tasksByCost, type RunCost } from './costs.js';
 import type { ScopeState } from './scopes.js';
 import type { Slices } from '../slices.js';
 
@@ -57,7 +57,16 @@ function taskSize(providers: number, maxThreads: number, batchSize: number): num
 }
 
 /**
- * Splits `items` into tasks of {@link taskSize} providers, and calls
+ * Runs with a command probe per task, at most: a thread's share of the command budget, so that a sweep with more
+ * CLIs than that makes several tasks of them, which go to different threads (see `tasksByCost`). A thread is not
+ * held to its share: the budget is the pool's, and a thread whose CLIs wait takes the slots the others leave free.
+ */
+function commandsPerTask(maxConcurrentCommands: number, maxThreads: number): number {
+  return Math.max(1, Math.ceil(maxConcurrentCommands / maxThreads));
+}
+
+/**
+ * Splits `items` into tasks of {@link taskSize} providers, with {@link commandsPerTask} CLI runs at most, and calls
  * `onResult` as each task's answers arrive. Each task carries the scopes of
  * its own providers only. Rejects (after every task ended) with the first
  * task's rejection, if any.
@@ -74,7 +83,7 @@ async function runBatched(
   const size = taskSize(runs.length, options.maxThreads, options.batchSize);
   // Runs with CLIs first, slowest first, so their waits start at once and overlap; lookups next, by scope, so an
   // agent's providers share a task (and one read of its store); modules last.
-  const items = byCost(runs, costOf, (item) => item.state.scope.key);
+  const grouped = tasksByCost(runs, costOf, (item) => item.state.scope.key, size, commandsPerTask(options.maxConcurrentCommands, options.maxThreads));
   const described = new Map<ScopeState, TaskScope>();
   const scopeOf = (state: ScopeState): TaskScope => {
     let ts = described.get(state);
@@ -82,11 +91,10 @@ async function runBatched(
     return ts;
   };
   const tasks: Promise<void>[] = [];
-  for (let i = 0; i < items.length; i += size) {
+  for (const [t, slice] of grouped.entries()) {
     // A thousand agents checked at once make a hundred tasks or more, each a channel, shared cells and a message:
     // sent a slice at a time, with a turn of the loop between, so the gateway's own work is never held for long.
-    if (i > 0 && (i / size) % TASKS_PER_TURN === 0) await turn();
-    const slice = items.slice(i, i + size);
+    if (t > 0 && t % TASKS_PER_TURN === 0) await turn();
     const states = [...new Set(slice.map((item) => item.state))];
     const first = scopeOf(states[0] as ScopeState);
     const req: DispatchRequest = {

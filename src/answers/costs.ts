@@ -5,7 +5,9 @@
  *
  * - Runs with a command probe go first, slowest first: their CLIs wait in
  *   another process, so the sooner they start the sooner the sweep ends, and
- *   the lookups ahead of them in their worker's lane are cheap.
+ *   the lookups ahead of them in their worker's lane are cheap. They are cut
+ *   into tasks by a thread's share of the command budget (`tasksByCost`), so
+ *   that they spread over the threads.
  * - Then runs of lookups only (env, files, stores): answered at once, in one
  *   pass, grouped by scope, so an agent's providers share a task and its
  *   store is read once for all of them.
@@ -32,6 +34,8 @@ export interface RunCost {
   readonly cls: RunClass;
   /** Estimated duration of the run's probes, in milliseconds. */
   readonly ms: number;
+  /** Whether it runs a command probe (whatever its class): the batcher spreads those over tasks. */
+  readonly command: boolean;
 }
 
 export class RunCosts {
@@ -66,19 +70,38 @@ export class RunCosts {
       if (kind === 'command') command = true;
       else if (kind === 'module') module = true;
     });
-    return { cls: module ? 2 : command ? 0 : 1, ms };
+    return { cls: module ? 2 : command ? 0 : 1, ms, command };
   }
 }
 
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/**
- * Sorts runs into the order they go to the workers: by class; runs with a CLI or a module slowest first, then by
- * id; lookups by scope (`groupOf`), then by id.
- */
-export function byCost<T extends { readonly id: string }>(items: readonly T[], costOf: (item: T) => RunCost, groupOf: (item: T) => string = () => ''): T[] {
+/** Sorts runs into the order they go to the workers: by class; runs with a CLI or a module slowest first, then by id; lookups by scope (`groupOf`), then by id. */
+function sorted<T extends { readonly id: string }>(items: readonly T[], costOf: (item: T) => RunCost, groupOf: (item: T) => string) {
   return items
     .map((item, i) => ({ item, i, cost: costOf(item), group: groupOf(item) }))
-    .sort((a, b) => a.cost.cls - b.cost.cls || (a.cost.cls === 1 ? compare(a.group, b.group) : b.cost.ms - a.cost.ms) || compare(a.item.id, b.item.id) || a.i - b.i)
-    .map((x) => x.item);
+    .sort((a, b) => a.cost.cls - b.cost.cls || (a.cost.cls === 1 ? compare(a.group, b.group) : b.cost.ms - a.cost.ms) || compare(a.item.id, b.item.id) || a.i - b.i);
+}
+
+/**
+ * The runs in the order they go to the workers, cut into tasks of at most `size` runs, of which at most `commands`
+ * run a command probe. Sorted alone, a sweep's CLI runs come first and would fill its first tasks, which may all
+ * land on one thread; cut by the command budget's share of a thread, they make several tasks, which the balancer
+ * spreads over the threads (least busy first). Lookups stay together, by scope, as the order put them.
+ */
+export function tasksByCost<T extends { readonly id: string }>(items: readonly T[], costOf: (item: T) => RunCost, groupOf: (item: T) => string, size: number, commands: number): T[][] {
+  const tasks: T[][] = [];
+  let task: T[] = [];
+  let withCommand = 0;
+  for (const { item, cost } of sorted(items, costOf, groupOf)) {
+    if (task.length >= size || (cost.command && withCommand >= commands)) {
+      tasks.push(task);
+      task = [];
+      withCommand = 0;
+    }
+    task.push(item);
+    if (cost.command) withCommand++;
+  }
+  if (task.length > 0) tasks.push(task);
+  return tasks;
 }

@@ -105,8 +105,8 @@ export const PoolOptionsSchema = z.strictObject({
    */
   expirySkewMs: ms(86_400_000).optional(),
   /**
-   * CLIs running at once, at most, over the whole pool (shared out evenly over its threads): a sweep's command probes
-   * wait for their CLIs together rather than one after another. Default 16.
+   * CLIs running at once, at most, over the whole pool, whichever threads their probes are on (no thread has a fixed
+   * share): a sweep's command probes wait for their CLIs together rather than one after another. Default 16.
    */
   maxConcurrentCommands: z.number().int().positive().max(1024).optional(),
   /**
@@ -246,8 +246,11 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   });
 }
 
-/** What every worker (and the benchmark's main-thread runner) is started with: the configuration and the probe limits. */
-export function workerInitOf(o: ResolvedOptions): WorkerInit {
+/**
+ * What every worker (and the benchmark's main-thread runner) is started with: the configuration, the probe limits,
+ * and the pool's `commandBudget` (one per pool, shared by its threads).
+ */
+export function workerInitOf(o: ResolvedOptions, commandBudget: SharedArrayBuffer): WorkerInit {
   return {
     config: o.probes,
     configDir: o.configDir,
@@ -259,7 +262,7 @@ export function workerInitOf(o: ResolvedOptions): WorkerInit {
     commandEnv: o.commandEnv,
     expirySkewMs: o.expirySkewMs,
     digestKey: o.digestKey,
-    maxCommandsPerWorker: Math.ceil(o.maxConcurrentCommands / o.maxThreads),
+    commandBudget,
   };
 }
 

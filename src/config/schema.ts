@@ -320,6 +320,6 @@ export interface WorkerInit {
   readonly expirySkewMs: number;
   /** Key of the digests SQLite stores are fingerprinted by: a digest crossing threads says nothing of a secret. */
   readonly digestKey: string;
-  /** CLIs one worker runs at once, at most: the pool's `maxConcurrentCommands` shared out over its threads. */
-  readonly maxCommandsPerWorker: number;
+  /** The pool's command budget, shared by every thread: at most `maxConcurrentCommands` CLIs at once (see `probes/command-budget.ts`). */
+  readonly commandBudget: SharedArrayBuffer;
 }

@@ -58,8 +58,13 @@ export class Accounting {
     return r.probes.length;
   }
 
-  /** Logs a task's dispatch at `debug`: its providers answered, the probes they ran, and the milliseconds since `started` (`performance.now()`). */
-  dispatched(providers: number, probes: number, started: number): void {
-    this.#options.logger.debug({ providers, probes, durationMs: Math.round((performance.now() - started) * 100) / 100 }, 'dispatch');
+  /**
+   * Logs a task's dispatch at `debug`: its providers answered, the probes they ran (`commands` of them command probes),
+   * the worker thread that ran it (`thread`, its `threadId`; 0 if none started it), and the milliseconds since `started`
+   * (`performance.now()`).
+   */
+  dispatched(task: { readonly answered: ReadonlyMap<number, unknown>; readonly probes: number; readonly commands: number }, thread: number, started: number): void {
+    const { answered, probes, commands } = task;
+    this.#options.logger.debug({ providers: answered.size, probes, commands, thread, durationMs: Math.round((performance.now() - started) * 100) / 100 }, 'dispatch');
   }
 }

@@ -13,11 +13,12 @@ import type { ResolvedOptions } from '../config/options.js';
 import { RowsResultSchema, type ProviderResult, type RowsTask } from '../config/schema.js';
 import { Accounting, type DispatchCounters } from './accounting.js';
 import { hasCommandProbe, HelperHost } from './helper-host.js';
+import { budgetInUse, createCommandBudget } from '../probes/command-budget.js';
 import { commandStopper, killCommands } from './processes.js';
 import { recover, type RecoveryContext } from './recovery.js';
 import { probeTask, type DispatchRequest } from './request.js';
 import { TaskResults, type OnResult, type ResultsContext } from './task-results.js';
-import { createControl, culprit } from './watchdog.js';
+import { createControl, culprit, taskThread } from './watchdog.js';
 import { createWorkerPool, endOverdueThread, firstThreadOnline } from './worker-pool.js';
 import type { Slices } from '../slices.js';
 import { EnvEpochs } from './env-epochs.js';
@@ -35,6 +36,8 @@ export class Dispatcher {
   readonly #controls = new Set<SharedArrayBuffer>();
   /** The pool's spawn helper, with `spawnVia: 'helper'`: the main thread's, so that it outlives the threads. */
   readonly #helper: HelperHost | undefined;
+  /** The CLIs the pool's threads may run at once, shared by all of them (see `probes/command-budget.ts`). */
+  readonly #commandBudget: SharedArrayBuffer;
   readonly #options: ResolvedOptions;
   /** What a task's results and its recovery need of the dispatcher. */
   readonly #context: ResultsContext & RecoveryContext;
@@ -48,6 +51,7 @@ export class Dispatcher {
     this.#env = new EnvEpochs(options.env === process.env ? undefined : options.env);
     this.#options = options;
     this.#helper = options.spawnVia === 'helper' ? new HelperHost(options) : undefined;
+    this.#commandBudget = createCommandBudget(options.maxConcurrentCommands);
     const accounting = new Accounting(options);
     this.counters = accounting.counters;
     this.#context = {
@@ -68,10 +72,15 @@ export class Dispatcher {
     return this.#piscina;
   }
 
+  /** Slots of the command budget held now, and the most held at once so far. */
+  get commands(): { running: number; peak: number } {
+    return budgetInUse(this.#commandBudget);
+  }
+
   #pool(): Piscina {
     if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
     if (this.#piscina) return this.#piscina;
-    const pool = createWorkerPool(this.#options);
+    const pool = createWorkerPool(this.#options, this.#commandBudget);
     this.#piscina = pool;
     // Tasks wait until the first worker thread runs ('online', some 20 ms on): Piscina starts a thread for each task
     // that would queue, so a first sweep sent at once started every thread in the checks' own tick, which then took
@@ -126,7 +135,7 @@ export class Dispatcher {
       commands?.end();
       await results.drain();
       if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED', undefined, { cause: err });
-      this.#context.accounting.dispatched(results.answered.size, results.probes, started);
+      this.#context.accounting.dispatched(results, taskThread(control), started);
       const overdue = watch.overdue();
       return recover({ providers, req, results, err, position: overdue ?? culprit(control), timedOut: overdue !== undefined }, this.#context);
     } finally {
@@ -141,7 +150,7 @@ export class Dispatcher {
     // After the results it streamed, which wait in the slices' order: then none is checked twice.
     const all = await this.#slices.submit(() => results.complete(raw));
     if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
-    this.#context.accounting.dispatched(all.length, results.probes, started);
+    this.#context.accounting.dispatched(results, taskThread(control), started);
     return all;
   }
 

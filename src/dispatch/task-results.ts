@@ -38,8 +38,9 @@ export class TaskResults {
   readonly #context: ResultsContext;
   readonly #onResult: OnResult | undefined;
   readonly #answered = new Map<number, ProviderResult>();
-  #commands: CommandSession | undefined;
+  #session: CommandSession | undefined;
   #probes = 0;
+  #commands = 0;
 
   constructor(providers: readonly string[], req: Pick<DispatchRequest, 'skip'>, context: ResultsContext, onResult?: OnResult) {
     const { port1, port2 } = new MessageChannel();
@@ -61,9 +62,14 @@ export class TaskResults {
     return this.#probes;
   }
 
+  /** Of those, command probes: how many CLIs this task's thread ran (see the `dispatch` log). */
+  get commands(): number {
+    return this.#commands;
+  }
+
   /** Starts reading what the worker posts: its commands go to `commands` (the pool's helper), the rest are results. */
   listen(commands: CommandSession | undefined): void {
-    this.#commands = commands;
+    this.#session = commands;
     this.#local.on('message', (message: unknown) => this.#received(message));
   }
 
@@ -76,7 +82,7 @@ export class TaskResults {
   }
 
   #received(message: unknown): void {
-    if (this.#commands?.accept(message)) return;
+    if (this.#session?.accept(message)) return;
     this.#context.slices.run(() => this.#streamed(message));
   }
 
@@ -92,7 +98,10 @@ export class TaskResults {
    */
   deliver(index: number, result: ProviderResult, counted = false): void {
     if (this.#answered.has(index)) return;
-    if (!counted) this.#probes += this.#context.accounting.result(result, this.#skip?.[index]);
+    if (!counted) {
+      this.#probes += this.#context.accounting.result(result, this.#skip?.[index]);
+      for (const probe of result.probes) if (probe.kind === 'command') this.#commands++;
+    }
     this.#answered.set(index, result);
     this.#onResult?.(index, result);
   }

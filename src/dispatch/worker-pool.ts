@@ -1,8 +1,9 @@
 /**
  * The Piscina pool tasks run on: the compiled worker entry, its threads'
  * bounds, niceness and heap limit, how tasks are spread over them
- * (`balancer.ts`), its errors, logged without their messages, and the end of
- * a thread whose lane probe ran past its deadline.
+ * (`balancer.ts`), the command budget its threads share, its errors, logged
+ * without their messages, and the end of a thread whose lane probe ran past
+ * its deadline.
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -10,14 +11,15 @@ import { SHARE_ENV } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { errorName } from '../errors.js';
 import { workerInitOf, type ResolvedOptions } from '../config/options.js';
+import { releaseThread } from '../probes/command-budget.js';
 import { spreadBalancer, TASKS_PER_WORKER } from './balancer.js';
 import { taskThread, watchTask, type ProbePosition } from './watchdog.js';
 
 /** The compiled worker entry, next to this file's compiled form: `dist/src/` → `dist/workers/`. */
 const WORKER_FILE = fileURLToPath(new URL('../../workers/probe-worker.js', import.meta.url));
 
-/** A Piscina pool for the options; it starts `minThreads` threads at once. */
-export function createWorkerPool(o: ResolvedOptions): Piscina {
+/** A Piscina pool for the options, whose threads share `commandBudget` (see `probes/command-budget.ts`); it starts `minThreads` threads at once. */
+export function createWorkerPool(o: ResolvedOptions, commandBudget: SharedArrayBuffer): Piscina {
   const pool = new Piscina({
     filename: WORKER_FILE,
     minThreads: o.minThreads,
@@ -30,7 +32,7 @@ export function createWorkerPool(o: ResolvedOptions): Piscina {
     loadBalancer: spreadBalancer(o.maxThreads),
     niceIncrement: o.niceIncrement,
     resourceLimits: { maxOldGenerationSizeMb: o.maxWorkerMemoryMb },
-    workerData: workerInitOf(o),
+    workerData: workerInitOf(o, commandBudget),
     // With the default `env`, the workers read the gateway's process.env themselves, off its loop (see `probes/task-env.ts`).
     ...(o.env === process.env ? { env: SHARE_ENV } : {}),
     recordTiming: true,
@@ -41,6 +43,15 @@ export function createWorkerPool(o: ResolvedOptions): Piscina {
   pool.on('error', (err: unknown) => {
     // Reduced to its name: what a worker dies of may be a probe's own error, message and all.
     o.logger.error({ err: errorName(err) }, 'worker pool error');
+  });
+  pool.on('workerCreate', (worker: { readonly id: number }) => {
+    // Read now: it is the thread's `threadId`, which reads -1 once the thread has ended.
+    const threadId = worker.id;
+    // A thread ended while its CLIs held slots (terminated at a lane probe's deadline, crashed) cannot give them back:
+    // the main thread does, once the thread is gone. Not at once: Piscina's own 'exit' listener has just failed the
+    // thread's tasks, whose handlers (in the microtasks that follow) kill the CLIs they were running; the slots are
+    // freed after that, so that no new CLI starts beside one still dying.
+    pool.threads.find((t) => t.threadId === threadId)?.once('exit', () => setImmediate(releaseThread, commandBudget, threadId));
   });
   return pool;
 }

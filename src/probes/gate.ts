@@ -1,11 +1,24 @@
 /**
- * A worker's gates: how many probes of a kind may run at once in this
- * thread. The lane admits one probe at a time (every kind but a command), so
+ * A worker's gates: how many probes of a kind may run at once. The lane
+ * admits one probe at a time in this thread (every kind but a command), so
  * the watchdog can blame the probe that blocks or kills the thread; the
- * command gate bounds the CLIs in flight. Waiters are admitted in arrival
- * order, which is the order the run queue sent the providers in.
+ * command gate is the thread's way into the pool's command budget
+ * (`command-budget.ts`), which bounds the CLIs in flight over every thread.
+ * Waiters are admitted in arrival order, which is the order the batcher sent
+ * the providers in.
  */
-export class Gate {
+import { CommandBudget } from './command-budget.js';
+
+/** A place to take before a probe runs, and give back after. */
+export interface Admission {
+  /** Takes a place: undefined when one was free (no need to await), else a promise of one. */
+  enter(): Promise<void> | undefined;
+  /** Gives the place back. */
+  leave(): void;
+}
+
+/** A gate of this thread alone, of a fixed capacity. */
+export class Gate implements Admission {
   #free: number;
   readonly #waiting: (() => void)[] = [];
 
@@ -32,10 +45,11 @@ export class Gate {
 
 /** The gates of one worker thread, shared by every task it runs. */
 export interface WorkerGates {
-  readonly lane: Gate;
-  readonly commands: Gate;
+  readonly lane: Admission;
+  readonly commands: Admission;
 }
 
-export function createGates(maxCommands: number): WorkerGates {
-  return { lane: new Gate(1), commands: new Gate(Math.max(1, maxCommands)) };
+/** The gates of the worker thread `threadId`: its own lane, and its way into the pool's `commandBudget`. */
+export function createGates(commandBudget: SharedArrayBuffer, threadId: number): WorkerGates {
+  return { lane: new Gate(1), commands: new CommandBudget(commandBudget, threadId) };
 }

@@ -14,7 +14,7 @@ import { planProbes, type CompiledConfig } from '../config/compile.js';
 import type { Probe, ProbeOutcome, ProbeTask, ProviderResult, WorkerInit } from '../config/schema.js';
 import { commandRunning, commandSpawning, probeFinished, probeStarted } from '../dispatch/watchdog.js';
 import type { ProbeContext } from './context.js';
-import { createGates, type WorkerGates } from './gate.js';
+import { Gate, type WorkerGates } from './gate.js';
 import { runProbe } from './index.js';
 import { helperChannel } from './spawn-client.js';
 import { failed, type Verdict } from './verdict.js';
@@ -29,7 +29,7 @@ function memoOf(task: ProbeTask): Map<string, unknown> {
 }
 
 /** Gates for a caller that runs one provider at a time (the benchmark's main-thread runner). */
-const UNSHARED = createGates(1);
+const UNSHARED: WorkerGates = { lane: new Gate(1), commands: new Gate(1) };
 
 export async function probeProvider(
   init: WorkerInit,

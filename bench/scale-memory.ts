@@ -30,8 +30,10 @@ export interface MemoryFigures {
   readonly helpers: number;
   readonly helperRssMb: number;
   readonly helperPssMb: number;
-  /** The process's rise plus the helpers' RSS: what the pool adds to the machine, counted as RSS. */
+  /** The process's rise plus the helpers' RSS: what the pool adds to the machine, counted as RSS (the target's figure). */
   readonly totalRiseMb: number;
+  /** The same with the helpers' PSS: their pages shared with this process (the Node binary) counted once. */
+  readonly totalRisePssMb: number;
 }
 
 /** Quiet time after the sweep before RSS is read, in milliseconds: threads done starting, their heaps settled. */
@@ -67,6 +69,7 @@ export async function memoryCase(ctx: CaseContext): Promise<MemoryFigures[]> {
       helperRssMb,
       helperPssMb,
       totalRiseMb: processRiseMb + (Number.isNaN(helperRssMb) ? 0 : helperRssMb),
+      totalRisePssMb: processRiseMb + (Number.isNaN(helperPssMb) ? 0 : helperPssMb),
     };
     ctx.progress(
       `RSS ${rssBeforeMb.toFixed(0)} -> ${rssAfterMb.toFixed(0)} MiB with ${threads} worker thread(s); ${helperPids.length} spawn helper(s), RSS ${helperRssMb.toFixed(1)} MiB, PSS ${helperPssMb.toFixed(1)} MiB`,

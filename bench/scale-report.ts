@@ -178,15 +178,15 @@ function caseNotes(result: ScaleResult): string[] {
   if (first) {
     const c = first.median;
     out.push(
-      `first-sweep: ${fmt(c.providers)} providers answered in ${fmt(c.wallMs)} ms on a fresh pool in a fresh process (created in ${fmt(c.createMs)} ms, ${fmt(c.threads)} threads); ` +
+      `first-sweep: ${fmt(c.providers)} providers answered in ${fmt(c.wallMs)} ms on a fresh pool in a fresh process (created in ${fmt(c.createMs)} ms; worker threads: ${fmt(c.threads)}); ` +
         `critical path ${fmt(first.criticalPath.median.wallMs)} ms (the slowest provider, a 200 ms CLI, alone in another fresh process); loop max from before the pool's creation`,
     );
   }
   if (memory) {
     const c = memory.median;
     out.push(
-      `memory: process RSS ${fmt(c.rssBeforeMb)} -> ${fmt(c.rssAfterMb)} MiB (+${fmt(c.processRiseMb)}) with ${fmt(c.threads)} worker thread(s), ${fmt(c.perThreadMb)} MiB per thread; ` +
-        `${fmt(c.helpers)} spawn helper(s), RSS ${fmt(c.helperRssMb)} MiB (PSS ${fmt(c.helperPssMb)}); total rise ${fmt(c.totalRiseMb)} MiB`,
+      `memory: process RSS ${fmt(c.rssBeforeMb)} -> ${fmt(c.rssAfterMb)} MiB (+${fmt(c.processRiseMb)}) with worker threads: ${fmt(c.threads)}, ${fmt(c.perThreadMb)} MiB per thread; ` +
+        `${fmt(c.helpers)} spawn helper(s), RSS ${fmt(c.helperRssMb)} MiB (PSS ${fmt(c.helperPssMb)}); total rise ${fmt(c.totalRiseMb)} MiB (${fmt(c.totalRisePssMb)} with the helper's PSS)`,
     );
   }
   return out;

@@ -23,7 +23,7 @@ const GOOD: ScaleTargetInput = {
   'warm-10k': { median: { callMs: 4.9, wallMs: 400, loopMaxMs: 15 } },
   'agents-json': { median: { wallMs: 1400, loopMaxMs: 9, threadReadMs: 1000 } },
   clis: { median: { wallMs: 4800, loopMaxMs: 3, boundMs: 4000 } },
-  'ids-40k': { median: { loopMaxMs: 12, heapBeforeMb: 20, heapAfterExpiryMb: 23.9 } },
+  'ids-40k': { median: { loopMaxMs: 12, heapBeforeMb: 20, heapAfterExpiryMb: 23.9, rejected: 0 } },
   'first-sweep': { median: { wallMs: 500, loopMaxMs: 11 }, criticalPath: { median: { wallMs: 420 } } },
   memory: { median: { totalRiseMb: 59 } },
 };
@@ -58,7 +58,7 @@ describe('the scale benchmark targets', () => {
       'agents-sqlite': { median: { wallMs: 1501, loopMaxMs: 40, threadReadMs: 1000 } },
       clis: { median: { wallMs: 5001, loopMaxMs: 3, boundMs: 4000 } },
       // 10 % of 60 MiB is more than the 4 MiB floor.
-      'ids-40k': { median: { loopMaxMs: 3, heapBeforeMb: 60, heapAfterExpiryMb: 66.1 } },
+      'ids-40k': { median: { loopMaxMs: 3, heapBeforeMb: 60, heapAfterExpiryMb: 66.1, rejected: 0 } },
       'first-sweep': { median: { wallMs: 526, loopMaxMs: 11 }, criticalPath: { median: { wallMs: 420 } } },
       memory: { median: { totalRiseMb: 60.5 } },
     });
@@ -78,7 +78,10 @@ describe('the scale benchmark targets', () => {
   it('judges an env variant by how far each figure rose: 10 %, or the figure floor when that is more', () => {
     const out = scaleTargets({
       'warm-2k': { median: { callMs: 2, wallMs: 100, loopMaxMs: 8 }, env: { median: { callMs: 2.9, wallMs: 111, loopMaxMs: 6 } } },
-      'ids-40k': { median: { loopMaxMs: 30, heapBeforeMb: 20, heapAfterExpiryMb: 21 }, env: { median: { loopMaxMs: 34, heapBeforeMb: 20, heapAfterExpiryMb: 23.5 } } },
+      'ids-40k': {
+        median: { loopMaxMs: 30, heapBeforeMb: 20, heapAfterExpiryMb: 21, rejected: 0 },
+        env: { median: { loopMaxMs: 34, heapBeforeMb: 20, heapAfterExpiryMb: 23.5, rejected: 1 } },
+      },
     }).filter((t) => t.target.startsWith('env '));
     expect(out.map((t) => [t.target, t.value, t.limit, t.met])).toEqual([
       // 0.9 ms more: under the 1 ms floor (10 % of 2 ms is less).
@@ -88,6 +91,8 @@ describe('the scale benchmark targets', () => {
       ['env warm-2k wallMs: rise <= max(10 %, 1)', 11, 10, false],
       ['env ids-40k loopMaxMs: rise <= max(10 %, 2)', 4, 3, false],
       ['env ids-40k heapAfterExpiryMb: rise <= max(10 %, 2)', 2.5, 2.1, false],
+      // One check rejected where none was: no floor.
+      ['env ids-40k rejected: rise <= max(10 %, 0)', 1, 0, false],
     ]);
   });
 
@@ -143,7 +148,7 @@ const FIGURES: Record<string, readonly string[]> = {
   clis: ['providers', 'clis', 'wallMs', 'loopMaxMs', 'gcMaxMs', 'maxConcurrent', 'cliRuns', 'boundMs', 'wrong', 'oldWallMs', 'oldMeasuredMs', 'oldClis', 'oldLoopMaxMs'],
   'ids-40k': ['ids', 'bursts', 'wallMs', 'loopMaxMs', 'gcMaxMs', 'heapBeforeMb', 'heapAfterBurstsMb', 'heapAfterExpiryMb', 'answersAfterBursts', 'answersLeft', 'expiryWaitMs', 'rejected', 'wrong'],
   'first-sweep': ['providers', 'wallMs', 'createMs', 'loopMaxMs', 'gcMaxMs', 'threads', 'wrong'],
-  memory: ['providers', 'threads', 'rssBeforeMb', 'rssAfterMb', 'processRiseMb', 'perThreadMb', 'helpers', 'helperRssMb', 'helperPssMb', 'totalRiseMb'],
+  memory: ['providers', 'threads', 'rssBeforeMb', 'rssAfterMb', 'processRiseMb', 'perThreadMb', 'helpers', 'helperRssMb', 'helperPssMb', 'totalRiseMb', 'totalRisePssMb'],
 };
 const OLD = ['threadReadMs', 'oldWallMs', 'oldMeasuredMs', 'oldClis', 'oldLoopMaxMs'];
 const ENV_CASES = ['warm-2k', 'warm-10k', 'agents-json', 'agents-sqlite', 'clis', 'ids-40k'];

@@ -9,6 +9,7 @@ import type { FirstSweepFigures } from './scale-first-sweep.js';
 import type { CaseName, ScaleFlags } from './scale-flags.js';
 import type { IdsFigures } from './scale-ids.js';
 import type { MemoryFigures } from './scale-memory.js';
+import { MIXED_CLI_MS } from './scale-mixed.js';
 import { ENV_FIGURES, type Target } from './scale-targets.js';
 import type { WarmFigures } from './scale-warm.js';
 import { median, round } from './stats.js';
@@ -179,7 +180,7 @@ function caseNotes(result: ScaleResult): string[] {
     const c = first.median;
     out.push(
       `first-sweep: ${fmt(c.providers)} providers answered in ${fmt(c.wallMs)} ms on a fresh pool in a fresh process (created in ${fmt(c.createMs)} ms; worker threads: ${fmt(c.threads)}); ` +
-        `critical path ${fmt(first.criticalPath.median.wallMs)} ms (the slowest provider, a 200 ms CLI, alone in another fresh process); loop max from before the pool's creation`,
+        `critical path ${fmt(first.criticalPath.median.wallMs)} ms (the slowest provider, a ${MIXED_CLI_MS} ms CLI, alone in another fresh process); loop max from before the pool's creation`,
     );
   }
   if (memory) {

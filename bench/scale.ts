@@ -138,12 +138,12 @@ async function main(flags: ScaleFlags, argv: readonly string[]): Promise<void> {
 }
 
 const argv = process.argv.slice(2);
-const flags = parseCommandLine(USAGE, parseScaleFlags, argv);
+const { child, envVariant, ...flags } = parseCommandLine(USAGE, parseScaleFlags, argv);
 try {
-  if (flags.child) await runChild(flags, flags.child, flags.envVariant);
+  if (child) await runChild(flags, child, envVariant);
   else await main(flags, argv);
 } catch (err) {
   // Pools, children and temp dirs were cleaned up on the way out: say what failed, exit 1.
-  process.stderr.write(`bench:scale${flags.child ? ` --child ${flags.child}` : ''} failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.stderr.write(`bench:scale${child ? ` --child ${child}` : ''} failed: ${(err as Error).stack ?? String(err)}\n`);
   process.exitCode = 1;
 }

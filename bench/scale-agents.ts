@@ -27,7 +27,9 @@ export interface AgentsFigures {
   readonly wallMs: number;
   /** Calling every checker, before the first await: the main thread's share in the checks' turn. */
   readonly issueMs: number;
+  /** The loop watcher's figures (`loop-watch.ts`): the 1 ms interval's longest gap, and the delay histogram's max. */
   readonly loopMaxMs: number;
+  readonly delayMaxMs: number;
   readonly gcMaxMs: number;
   /** Answers unlike the stores' (a rejected check counts). */
   readonly wrong: number;
@@ -95,7 +97,7 @@ async function poolRun(ctx: CaseContext, world: AgentsWorld): Promise<AgentsFigu
     const wallMs = since(t0);
     const l = await loop.stop();
     const wrong = wrongAnswers(answers, expectedOf(world));
-    return { agents: world.agents.length, checks: answers.length, wallMs, issueMs, loopMaxMs: l.loopMaxMs, gcMaxMs: l.gcMaxMs, wrong };
+    return { agents: world.agents.length, checks: answers.length, wallMs, issueMs, loopMaxMs: l.loopMaxMs, delayMaxMs: l.delayMaxMs, gcMaxMs: l.gcMaxMs, wrong };
   } finally {
     await pool.close({ force: true });
   }

@@ -26,7 +26,9 @@ export interface ClisFigures {
   readonly providers: number;
   readonly clis: number;
   readonly wallMs: number;
+  /** The loop watcher's figures (`loop-watch.ts`): the 1 ms interval's longest gap, and the delay histogram's max. */
   readonly loopMaxMs: number;
+  readonly delayMaxMs: number;
   readonly gcMaxMs: number;
   /** The most fake CLIs running at once, and how many ran in all. */
   readonly maxConcurrent: number;
@@ -109,7 +111,18 @@ export async function clisCase(ctx: CaseContext): Promise<ClisFigures[]> {
       const wallMs = since(t0);
       const l = await loop.stop();
       const { max, starts } = maxRunning(readFileSync(log, 'utf8'));
-      figures = { providers: world.ids.length, clis, wallMs, loopMaxMs: l.loopMaxMs, gcMaxMs: l.gcMaxMs, maxConcurrent: max, cliRuns: starts, boundMs, wrong: wrongAnswers(answers, world.expected) };
+      figures = {
+        providers: world.ids.length,
+        clis,
+        wallMs,
+        loopMaxMs: l.loopMaxMs,
+        delayMaxMs: l.delayMaxMs,
+        gcMaxMs: l.gcMaxMs,
+        maxConcurrent: max,
+        cliRuns: starts,
+        boundMs,
+        wrong: wrongAnswers(answers, world.expected),
+      };
     } finally {
       await pool.close({ force: true });
     }

@@ -27,7 +27,9 @@ export interface FirstSweepFigures {
   readonly wallMs: number;
   /** `createAuthProbePool()` itself. */
   readonly createMs: number;
+  /** The loop watcher's figures (`loop-watch.ts`): the 1 ms interval's longest gap, and the delay histogram's max. */
   readonly loopMaxMs: number;
+  readonly delayMaxMs: number;
   readonly gcMaxMs: number;
   /** Worker threads the pool ran. */
   readonly threads: number;
@@ -54,7 +56,16 @@ export async function firstSweepCase(ctx: CaseContext, alone: boolean): Promise<
     const answers = await Promise.all(ids.map((id) => check(id).catch(() => null)));
     const wallMs = since(t1);
     const l = await loop.stop();
-    const figures: FirstSweepFigures = { providers: ids.length, wallMs, createMs, loopMaxMs: l.loopMaxMs, gcMaxMs: l.gcMaxMs, threads: pool.stats().threads, wrong: wrongAnswers(answers, expected) };
+    const figures: FirstSweepFigures = {
+      providers: ids.length,
+      wallMs,
+      createMs,
+      loopMaxMs: l.loopMaxMs,
+      delayMaxMs: l.delayMaxMs,
+      gcMaxMs: l.gcMaxMs,
+      threads: pool.stats().threads,
+      wrong: wrongAnswers(answers, expected),
+    };
     ctx.progress(`${alone ? `${world.slowest} alone` : `${ids.length} providers`} in ${wallMs.toFixed(0)} ms on a fresh pool, loop max ${l.loopMaxMs.toFixed(1)} ms`);
     return [figures];
   } finally {

@@ -22,7 +22,9 @@ export interface IdsFigures {
   readonly bursts: number;
   /** From the first burst to the last answer. */
   readonly wallMs: number;
+  /** The loop watcher's figures (`loop-watch.ts`): the 1 ms interval's longest gap, and the delay histogram's max. */
   readonly loopMaxMs: number;
+  readonly delayMaxMs: number;
   readonly gcMaxMs: number;
   readonly heapBeforeMb: number;
   readonly heapAfterBurstsMb: number;
@@ -126,6 +128,7 @@ export async function idsCase(ctx: CaseContext): Promise<IdsFigures[]> {
         bursts,
         wallMs,
         loopMaxMs: l.loopMaxMs,
+        delayMaxMs: l.delayMaxMs,
         gcMaxMs: l.gcMaxMs,
         heapBeforeMb,
         heapAfterBurstsMb,

@@ -93,6 +93,7 @@ const COLUMNS: readonly (readonly [string, string])[] = [
   ['wall ms', 'wallMs'],
   ['call ms', 'callMs'],
   ['loop max', 'loopMaxMs'],
+  ['delay max', 'delayMaxMs'],
   ['GC max', 'gcMaxMs'],
   ['1 thread ms', 'threadReadMs'],
   ['old wall ms', 'oldWallMs'],
@@ -138,8 +139,9 @@ export function formatScaleTable(result: ScaleResult): string {
   out.push(
     '',
     'times in ms. call = warm() until it returned its promise; loop max = longest gap between ticks of a 1 ms interval on the main thread;',
-    'GC max = longest main-thread GC pause; 1 thread = the same probes in sequence in one worker thread; old = the same probes in',
-    'sequence on the main thread (its loop max is its wall time); wrong = answers unlike the generated data.',
+    'delay max = monitorEventLoopDelay max (1 ms resolution); GC max = longest main-thread GC pause; 1 thread = the same probes in sequence',
+    'in one worker thread; old = the same probes in sequence on the main thread (its loop max is its wall time); wrong = answers unlike the',
+    'generated data.',
   );
   const notes = caseNotes(result);
   if (notes.length > 0) out.push('', ...notes);

@@ -19,7 +19,9 @@ export interface WarmFigures {
   /** From calling `warm()` until it returned its promise. */
   readonly callMs: number;
   readonly wallMs: number;
+  /** The loop watcher's figures (`loop-watch.ts`): the 1 ms interval's longest gap, and the delay histogram's max. */
   readonly loopMaxMs: number;
+  readonly delayMaxMs: number;
   readonly gcMaxMs: number;
   /** Answers unlike the configuration's (every other provider has its key set). */
   readonly wrong: number;
@@ -66,7 +68,7 @@ export async function warmCase(ctx: CaseContext, n: number): Promise<WarmFigures
       const wallMs = since(t0);
       const l = await loop.stop();
       const wrong = ids.reduce((w, id, i) => w + (report.answers[id] === expected[i] ? 0 : 1), 0);
-      figures = { providers: n, callMs, wallMs, loopMaxMs: l.loopMaxMs, gcMaxMs: l.gcMaxMs, wrong };
+      figures = { providers: n, callMs, wallMs, loopMaxMs: l.loopMaxMs, delayMaxMs: l.delayMaxMs, gcMaxMs: l.gcMaxMs, wrong };
     } finally {
       await pool.close({ force: true });
     }

@@ -141,13 +141,28 @@ describe("the scale benchmark's figures", () => {
 
 /** The figures every case's medians must carry as numbers (old ways and thread reads only without the env variables). */
 const FIGURES: Record<string, readonly string[]> = {
-  'warm-2k': ['providers', 'callMs', 'wallMs', 'loopMaxMs', 'gcMaxMs', 'wrong', 'oldWallMs', 'oldLoopMaxMs'],
-  'warm-10k': ['providers', 'callMs', 'wallMs', 'loopMaxMs', 'gcMaxMs', 'wrong', 'oldWallMs', 'oldLoopMaxMs'],
-  'agents-json': ['agents', 'checks', 'wallMs', 'issueMs', 'loopMaxMs', 'gcMaxMs', 'wrong', 'threadReadMs', 'oldWallMs', 'oldLoopMaxMs'],
-  'agents-sqlite': ['agents', 'checks', 'wallMs', 'issueMs', 'loopMaxMs', 'gcMaxMs', 'wrong', 'threadReadMs', 'oldWallMs', 'oldLoopMaxMs'],
-  clis: ['providers', 'clis', 'wallMs', 'loopMaxMs', 'gcMaxMs', 'maxConcurrent', 'cliRuns', 'boundMs', 'wrong', 'oldWallMs', 'oldMeasuredMs', 'oldClis', 'oldLoopMaxMs'],
-  'ids-40k': ['ids', 'bursts', 'wallMs', 'loopMaxMs', 'gcMaxMs', 'heapBeforeMb', 'heapAfterBurstsMb', 'heapAfterExpiryMb', 'answersAfterBursts', 'answersLeft', 'expiryWaitMs', 'rejected', 'wrong'],
-  'first-sweep': ['providers', 'wallMs', 'createMs', 'loopMaxMs', 'gcMaxMs', 'threads', 'wrong'],
+  'warm-2k': ['providers', 'callMs', 'wallMs', 'loopMaxMs', 'delayMaxMs', 'gcMaxMs', 'wrong', 'oldWallMs', 'oldLoopMaxMs'],
+  'warm-10k': ['providers', 'callMs', 'wallMs', 'loopMaxMs', 'delayMaxMs', 'gcMaxMs', 'wrong', 'oldWallMs', 'oldLoopMaxMs'],
+  'agents-json': ['agents', 'checks', 'wallMs', 'issueMs', 'loopMaxMs', 'delayMaxMs', 'gcMaxMs', 'wrong', 'threadReadMs', 'oldWallMs', 'oldLoopMaxMs'],
+  'agents-sqlite': ['agents', 'checks', 'wallMs', 'issueMs', 'loopMaxMs', 'delayMaxMs', 'gcMaxMs', 'wrong', 'threadReadMs', 'oldWallMs', 'oldLoopMaxMs'],
+  clis: ['providers', 'clis', 'wallMs', 'loopMaxMs', 'delayMaxMs', 'gcMaxMs', 'maxConcurrent', 'cliRuns', 'boundMs', 'wrong', 'oldWallMs', 'oldMeasuredMs', 'oldClis', 'oldLoopMaxMs'],
+  'ids-40k': [
+    'ids',
+    'bursts',
+    'wallMs',
+    'loopMaxMs',
+    'delayMaxMs',
+    'gcMaxMs',
+    'heapBeforeMb',
+    'heapAfterBurstsMb',
+    'heapAfterExpiryMb',
+    'answersAfterBursts',
+    'answersLeft',
+    'expiryWaitMs',
+    'rejected',
+    'wrong',
+  ],
+  'first-sweep': ['providers', 'wallMs', 'createMs', 'loopMaxMs', 'delayMaxMs', 'gcMaxMs', 'threads', 'wrong'],
   memory: ['providers', 'threads', 'rssBeforeMb', 'rssAfterMb', 'processRiseMb', 'perThreadMb', 'helpers', 'helperRssMb', 'helperPssMb', 'totalRiseMb', 'totalRisePssMb'],
 };
 const OLD = ['threadReadMs', 'oldWallMs', 'oldMeasuredMs', 'oldClis', 'oldLoopMaxMs'];

@@ -48,9 +48,10 @@ export async function watchLoop(): Promise<LoopWatch> {
     last = t;
   }, 1);
   histogram.enable();
-  // A turn or two, so the histogram's timer and the interval are running when the work begins.
+  // A turn or two, so the histogram's timer and the interval are running when the work begins. The histogram is
+  // not reset after it: a reset forgets the last tick's time, and the stall that follows it would go unrecorded,
+  // as it does when the histogram is enabled in the stall's own turn.
   await sleep(2);
-  histogram.reset();
   maxGap = 0;
   const from = performance.now();
   return {

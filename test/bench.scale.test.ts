@@ -13,7 +13,7 @@ import { parseScaleFlags } from '../dist/bench/scale-flags.js';
 import { garbageIds } from '../dist/bench/scale-ids.js';
 import { fmt, medianFigures } from '../dist/bench/scale-report.js';
 import { scaleTargets, type ScaleTargetInput } from '../dist/bench/scale-targets.js';
-import { tempDir } from './helpers/temp.js';
+import { tempDir, type TempDir } from './helpers/temp.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -176,10 +176,12 @@ interface Case {
 }
 
 describe('npm run bench:scale, with tiny sizes', () => {
-  const dir = tempDir('bench-scale-smoke-');
-  afterAll(() => dir.cleanup());
+  // Made in the test, not at collection: a run that filters the test out leaves no directory behind.
+  let dir: TempDir | undefined;
+  afterAll(() => dir?.cleanup());
 
   it('measures every case in child processes, with its env variant, and prints one JSON object with every figure', async () => {
+    dir = tempDir('app-bench-scale-smoke-');
     const out = dir.path('results');
     // Every child builds its world under TMPDIR: an empty one shows they all cleaned up after themselves.
     const tmp = dir.path('tmp');

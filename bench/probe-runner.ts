@@ -22,17 +22,31 @@ export interface RunnerInput {
 /** Probes one provider, stopping at the first probe that finds auth (the pool's `first` mode). */
 export type ProviderProbe = (provider: string) => Promise<boolean>;
 
+/** Probes an agent's providers in one task (its store read once, as the pool's batched runs do), in order; their answers, in that order. */
+export type AgentProbe = (agentDir: string, providers: readonly string[]) => Promise<boolean[]>;
+
 export function createProbeRunner(input: RunnerInput): ProviderProbe {
+  const probeAgent = createAgentProbeRunner(input);
+  return async (provider) => (await probeAgent(input.agentDir, [provider]))[0] === true;
+}
+
+/** The same runner for many agents: `input.agentDir` is replaced by each call's. */
+export function createAgentProbeRunner(input: RunnerInput): AgentProbe {
   // The pool's own option parsing and defaults, so probes get the same limits (timeouts, file sizes) on both paths.
   // Commands by spawnSync in the calling process, as before any fix (the library's default runs them in a helper).
   // One provider at a time here (probeProvider's own gates): the budget is never consulted.
   const init = workerInitOf(resolveOptions({ probes: input.config, configDir: input.configDir, env: input.env, spawnVia: 'worker' }), createCommandBudget(1));
   const config = compileConfig(init.config);
   // Nobody watches these cells here: on the main thread a hung probe simply blocks, as it did before any fix.
-  const control = createControl(1);
-  return async (provider) => {
-    const task: ProbeTask = { providers: [provider], scope: { agentDir: input.agentDir }, env: input.env, mode: 'first', control };
-    return (await probeProvider(init, config, task, 0)).auth;
+  // One cell per provider of a task, so one buffer per task size.
+  const controls = new Map<number, SharedArrayBuffer>();
+  return async (agentDir, providers) => {
+    let control = controls.get(providers.length);
+    if (!control) controls.set(providers.length, (control = createControl(providers.length)));
+    const task: ProbeTask = { providers, scope: { agentDir }, env: input.env, mode: 'first', control };
+    const answers: boolean[] = [];
+    for (let i = 0; i < providers.length; i++) answers.push((await probeProvider(init, config, task, i)).auth);
+    return answers;
   };
 }
 

@@ -100,22 +100,44 @@ export function peakRssMb(): number {
  * Null where /proc is unavailable.
  */
 export function childProcessCount(match: string): number | null {
+  return childProcesses(match)?.length ?? null;
+}
+
+/** The pids of this process's children whose command line contains `match`; null where /proc is unavailable. */
+export function childProcesses(match: string): number[] | null {
   let pids: string[];
   try {
     pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
   } catch {
     return null;
   }
-  let count = 0;
+  const out: number[] = [];
   for (const pid of pids) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       // Field 4, the parent's pid, after the command name in parentheses (which may contain spaces).
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(match)) count++;
+      if (ppid === process.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(match)) out.push(Number(pid));
     } catch {
       // The process ended between the listing and the read.
     }
   }
-  return count;
+  return out;
+}
+
+/**
+ * Resident memory of process `pid`, in MiB: its RSS (`VmRSS` of /proc/<pid>/status, shared pages counted in
+ * full) and its proportional share (`Pss` of smaps_rollup, shared pages divided among their sharers). NaN
+ * for a figure /proc does not give.
+ */
+export function processMemoryMb(pid: number): { readonly rssMb: number; readonly pssMb: number } {
+  const kb = (file: string, field: string) => {
+    try {
+      const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/${file}`, 'utf8'));
+      return match ? Number(match[1]) / 1024 : Number.NaN;
+    } catch {
+      return Number.NaN;
+    }
+  };
+  return { rssMb: kb('status', 'VmRSS'), pssMb: kb('smaps_rollup', 'Pss') };
 }

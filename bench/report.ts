@@ -3,6 +3,7 @@
  * the critical path, ratios, micro-figures, the targets and the machine),
  * and the table a person reads on the terminal.
  */
+import { execFileSync } from 'node:child_process';
 import { cpus, availableParallelism, loadavg, release, totalmem } from 'node:os';
 import type { CriticalPath } from './critical-path.js';
 import type { Flags } from './flags.js';
@@ -40,6 +41,15 @@ export function describeMachine(): Machine {
     kernel: release(),
     loadAvgAtStart: round(loadavg()[0] ?? 0, 2),
   };
+}
+
+/** The checkout's short commit, or `unknown` outside a git checkout. */
+export function gitCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
 }
 
 /**

@@ -19,11 +19,10 @@
  * `--json`, the JSON on one line and the table on stderr). Needs node:sqlite:
  * on a Node without it, one line says so and it exits 0.
  */
-import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAuthProbePool, defaultProbeConfig, type AuthChecker, type AuthProbePool } from '../src/index.js';
 import { FlagError, integerFlag, parseCommandLine, parseStrict } from './cli-args.js';
-import { describeMachine } from './report.js';
+import { describeMachine, gitCommit } from './report.js';
 import { NEEDS_SQLITE, loadSqlite } from './sqlite-db.js';
 import { idle, poolCriticalPath, poolSweep, runPhase, scopeOf, syncCriticalPath, syncSweep, type PhaseContext, type PhaseFigures, type PhaseName } from './sqlite-phases.js';
 import { formatSqliteTable, mib, relativeCheckpoint, sqliteTargets, type SqliteBenchResult } from './sqlite-report.js';
@@ -90,14 +89,6 @@ function parseFlags(argv: readonly string[]): Flags {
 
 const started = performance.now();
 const progress = (line: string) => process.stderr.write(`[bench:sqlite ${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
-
-function gitCommit(): string {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
 
 async function main(flags: Flags, argv: readonly string[]): Promise<void> {
   const sqlite = loadSqlite();

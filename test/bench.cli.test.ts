@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Every benchmark program a person runs (the load generator and sweep worker are children of `run.js`). */
-const PROGRAMS = ['run', 'live', 'freshness', 'fork-cost'];
+const PROGRAMS = ['run', 'live', 'freshness', 'fork-cost', 'scale'];
 
 function run(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

@@ -16,7 +16,7 @@
 import { performance } from 'node:perf_hooks';
 
 /** Time the pool's work may take of one turn of the event loop, in milliseconds. */
-export const SLICE_MS = 4;
+export const SLICE_MS = 3;
 
 export class Slices {
   readonly #queue: (() => void)[] = [];

@@ -6,7 +6,6 @@
  * order of their expected cost (see `costs.ts`), never the caller's. Each run
  * names the plan positions to probe.
  */
-import { setImmediate as turn } from 'node:timers/promises';
 import type { Dispatcher, DispatchRequest } from '../dispatch/dispatcher.js';
 import { errorData } from '../errors.js';
 import type { ResolvedOptions } from '../config/options.js';
@@ -45,9 +44,6 @@ export function dispatchRequest(scope: ResolvedScope, modelApi: string | undefin
   return { modelApi, mode, ...taskScope(scope) };
 }
 
-/** Tasks sent in one turn of the event loop, at most. */
-const TASKS_PER_TURN = 16;
-
 /** Fewest providers in a task, unless `batchSize` or the number of providers is smaller: a task costs a message and a schedule. */
 const MIN_TASK_PROVIDERS = 4;
 
@@ -65,19 +61,24 @@ function commandsPerTask(maxConcurrentCommands: number, maxThreads: number): num
   return Math.max(1, Math.ceil(maxConcurrentCommands / maxThreads));
 }
 
+/** What sending a batch takes of the batcher. */
+interface SendParts {
+  readonly dispatcher: Dispatcher;
+  readonly options: ResolvedOptions;
+  readonly costOf: (item: RunItem) => RunCost;
+  readonly slices: Slices;
+}
+
 /**
- * Splits `items` into tasks of {@link taskSize} providers, with {@link commandsPerTask} CLI runs at most, and calls
- * `onResult` as each task's answers arrive. Each task carries the scopes of
- * its own providers only. Rejects (after every task ended) with the first
- * task's rejection, if any.
+ * Splits `runs` into tasks of {@link taskSize} providers, with {@link commandsPerTask} CLI runs at most, and calls
+ * `onResult` as each task's answers arrive. Each task carries the scopes of its own providers only. Rejects (after
+ * every task ended) with the first task's rejection, if any.
  */
 async function runBatched(
-  dispatcher: Dispatcher,
-  options: ResolvedOptions,
+  { dispatcher, options, costOf, slices }: SendParts,
   runs: readonly RunItem[],
   modelApi: string | undefined,
   onResult: (result: ProviderResult, item: RunItem) => void,
-  costOf: (item: RunItem) => RunCost,
   onSent: () => void,
 ): Promise<void> {
   const size = taskSize(runs.length, options.maxThreads, options.batchSize);
@@ -91,10 +92,9 @@ async function runBatched(
     return ts;
   };
   const tasks: Promise<void>[] = [];
-  for (const [t, slice] of grouped.entries()) {
-    // A thousand agents checked at once make a hundred tasks or more, each a channel, shared cells and a message:
-    // sent a slice at a time, with a turn of the loop between, so the gateway's own work is never held for long.
-    if (t > 0 && t % TASKS_PER_TURN === 0) await turn();
+  // A thousand agents checked at once make a hundred tasks or more, each a channel, shared cells and a message:
+  // sent in the pool's slices of the loop, so the gateway's own work is never held for long.
+  await slices.forEach(grouped, (slice) => {
     const states = [...new Set(slice.map((item) => item.state))];
     const first = scopeOf(states[0] as ScopeState);
     const req: DispatchRequest = {
@@ -114,7 +114,7 @@ async function runBatched(
         )
         .then(() => undefined),
     );
-  }
+  });
   onSent();
   // Wait for every task even when one rejects, so no answer arrives after we return.
   const settled = await Promise.allSettled(tasks);
@@ -196,8 +196,7 @@ export class RunBatcher {
       sent();
     };
     runBatched(
-      this.dispatcher,
-      this.options,
+      { dispatcher: this.dispatcher, options: this.options, costOf: this.costOf, slices: this.slices },
       batch,
       modelApi,
       (result, item) => {
@@ -205,7 +204,6 @@ export class RunBatcher {
         this.onResult(item, result);
         (item as QueuedRun).ended(result);
       },
-      this.costOf,
       done,
     )
       .finally(done)

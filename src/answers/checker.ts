@@ -70,13 +70,16 @@ function within(answer: Answer): boolean {
 export function createCheckerFor(host: CheckerHost, state: ScopeState): AuthChecker {
   const memo = state.memo;
   const counters = host.counters;
-  const slow = async (provider: string, modelApi: string | undefined, known: Answer | undefined): Promise<boolean> => {
+  // Not an async function: a burst of misses (a thousand agents' checks in one turn) costs the caller's turn one
+  // promise and one queued closure each.
+  const slow = (provider: string, modelApi: string | undefined, known: Answer | undefined): Promise<boolean> => {
     const stale = serve(host, known);
     if (stale !== undefined) return stale;
-    const found = await host.lookup(state, provider, modelApi);
-    if (typeof found === 'boolean') return found;
-    memo.set(provider, modelApi, found);
-    return found.auth;
+    return host.lookup(state, provider, modelApi).then((found) => {
+      if (typeof found === 'boolean') return found;
+      memo.set(provider, modelApi, found);
+      return found.auth;
+    });
   };
   // The hit path: a Map lookup, two field reads, two field writes, an already-resolved promise.
   return (provider, modelApi) => {

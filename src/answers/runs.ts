@@ -44,6 +44,9 @@ export interface RunParts {
 
 /** A run under way: the answer's record of it, and what the batcher hands its result to. */
 class AnswerRun implements RunRecord, QueuedRun {
+  readonly id: string;
+  readonly state: ScopeState;
+
   constructor(
     readonly answer: Answered,
     readonly positions: readonly number[],
@@ -51,14 +54,9 @@ class AnswerRun implements RunRecord, QueuedRun {
     readonly seq: number,
     readonly only: readonly number[] | undefined,
     readonly owner: AnswerRuns,
-  ) {}
-
-  get id(): string {
-    return this.answer.id;
-  }
-
-  get state(): ScopeState {
-    return this.answer.home;
+  ) {
+    this.id = answer.id;
+    this.state = answer.home;
   }
 
   ended(result: ProviderResult): void {

@@ -7,7 +7,7 @@
  * shared by every path under it; events for unrelated entries are dropped
  * here, before any stat.
  */
-import { existsSync, watch, type FSWatcher } from 'node:fs';
+import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, sep } from 'node:path';
 import { MISSING, watchedFilesOf } from '../probes/fingerprint.js';
@@ -43,19 +43,9 @@ export class DirectoryWatches {
     private readonly onError: (err: unknown) => void,
   ) {}
 
-  /** Watches each file of `path` from its directory, or its nearest existing ancestor when the fingerprint says it is missing. */
-  anchor(path: string, fingerprint?: string): void {
-    for (const file of watchedFilesOf(path)) {
-      let dir = dirname(file);
-      let name = basename(file);
-      if (absent(fingerprint)) {
-        while (!existsSync(dir) && dirname(dir) !== dir) {
-          name = basename(dir);
-          dir = dirname(dir);
-        }
-      }
-      this.#watchEntry(path, dir, name);
-    }
+  /** Watches each file of `path`, which exists, from its directory (one that is missing: see `reanchor`). */
+  anchor(path: string): void {
+    for (const file of watchedFilesOf(path)) this.#watchEntry(path, dirname(file), basename(file));
   }
 
   /**

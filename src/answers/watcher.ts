@@ -17,9 +17,9 @@
  */
 import { stat } from 'node:fs/promises';
 import { setImmediate as turn } from 'node:timers/promises';
-import { currentFingerprint, fingerprintOfError, parseRowsKey, watchedFilesOf } from '../probes/fingerprint.js';
+import { currentFingerprint, fingerprintOfError, MISSING, parseRowsKey, watchedFilesOf } from '../probes/fingerprint.js';
 import type { AuthProbeLogger as Logger } from '../logger.js';
-import { DirectoryWatches } from './watch-dirs.js';
+import { absent, DirectoryWatches } from './watch-dirs.js';
 
 /** Anything whose answer depends on files: path → fingerprint when it was computed. */
 export interface Dependent {
@@ -161,7 +161,15 @@ export class DependencyWatcher<T extends Dependent> {
   }
 
   #anchor(path: string, fingerprint?: string): void {
-    if (!this.#polling) this.#watches.anchor(path, fingerprint);
+    if (this.#polling) return;
+    if (!absent(fingerprint)) return this.#watches.anchor(path);
+    // A missing file is watched from its nearest existing ancestor, found off the loop (a stat per level, in the
+    // thread pool), then checked once more: a file made while the watch was being set up is not missed.
+    void this.#reanchor(path, fingerprint ?? MISSING).then(() => {
+      if (!this.#byPath.has(path) || this.#closed) return;
+      this.#pending.add(path);
+      this.#schedule();
+    });
   }
 
   async #reanchor(path: string, fingerprint: string): Promise<void> {

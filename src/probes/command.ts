@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import type { CommandProbeSchema } from '../config/schema.js';
 import type { ProbeContext } from './context.js';
 import { runCommand, runCommandSync, type CommandRun, type CommandSpec } from './spawn.js';
+import { envNames } from './task-env.js';
 import { absent, failed, present, type Verdict } from './verdict.js';
 
 /** How long the probe may take, in milliseconds: its own `timeoutMs`, capped by the pool's `probeTimeoutMs`. */
@@ -59,8 +60,16 @@ export function commandEnv(env: Readonly<Record<string, string>>, base: readonly
     else exact.add(entry);
   }
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env)) {
-    if (exact.has(name) || prefixes.some((p) => name.startsWith(p))) out[name] = value;
+  for (const name of exact) {
+    const value = env[name];
+    if (value !== undefined) out[name] = value;
+  }
+  if (prefixes.length === 0) return out;
+  // Names only, then the values of those that match: the environment may be a lazy view of thousands (see task-env.ts).
+  for (const name of envNames(env)) {
+    if (!prefixes.some((p) => name.startsWith(p))) continue;
+    const value = env[name];
+    if (value !== undefined) out[name] = value;
   }
   return out;
 }

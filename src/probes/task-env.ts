@@ -45,7 +45,7 @@ export interface ProbeTaskMessage extends Omit<ProbeTask, 'env' | 'scopes'> {
 
 type Env = Readonly<Record<string, string>>;
 
-/** This thread's copy of `process.env` (shared with the gateway's), and when it was read. */
+/** This thread's view of `process.env` (shared with the gateway's), and when the view began. */
 let shared: { readonly readAt: number; readonly env: Env } | undefined;
 /** The newest snapshot of the pool's `env` object this thread parsed. */
 let parsed: { readonly id: number; readonly env: Env } | undefined;
@@ -54,11 +54,42 @@ const merged = new WeakMap<Env, Map<string, Env>>();
 /** Scopes with variables of their own kept per base, at most: a thousand agents each with an env are rare. */
 const MERGED_PER_BASE = 256;
 
-/** Reads this thread's environment, which is the process's when the worker shares it. */
-function readProcessEnv(): Env {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(process.env)) if (value !== undefined) out[name] = value;
-  return out;
+/** The names of each lazy view's variables (see `envNames`). */
+const lazyNames = new WeakMap<Env, () => readonly string[]>();
+
+/**
+ * A read-only view of variables that reads each one when first asked for, and the names only when enumerated:
+ * `process.env` holds thousands of variables in a gateway, each read of it a scan of the C library's environment
+ * (94 ms to copy 5,000 of them, 3.5 µs to read one), while probes ask for a few names. Enumerating it (a module
+ * probe that does, `{ ...env }`) reads everything once.
+ */
+function lazyView(value: (name: string) => string | undefined, listNames: () => readonly string[]): Env {
+  const seen = new Map<string, string | undefined>();
+  let names: readonly string[] | undefined;
+  const read = (name: string) => {
+    if (!seen.has(name)) seen.set(name, value(name));
+    return seen.get(name);
+  };
+  const allNames = () => (names ??= listNames().filter((name) => read(name) !== undefined));
+  const view = new Proxy(Object.create(null) as Record<string, string>, {
+    get: (_target, name) => (typeof name === 'string' ? read(name) : undefined),
+    has: (_target, name) => typeof name === 'string' && read(name) !== undefined,
+    ownKeys: () => [...allNames()],
+    getOwnPropertyDescriptor: (_target, name) => {
+      const v = typeof name === 'string' ? read(name) : undefined;
+      return v === undefined ? undefined : { value: v, enumerable: true, configurable: true, writable: false };
+    },
+    set: () => false,
+    defineProperty: () => false,
+    deleteProperty: () => false,
+  });
+  lazyNames.set(view, () => listNames());
+  return view;
+}
+
+/** The variables' names, without reading their values where the view is lazy (a command's allowed variables by prefix). */
+export function envNames(env: Env): readonly string[] {
+  return lazyNames.get(env)?.() ?? Object.keys(env);
 }
 
 function baseOf(ref: EnvRef): Env {
@@ -67,8 +98,12 @@ function baseOf(ref: EnvRef): Env {
     return parsed.env;
   }
   if (!shared || shared.readAt < ref.at) {
-    const readAt = Date.now();
-    shared = { readAt, env: readProcessEnv() };
+    let names: readonly string[] | undefined;
+    const env = lazyView(
+      (name) => process.env[name],
+      () => (names ??= Object.keys(process.env)),
+    );
+    shared = { readAt: Date.now(), env };
   }
   return shared.env;
 }
@@ -81,13 +116,13 @@ export function envOf(ref: EnvRef, overlay: EnvOverlay | undefined): Env {
   if (!byScope) merged.set(base, (byScope = new Map()));
   let env = byScope.get(overlay.key);
   if (!env) {
-    const out: Record<string, string> = { ...base };
-    for (const [name, value] of Object.entries(overlay.vars)) {
-      if (value === undefined) delete out[name];
-      else out[name] = value;
-    }
+    const { vars } = overlay;
+    env = lazyView(
+      (name) => (Object.hasOwn(vars, name) ? vars[name] : base[name]),
+      () => [...new Set([...envNames(base), ...Object.keys(vars)])],
+    );
     if (byScope.size >= MERGED_PER_BASE) byScope.clear();
-    byScope.set(overlay.key, (env = out));
+    byScope.set(overlay.key, env);
   }
   return env;
 }

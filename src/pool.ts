@@ -96,10 +96,10 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
 
   /** A miss: accepted at once, handled in the pool's slice of a turn (see `slices.ts`), so a burst of them never holds the loop. */
   lookup(state: ScopeState, provider: unknown, modelApi: unknown): Promise<Answer | boolean> {
-    // A check made before close() is answered, even if its slice comes after. Never in the caller's turn: a gateway
-    // that checks a thousand agents at once has that turn's time to itself.
+    // A check made before close() is answered, even if its slice comes after. In the caller's turn only while this
+    // turn's slice (1 ms) lasts: a gateway that checks a thousand agents at once keeps the rest of its turn.
     const closed = this.#closed;
-    return this.#slices.submit(() => this.#lookupNow(state, provider, modelApi, closed), true);
+    return this.#slices.submit(() => this.#lookupNow(state, provider, modelApi, closed));
   }
 
   async #lookupNow(state: ScopeState, provider: unknown, modelApi: unknown, closed: boolean): Promise<Answer | boolean> {

@@ -9,11 +9,10 @@
  * between them, rather than one long one.
  *
  * Work runs at once, in the current turn, while that turn's slice has time
- * left and nothing waits before it (a result, a timer: no extra turn), or, as
- * a check's miss and a `warm()` do, always in a later turn's slice, leaving
- * the caller's turn to the caller. A turn's slice begins with the first piece
- * of work run in it and ends at the next check phase of the loop
- * (`setImmediate`).
+ * left and nothing waits before it (a check, a result, a timer: no extra
+ * turn), or, as a `warm()`'s targets do, always in a later turn's slice. A
+ * turn's slice begins with the first piece of work run in it and ends at the
+ * next check phase of the loop (`setImmediate`); a turn never holds two.
  */
 import { performance } from 'node:perf_hooks';
 
@@ -51,19 +50,17 @@ export class Slices {
     this.#later(work);
   }
 
-  /** {@link run}, for work with a result (or a promise of one). `later`: never in the caller's turn (see {@link forEach}). */
-  submit<T>(work: () => T | PromiseLike<T>, later = false): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const step = () => {
+  /** {@link run}, for work with a result (or a promise of one). */
+  submit<T>(work: () => T | PromiseLike<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) =>
+      this.run(() => {
         try {
           resolve(work());
         } catch (err) {
           reject(err);
         }
-      };
-      if (later) this.#later(step);
-      else this.run(step);
-    });
+      }),
+    );
   }
 
   /**

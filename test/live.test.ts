@@ -194,9 +194,9 @@ describe.each(SPAWN_VIA)('failures are remembered (CLIs spawned from the %s)', (
     expect(warmed.failed).toEqual(['keychain']);
     const check = pool.createChecker();
     for (let sweep = 0; sweep < 5; sweep++) {
-      // The sweep is answered before a timer set now can fire: nobody waits for the CLI.
+      // The sweep is answered before the CLI's timeout could have passed: nobody waits for the CLI.
       let timerFired = false;
-      const timer = setTimeout(() => (timerFired = true), 0);
+      const timer = setTimeout(() => (timerFired = true), 300);
       const answers = await Promise.all(ids.map((id) => check(id)));
       expect(timerFired).toBe(false);
       clearTimeout(timer);

@@ -6,7 +6,14 @@
  */
 import { writeSync } from 'node:fs';
 import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** The repository's root, from the compiled benchmark (`dist/bench/`). */
+export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Where the benchmark programs write their results unless `--out` says otherwise. */
+export const RESULTS_DIR = `${PACKAGE_ROOT}bench/results`;
 
 /** A flag the user got wrong; its message names the flag and is shown as is. */
 export class FlagError extends Error {

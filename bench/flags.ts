@@ -4,8 +4,7 @@
  * (`--threads`, `--spawn-via`) have no default here: unless given, the pool
  * modes pass none and run with whatever the library's defaults are.
  */
-import { fileURLToPath } from 'node:url';
-import { FlagError, integerFlag, parseStrict } from './cli-args.js';
+import { FlagError, integerFlag, PACKAGE_ROOT, parseStrict, RESULTS_DIR } from './cli-args.js';
 import { DEFAULT_NICE_INCREMENT } from '../src/config/options.js';
 import { MODE_NAMES, type ModeName } from './mode.js';
 
@@ -44,8 +43,6 @@ export interface Flags {
   /** Also write `docs/bench-ack-latency.svg`: on by default for a run with every scenario default. */
   readonly docs: boolean;
 }
-
-const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export const DEFAULTS = {
   providers: 200,
@@ -142,7 +139,7 @@ export function parseFlags(argv: readonly string[]): Flags {
     modes: MODE_NAMES.filter((m) => modes.includes(m)),
     micro,
     json: values['json'] === true,
-    out: typeof values['out'] === 'string' ? values['out'] : `${PACKAGE_ROOT}bench/results`,
+    out: typeof values['out'] === 'string' ? values['out'] : RESULTS_DIR,
     docs: typeof values['docs'] === 'boolean' ? values['docs'] : scenarioDefaults && micro && values['critical-path'] !== false,
   };
 }

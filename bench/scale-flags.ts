@@ -2,8 +2,7 @@
  * `bench:scale`'s command-line flags (node:util parseArgs through
  * `cli-args.ts`), with every default in one place, and the cases' names.
  */
-import { fileURLToPath } from 'node:url';
-import { FlagError, integerFlag, integerListFlag, parseStrict } from './cli-args.js';
+import { FlagError, integerFlag, integerListFlag, parseStrict, RESULTS_DIR } from './cli-args.js';
 
 /** Every case, in the order a run measures them. */
 export const CASE_NAMES = ['warm-2k', 'warm-10k', 'agents-json', 'agents-sqlite', 'clis', 'ids-40k', 'first-sweep', 'memory'] as const;
@@ -41,8 +40,6 @@ export interface ScaleFlags {
   /** Directory for `scale.json`. */
   readonly out: string;
 }
-
-const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export const DEFAULTS = {
   runs: 3,
@@ -121,7 +118,7 @@ export function parseScaleFlags(argv: readonly string[]): ScaleFlags & { readonl
     idsTtlMs: integerFlag(v['ids-ttl-ms'], 'ids-ttl-ms', 10, 600_000, DEFAULTS.idsTtlMs),
     envVars: integerFlag(v['env-vars'], 'env-vars', 0, 20_000, DEFAULTS.envVars),
     json: v['json'] === true,
-    out: typeof v['out'] === 'string' ? v['out'] : `${PACKAGE_ROOT}bench/results`,
+    out: typeof v['out'] === 'string' ? v['out'] : RESULTS_DIR,
     child: (child as ChildRole | undefined) ?? null,
     envVariant: v['env-variant'] === true,
   };

@@ -246,6 +246,11 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   });
 }
 
+/** Whether the pool's environment is the process's own (the default): then its workers share it and read it themselves (see `probes/task-env.ts`). */
+export function readsProcessEnv(o: Pick<ResolvedOptions, 'env'>): boolean {
+  return o.env === process.env;
+}
+
 /**
  * What every worker (and the benchmark's main-thread runner) is started with: the configuration, the probe limits,
  * and the pool's `commandBudget` (one per pool, shared by its threads).

@@ -9,7 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Piscina } from 'piscina';
 import { AuthProbeError } from '../errors.js';
-import type { ResolvedOptions } from '../config/options.js';
+import { readsProcessEnv, type ResolvedOptions } from '../config/options.js';
 import { RowsResultSchema, type ProviderResult, type RowsTask } from '../config/schema.js';
 import { Accounting, type DispatchCounters } from './accounting.js';
 import { hasCommandProbe, HelperHost } from './helper-host.js';
@@ -48,7 +48,7 @@ export class Dispatcher {
   /** `slices`: where results are taken, a slice of a turn at a time (see `slices.ts`). */
   constructor(options: ResolvedOptions, slices: Slices) {
     this.#slices = slices;
-    this.#env = new EnvEpochs(options.env === process.env ? undefined : options.env);
+    this.#env = new EnvEpochs(readsProcessEnv(options) ? undefined : options.env);
     this.#options = options;
     this.#helper = options.spawnVia === 'helper' ? new HelperHost(options) : undefined;
     this.#commandBudget = createCommandBudget(options.maxConcurrentCommands);

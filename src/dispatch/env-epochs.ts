@@ -31,11 +31,6 @@ export class EnvEpochs {
     this.#source = source;
   }
 
-  /** Whether the workers read the environment themselves: they must share the process's (`SHARE_ENV`). */
-  get sharedWithWorkers(): boolean {
-    return this.#source === undefined;
-  }
-
   /** The next task is sent in a new epoch. */
   renew(): void {
     this.#ref = undefined;

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { SHARE_ENV } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { errorName } from '../errors.js';
-import { workerInitOf, type ResolvedOptions } from '../config/options.js';
+import { readsProcessEnv, workerInitOf, type ResolvedOptions } from '../config/options.js';
 import { releaseThread } from '../probes/command-budget.js';
 import { spreadBalancer, TASKS_PER_WORKER } from './balancer.js';
 import { taskThread, watchTask, type ProbePosition } from './watchdog.js';
@@ -38,7 +38,7 @@ export function createWorkerPool(o: ResolvedOptions, commandBudget: SharedArrayB
     resourceLimits: { maxOldGenerationSizeMb: o.maxWorkerMemoryMb, maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     workerData: workerInitOf(o, commandBudget),
     // With the default `env`, the workers read the gateway's process.env themselves, off its loop (see `probes/task-env.ts`).
-    ...(o.env === process.env ? { env: SHARE_ENV } : {}),
+    ...(readsProcessEnv(o) ? { env: SHARE_ENV } : {}),
     recordTiming: true,
   });
   if (o.niceIncrement > 0 && !niceAvailable()) {

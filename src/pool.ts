@@ -207,17 +207,17 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     progress.flush();
     // A warm overtaken by invalidate() (or close()) kept nothing.
     const published = settled.every(({ answer }) => answer.state !== 'retired');
-    const report: { answers: Record<string, boolean>; modelApiAnswers: Record<string, Record<string, boolean>>; failed: string[] } = { answers: {}, modelApiAnswers: {}, failed: [] };
+    const answers: Record<string, boolean> = {};
+    const modelApiAnswers: Record<string, Record<string, boolean>> = {};
     const failed = new Set<string>();
     for (const { answer, auth } of settled) {
-      if (answer.modelApi === undefined) report.answers[answer.id] = auth;
-      else (report.modelApiAnswers[answer.id] ??= {})[answer.modelApi] = auth;
+      if (answer.modelApi === undefined) answers[answer.id] = auth;
+      else (modelApiAnswers[answer.id] ??= {})[answer.modelApi] = auth;
       if (answer.failing || (answer.state === 'retired' && answer.cells.some((c) => c.state === 'failed'))) failed.add(answer.id);
     }
-    report.failed = [...failed];
     const durationMs = performance.now() - started;
     this.#options.logger.info({ providers: entries.length, published, failed: failed.size, durationMs: Math.round(durationMs) }, 'warm');
-    return { published, ...report, dispatches: this.#dispatcher.counters.tasks - tasksBefore, durationMs };
+    return { published, answers, modelApiAnswers, failed: [...failed], dispatches: this.#dispatcher.counters.tasks - tasksBefore, durationMs };
   }
 
   invalidate(): void {

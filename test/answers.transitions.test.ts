@@ -69,7 +69,7 @@ function harness(extra: Partial<Options> = {}) {
   const changes: string[] = [];
   const log: string[] = [];
   let book: Book | undefined;
-  const watcher = new DependencyWatcher<never>({ ...options.watch, logger: options.logger, rows: async () => [] }, (c) => book?.filesChanged(c));
+  const watcher = new DependencyWatcher<never>({ ...options.watch, logger: options.logger, read: async () => [] }, (c) => book?.filesChanged(c));
   const slices = new Slices((err) => {
     throw err;
   });

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { useFixture } from './helpers/fixture.js';
@@ -8,7 +8,9 @@ import { eventually } from './helpers/processes.js';
 // The watcher is internal: reached through the build, like the worker.
 const dist = (file: string) => fileURLToPath(new URL(`../dist/src/${file}`, import.meta.url));
 const { DependencyWatcher } = (await import(dist('answers/watcher.js'))) as typeof import('../src/answers/watcher.js');
-const { currentFingerprint } = (await import(dist('probes/fingerprint.js'))) as typeof import('../src/probes/fingerprint.js');
+const { fileFingerprint, readDependencies } = (await import(dist('probes/dep-states.js'))) as typeof import('../src/probes/dep-states.js');
+// What the pool's worker reads for the watcher, read here on the test's own thread.
+const read = async (task: Parameters<typeof readDependencies>[0]) => readDependencies(task, { maxChars: 1 << 20, digestKey: 'test' });
 
 describe('the dependency watcher', () => {
   const { dir } = useFixture();
@@ -18,14 +20,14 @@ describe('the dependency watcher', () => {
     const file = dir.write('a/auth.json', '{"v":1}');
     const changed: unknown[] = [];
     // A debounce of ten minutes: file events alone would not be checked within this test.
-    const watcher = new DependencyWatcher({ enabled: true, debounceMs: 600_000, pollMs: 2000, verifyMs: 50, logger }, (items) => changed.push(...items));
+    const watcher = new DependencyWatcher({ enabled: true, debounceMs: 600_000, pollMs: 2000, verifyMs: 50, logger, read }, (items) => changed.push(...items));
     try {
-      const item = { deps: new Map([[file, await currentFingerprint(file)]]) };
+      const item = { deps: new Map([[file, fileFingerprint(file)]]) };
       watcher.track(item);
       expect(watcher.mode).toBe('watch');
       writeFileSync(file, '{"v":22}');
       expect(await eventually(() => changed.length === 1)).toBe(true);
-      expect(changed[0]).toMatchObject({ item, path: file, fingerprint: await currentFingerprint(file) });
+      expect(changed[0]).toMatchObject({ item, path: file, fingerprint: fileFingerprint(file) });
       expect(watcher.size).toBe(1); // still followed: its owner re-tracks it with what the re-run read
     } finally {
       watcher.close();
@@ -35,13 +37,42 @@ describe('the dependency watcher', () => {
   it('reports nothing while fingerprints stay the same, and nothing after close()', async () => {
     const file = dir.write('b/auth.json', '{"v":1}');
     const changed: unknown[] = [];
-    const watcher = new DependencyWatcher({ enabled: true, debounceMs: 10, pollMs: 2000, verifyMs: 20, logger }, (items) => changed.push(...items));
-    watcher.track({ deps: new Map([[file, await currentFingerprint(file)]]) });
+    const watcher = new DependencyWatcher({ enabled: true, debounceMs: 10, pollMs: 2000, verifyMs: 20, logger, read }, (items) => changed.push(...items));
+    watcher.track({ deps: new Map([[file, fileFingerprint(file)]]) });
     await new Promise((r) => setTimeout(r, 150)); // several verifications
     expect(changed).toEqual([]);
     watcher.close();
     writeFileSync(file, '{"v":333}');
     await new Promise((r) => setTimeout(r, 150));
     expect(changed).toEqual([]);
+  });
+
+  it('reads a missing file once more once its watch is set: a file made while the watch was being set up is not missed', async () => {
+    mkdirSync(dir.path('late'));
+    const file = dir.path('late/sub/auth.json');
+    const changed: unknown[] = [];
+    const reads: string[][] = [];
+    // The worker's read finds `late` to watch `sub/auth.json` from; the login lands just after that read, before the
+    // watch on `late` exists: no event will ever tell of it.
+    const racing = async (task: Parameters<typeof readDependencies>[0]) => {
+      const states = await read(task);
+      reads.push([...task.deps]);
+      if (reads.length === 1) {
+        expect(states[0]).toMatchObject({ fingerprint: 'missing', anchors: [[dir.path('late'), 'sub']] });
+        dir.write('late/sub/auth.json', '{"v":1}');
+      }
+      return states;
+    };
+    // No verify pass: only the read after the watch was placed can see it.
+    const watcher = new DependencyWatcher({ enabled: true, debounceMs: 10, pollMs: 2000, verifyMs: 0, logger, read: racing }, (items) => changed.push(...items));
+    try {
+      const item = { deps: new Map([[file, 'missing']]) };
+      watcher.track(item);
+      expect(await eventually(() => changed.length === 1)).toBe(true);
+      expect(changed[0]).toMatchObject({ item, path: file, fingerprint: fileFingerprint(file) });
+      expect(reads.slice(0, 2)).toEqual([[file], [file]]);
+    } finally {
+      watcher.close();
+    }
   });
 });

@@ -8,25 +8,13 @@
  * here, before any stat.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { basename, dirname, sep } from 'node:path';
-import { MISSING, watchedFilesOf } from '../probes/fingerprint.js';
+import { absent, watchedFilesOf } from '../probes/fingerprint.js';
 
 interface Anchor {
   readonly dir: string;
   /** The entry of `dir` on the way to the path. */
   readonly name: string;
-}
-
-/** A fingerprint that says the path is not there (or could not be stat'ed): watched from an ancestor. */
-export const absent = (fingerprint: string | undefined): boolean => fingerprint === undefined || fingerprint === MISSING || fingerprint.startsWith('error:');
-
-async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 export class DirectoryWatches {
@@ -43,37 +31,20 @@ export class DirectoryWatches {
     private readonly onError: (err: unknown) => void,
   ) {}
 
-  /** Watches each file of `path`, which exists, from its directory (one that is missing: see `reanchor`). */
-  anchor(path: string): void {
-    for (const file of watchedFilesOf(path)) this.#watchEntry(path, dirname(file), basename(file));
-  }
-
   /**
-   * After a check: a path watched from an ancestor that now exists closer to it, or one whose watched directory is
-   * gone, is watched from its new nearest ancestor. Paths whose anchors are still right (nearly all, and every
-   * existing file watched through its own directory) cost nothing: no watch is closed or made again.
+   * Watches `path` from where it should be watched now: from its own directory when it exists; when it is absent,
+   * from `anchors`, its nearest existing directories as a worker found them (none given: left as it is). True when
+   * that moved its watch. Paths whose anchors are still right (nearly all) cost nothing: no watch is closed or made
+   * again, and nothing here touches the file system but `fs.watch` itself.
    */
-  async reanchor(path: string, fingerprint: string, stillFollowed: () => boolean): Promise<void> {
-    const anchors = this.#anchors.get(path) ?? [];
-    const files = watchedFilesOf(path);
-    const exists = !absent(fingerprint);
-    const at = (dir: string, name: string) => anchors.some((a) => a.dir === dir && a.name === name);
-    if (exists && files.every((file) => at(dirname(file), basename(file)))) return;
-    const wanted: Anchor[] = [];
-    for (const file of files) {
-      let dir = dirname(file);
-      let name = basename(file);
-      if (!exists) {
-        while (!(await isDirectory(dir)) && dirname(dir) !== dir) {
-          name = basename(dir);
-          dir = dirname(dir);
-        }
-      }
-      wanted.push({ dir, name });
-    }
-    if (!stillFollowed() || wanted.every((w) => at(w.dir, w.name))) return;
+  place(path: string, fingerprint: string, anchors: readonly (readonly [string, string])[] | undefined): boolean {
+    const wanted = absent(fingerprint) ? anchors?.map(([dir, name]) => ({ dir, name })) : watchedFilesOf(path).map((file) => ({ dir: dirname(file), name: basename(file) }));
+    if (wanted === undefined) return false;
+    const current = this.#anchors.get(path) ?? [];
+    if (wanted.length === current.length && wanted.every((w) => current.some((a) => a.dir === w.dir && a.name === w.name))) return false;
     this.unanchor(path);
     for (const { dir, name } of wanted) this.#watchEntry(path, dir, name);
+    return true;
   }
 
   unanchor(path: string): void {

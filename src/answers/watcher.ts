@@ -1,25 +1,26 @@
 /**
  * Watching the files answers depend on, through their directories (see
- * `watch-dirs.ts`). Events are debounced; then each touched path is stat'ed
- * (asynchronously) and only the answers whose recorded fingerprint differs
- * are reported changed. Where
+ * `watch-dirs.ts`). Events are debounced; then a worker reads each touched
+ * path's state (`probes/dep-states.ts`: the main thread stats nothing) and
+ * only the answers whose recorded fingerprint differs are reported changed.
+ * Where
  * `fs.watch` is not possible (inotify limits, some network file systems) the
  * watcher falls back to checking every fingerprint on an interval, and says
  * so in the logs once.
  *
  * A SQLite store's auth rows are a dependency of their own (see
  * `fingerprint.ts`): events on the database or its `-wal` make them pending,
- * and their fingerprints come from `rows`, a read in a worker. A write that
+ * and their fingerprints come from a read in a worker. A write that
  * leaves the auth rows as they were (the gateway's transcripts, its usage
  * state, on every message) costs that one read and changes nothing. An event
  * that did not change the database's files (SQLite, run as root, fchowns the
- * `-wal` on every open: our own reads would wake us again) costs a stat.
+ * `-wal` on every open: our own reads would wake us again) costs a stat, in
+ * the worker.
  */
-import { stat } from 'node:fs/promises';
-import { setImmediate as turn } from 'node:timers/promises';
-import { currentFingerprint, fingerprintOfError, MISSING, parseRowsKey, watchedFilesOf } from '../probes/fingerprint.js';
+import { parseRowsKey } from '../probes/fingerprint.js';
+import type { DepState, DepsTask } from '../config/schema.js';
 import type { AuthProbeLogger as Logger } from '../logger.js';
-import { absent, DirectoryWatches } from './watch-dirs.js';
+import { DirectoryWatches } from './watch-dirs.js';
 
 /** Anything whose answer depends on files: path → fingerprint when it was computed. */
 export interface Dependent {
@@ -47,33 +48,12 @@ export interface WatchOptions {
    */
   readonly verifyMs: number;
   readonly logger: Logger;
-  /** The current fingerprints of SQLite rows dependencies, read off this thread; without it they are not checked. */
-  readonly rows?: (keys: readonly string[]) => Promise<readonly string[]>;
+  /** The state of dependencies now, read off this thread (see `probes/dep-states.ts`): in a worker of the pool. */
+  readonly read: (task: DepsTask) => Promise<readonly DepState[]>;
 }
 
-/** Rows dependencies verified in one read task at most. */
-const ROWS_SLICE = 256;
-
-/**
- * What the files of a rows dependency look like: device, inode, size and mtime of the database and its `-wal`.
- * Not ctime: an fchown or chmod changes that, never the rows.
- */
-async function filesSignature(key: string): Promise<string> {
-  const parts = await Promise.all(
-    watchedFilesOf(key).map(async (file) => {
-      try {
-        const st = await stat(file, { bigint: true });
-        return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
-      } catch (err) {
-        return fingerprintOfError(err);
-      }
-    }),
-  );
-  return parts.join('|');
-}
-
-/** Paths stat'ed at once in a check; the event loop gets a turn between slices. */
-const FLUSH_SLICE = 64;
+/** Dependencies read in one worker task at most. */
+const READ_SLICE = 256;
 
 export class DependencyWatcher<T extends Dependent> {
   readonly #byPath = new Map<string, Set<T>>();
@@ -89,7 +69,7 @@ export class DependencyWatcher<T extends Dependent> {
   #polling: boolean;
   #closed = false;
   #rowChecks = 0;
-  /** Rows dependencies: their files' signature when their rows were last read. */
+  /** Rows dependencies: their files' signature when their rows were last read (the worker's, see `dep-states.ts`). */
   readonly #rowFiles = new Map<string, string>();
   /** Rows dependencies to read whatever their files say: newly followed (see `track`), or at a verify pass. */
   readonly #mustRead = new Set<string>();
@@ -126,11 +106,13 @@ export class DependencyWatcher<T extends Dependent> {
       let set = this.#byPath.get(path);
       if (!set) {
         this.#byPath.set(path, (set = new Set()));
-        this.#anchor(path, fingerprint);
+        // An existing file is watched from its directory now; a missing one from its nearest existing ancestor once
+        // a worker has found it (its first check, just below).
+        if (!this.#polling) this.#watches.place(path, fingerprint, undefined);
       }
       set.add(item);
       this.#pending.add(path);
-      if (this.options.rows && parseRowsKey(path)) this.#mustRead.add(path);
+      if (parseRowsKey(path)) this.#mustRead.add(path);
     }
     if (item.deps.size === 0) return;
     this.#schedule();
@@ -160,23 +142,6 @@ export class DependencyWatcher<T extends Dependent> {
     this.#mustRead.clear();
   }
 
-  #anchor(path: string, fingerprint?: string): void {
-    if (this.#polling) return;
-    if (!absent(fingerprint)) return this.#watches.anchor(path);
-    // A missing file is watched from its nearest existing ancestor, found off the loop (a stat per level, in the
-    // thread pool), then checked once more: a file made while the watch was being set up is not missed.
-    void this.#reanchor(path, fingerprint ?? MISSING).then(() => {
-      if (!this.#byPath.has(path) || this.#closed) return;
-      this.#pending.add(path);
-      this.#schedule();
-    });
-  }
-
-  async #reanchor(path: string, fingerprint: string): Promise<void> {
-    if (this.#polling || !this.#byPath.has(path)) return;
-    await this.#watches.reanchor(path, fingerprint, () => !this.#closed && !this.#polling && this.#byPath.has(path));
-  }
-
   #onEvent(paths: Iterable<string>): void {
     for (const path of paths) this.#pending.add(path);
     if (this.#pending.size > 0) this.#schedule();
@@ -192,72 +157,55 @@ export class DependencyWatcher<T extends Dependent> {
   }
 
   /**
-   * Stats every pending path, has a worker read every pending SQLite rows dependency, and reports the dependents
-   * whose fingerprint differs. Paths are checked in slices with a turn of the event loop between them, so a verify
-   * pass over thousands of agents' files never holds the loop for long.
+   * Has a worker read every pending path's state (a task per 256 paths: a verify pass over thousands of agents'
+   * files is a few messages) and reports the dependents whose fingerprint differs.
    */
   async #flush(): Promise<void> {
     const pending = [...this.#pending];
     this.#pending.clear();
     this.#firstPendingAt = undefined;
-    const rows = this.options.rows ? pending.filter((path) => parseRowsKey(path) !== undefined) : [];
-    const paths = rows.length === 0 ? pending : pending.filter((path) => parseRowsKey(path) === undefined);
     const changed: FileChange<T>[] = [];
-    const seen = async (path: string, fingerprint: string) => {
-      for (const item of this.#byPath.get(path) ?? []) if (item.deps.get(path) !== fingerprint) changed.push({ item, path, fingerprint });
-      // A directory on the way may have appeared or gone.
-      await this.#reanchor(path, fingerprint);
-    };
-    for (let i = 0; i < paths.length; i += FLUSH_SLICE) {
-      if (i > 0) await turn();
-      if (this.#closed) return;
-      await Promise.all(paths.slice(i, i + FLUSH_SLICE).map(async (path) => seen(path, await currentFingerprint(path))));
-    }
-    const toRead = await this.#rowsToRead(rows);
-    for (let i = 0; i < toRead.length && this.options.rows; i += ROWS_SLICE) {
-      const keys = toRead.slice(i, i + ROWS_SLICE);
-      let fingerprints: readonly string[];
+    for (let i = 0; i < pending.length; i += READ_SLICE) {
+      const deps = pending.slice(i, i + READ_SLICE).filter((key) => this.#byPath.has(key));
+      if (deps.length === 0) continue;
+      // A rows dependency is read when its files changed since its last read, or whatever they say (null) when it must be.
+      const signatures = deps.map((key) => (this.#mustRead.delete(key) ? null : (this.#rowFiles.get(key) ?? null)));
+      let states: readonly DepState[];
       try {
-        fingerprints = await this.options.rows(keys);
+        states = await this.options.read({ deps, signatures });
       } catch {
-        // No worker could read them now (the pool closing, its queue full): they stay pending for the next check.
+        // No worker could read them now (the pool closing): they stay pending for the next check.
         if (this.#closed) return;
-        for (const key of keys) {
+        for (const [j, key] of deps.entries()) {
           this.#pending.add(key);
-          this.#mustRead.add(key);
+          if (signatures[j] === null && parseRowsKey(key)) this.#mustRead.add(key);
         }
         this.#schedule();
         continue;
       }
       if (this.#closed) return;
-      this.#rowChecks += keys.length;
-      await Promise.all(keys.map(async (key, j) => seen(key, fingerprints[j] ?? 'error:unread')));
+      for (const [j, key] of deps.entries()) this.#seen(key, states[j], changed);
     }
-    if (this.#closed) return;
     if (changed.length > 0) this.onChanged(changed);
   }
 
-  /**
-   * The rows dependencies a worker must read: those whose database or `-wal` changed (a stat each, in slices), and
-   * those to be read whatever their files say. Their files' signature is taken before the read, so a write during it
-   * is seen at the next event.
-   */
-  async #rowsToRead(keys: readonly string[]): Promise<string[]> {
-    const out: string[] = [];
-    for (let i = 0; i < keys.length; i += FLUSH_SLICE) {
-      if (i > 0) await turn();
-      await Promise.all(
-        keys.slice(i, i + FLUSH_SLICE).map(async (key) => {
-          const must = this.#mustRead.delete(key);
-          if (!this.#byPath.has(key)) return;
-          const signature = await filesSignature(key);
-          if (!must && this.#rowFiles.get(key) === signature) return;
-          this.#rowFiles.set(key, signature);
-          out.push(key);
-        }),
-      );
+  /** What a worker read of a followed path: its dependents whose fingerprint differs go to `changed`. */
+  #seen(key: string, state: DepState | undefined, changed: FileChange<T>[]): void {
+    const items = this.#byPath.get(key);
+    // Not followed any more, or not read.
+    if (!items || !state) return;
+    if (state.signature !== undefined) this.#rowFiles.set(key, state.signature);
+    const { fingerprint } = state;
+    // A rows dependency whose files were as they were: its rows were not read.
+    if (fingerprint === undefined) return;
+    if (parseRowsKey(key)) this.#rowChecks++;
+    for (const item of items) if (item.deps.get(key) !== fingerprint) changed.push({ item, path: key, fingerprint });
+    // A directory on the way may have appeared or gone. A path now watched from elsewhere is read once more, so a
+    // change made while its new watch was being set up is not missed.
+    if (!this.#polling && this.#watches.place(key, fingerprint, state.anchors)) {
+      this.#pending.add(key);
+      this.#schedule();
     }
-    return out;
   }
 
   #fallBack(err: unknown): void {
@@ -280,7 +228,7 @@ export class DependencyWatcher<T extends Dependent> {
     this.#poll = setInterval(() => {
       for (const path of this.#byPath.keys()) {
         this.#pending.add(path);
-        if (this.options.rows && parseRowsKey(path)) this.#mustRead.add(path);
+        if (parseRowsKey(path)) this.#mustRead.add(path);
       }
       if (this.#pending.size > 0) void this.#flush();
     }, every).unref();

@@ -291,13 +291,30 @@ export interface ProbeTask {
   readonly only?: readonly (readonly number[] | null)[];
 }
 
-/** What the main thread sends a worker to fingerprint SQLite rows dependencies (see `fingerprint.ts`). */
-export interface RowsTask {
-  readonly rows: readonly string[];
+/** What the main thread sends a worker to read the state of followed dependencies (see `probes/dep-states.ts`). */
+export interface DepsTask {
+  /** Dependency keys: file paths, and SQLite rows keys (see `fingerprint.ts`). */
+  readonly deps: readonly string[];
+  /** For each rows key, its files' signature when its rows were last read; null: read them whatever their files say. */
+  readonly signatures: readonly (string | null)[];
 }
 
-/** A worker's fingerprints for a {@link RowsTask}, in its order. */
-export const RowsResultSchema = z.strictObject({ fingerprints: z.array(z.string().max(200)) });
+/** One dependency's state, as a worker read it for a {@link DepsTask}. */
+export const DepStateSchema = z.strictObject({
+  /** Its fingerprint now; absent for a rows key whose files were as they were, so its rows were not read. */
+  fingerprint: z.string().max(200).optional(),
+  /** A rows key's files' signature now. */
+  signature: z.string().max(400).optional(),
+  /** What is absent: where each of its watched files is watched from (nearest existing directory, entry on the way). */
+  anchors: z
+    .array(z.tuple([z.string().max(4096), z.string().max(4096)]))
+    .max(2)
+    .optional(),
+});
+export type DepState = z.infer<typeof DepStateSchema>;
+
+/** A worker's states for a {@link DepsTask}, in its order. */
+export const DepsResultSchema = z.strictObject({ states: z.array(DepStateSchema) });
 
 /** A probe left out of a re-run, and the error it is reported with. */
 export interface ProbeSkip {

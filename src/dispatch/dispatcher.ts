@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { Piscina } from 'piscina';
 import { AuthProbeError } from '../errors.js';
 import { readsProcessEnv, type ResolvedOptions } from '../config/options.js';
-import { RowsResultSchema, type ProviderResult, type RowsTask } from '../config/schema.js';
+import { DepsResultSchema, type DepState, type DepsTask, type ProviderResult } from '../config/schema.js';
 import { Accounting, type DispatchCounters } from './accounting.js';
 import { hasCommandProbe, HelperHost } from './helper-host.js';
 import { budgetInUse, createCommandBudget } from '../probes/command-budget.js';
@@ -155,17 +155,17 @@ export class Dispatcher {
   }
 
   /**
-   * The fingerprints of SQLite rows dependencies now (see `fingerprint.ts`), read by a worker: what the watcher
-   * compares with those recorded, so a database written on every message costs one read per check, not a re-probe.
+   * The state of followed dependencies now, read by a worker (see `probes/dep-states.ts`): what the watcher compares
+   * with what the answers recorded. The main thread stats nothing; a database written on every message costs one
+   * read per check, not a re-probe.
    */
-  async fingerprintRows(keys: readonly string[]): Promise<readonly string[]> {
+  async readDependencies(task: DepsTask): Promise<readonly DepState[]> {
     const pool = this.#pool();
     if (this.#starting) await this.#starting;
     if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
-    const task: RowsTask = { rows: keys };
-    const parsed = RowsResultSchema.safeParse(await pool.run(task));
-    if (!parsed.success || parsed.data.fingerprints.length !== keys.length) throw new AuthProbeError('E_BAD_WORKER_RESULT', 'rows fingerprints');
-    return parsed.data.fingerprints;
+    const parsed = DepsResultSchema.safeParse(await pool.run(task));
+    if (!parsed.success || parsed.data.states.length !== task.deps.length) throw new AuthProbeError('E_BAD_WORKER_RESULT', 'dependency states');
+    return parsed.data.states;
   }
 
   /**

@@ -1,6 +1,7 @@
 /**
  * One task's results. The worker posts each provider's result on the task's
- * channel as it completes; each is validated on its own (a malformed one
+ * channel as it completes (several in a message, see
+ * `probes/result-outbox.ts`); each is validated on its own (a malformed one
  * fails that provider only, never its batch) and delivered at once, so a
  * batch's slow CLI holds back no other provider. Every provider's result is
  * delivered exactly once, whichever comes first: the worker's streamed one,
@@ -15,6 +16,7 @@ import type { Accounting } from './accounting.js';
 import type { CommandSession } from './helper-host.js';
 import type { DispatchRequest } from './request.js';
 import type { Slices } from '../slices.js';
+import type { ResultsMessage } from '../probes/result-outbox.js';
 
 /** Called with each provider's result, by its index in the task's providers. */
 export type OnResult = (index: number, result: ProviderResult) => void;
@@ -83,7 +85,11 @@ export class TaskResults {
 
   #received(message: unknown): void {
     if (this.#session?.accept(message)) return;
-    this.#context.slices.run(() => this.#streamed(message));
+    const { results } = (message ?? {}) as Partial<ResultsMessage>;
+    if (!Array.isArray(results)) return;
+    // Each result is a piece of work of its own, queued in order now: the task's completion, queued after, finds
+    // every result it streamed taken.
+    for (const streamed of results as unknown[]) this.#context.slices.run(() => this.#streamed(streamed));
   }
 
   /** Posts to the worker on the task's channel: a command's answer. */
@@ -125,8 +131,8 @@ export class TaskResults {
     this.#local.close();
   }
 
-  #streamed(message: unknown): void {
-    const { index, result } = (message ?? {}) as { index?: unknown; result?: unknown };
+  #streamed(streamed: unknown): void {
+    const { index, result } = (streamed ?? {}) as { index?: unknown; result?: unknown };
     if (this.#context.closed()) return;
     if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= this.#providers.length || this.#answered.has(index)) return;
     const one = validateOne(this.#providers[index] as string, result);

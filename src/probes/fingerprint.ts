@@ -1,11 +1,10 @@
 /**
  * File fingerprints: a cheap identity of a file's content (device, inode,
  * size, mtime and ctime in nanoseconds). Workers record one for every path a
- * probe consulted; the main thread compares them after a watch event or on
- * the polling fallback, so only answers whose files really changed are
+ * probe consulted; a worker reads them again after a watch event or on
+ * the polling fallback (`dep-states.ts`), and the main thread compares them, so only answers whose files really changed are
  * re-probed. Shared by both sides so they agree on the format.
  */
-import { stat } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 
 /** The fingerprint of a path that does not exist. */
@@ -21,14 +20,8 @@ export function fingerprintOfError(err: unknown): string {
   return code === 'ENOENT' || code === 'ENOTDIR' ? MISSING : `error:${code ?? 'unknown'}`;
 }
 
-/** Main thread: the path's fingerprint now, without blocking the event loop. */
-export async function currentFingerprint(path: string): Promise<string> {
-  try {
-    return fingerprintOf(await stat(path, { bigint: true }));
-  } catch (err) {
-    return fingerprintOfError(err);
-  }
-}
+/** A fingerprint that says the path is not there (or could not be stat'ed): watched from an ancestor. */
+export const absent = (fingerprint: string | undefined): boolean => fingerprint === undefined || fingerprint === MISSING || fingerprint.startsWith('error:');
 
 /** What a probe consulted: path → fingerprint at the time. */
 export type Dependencies = Map<string, string>;

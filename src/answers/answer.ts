@@ -32,8 +32,9 @@ export interface RunRecord {
   readonly seq: number;
 }
 
-interface Waiter {
-  resolve(auth: boolean): void;
+/** Who waits for a value: told once, without a promise of its own. */
+export interface Waiter<T = boolean> {
+  resolve(value: T): void;
   reject(err: unknown): void;
 }
 
@@ -154,10 +155,10 @@ export class Answer {
     return until === -Infinity ? Infinity : until;
   }
 
-  /** Resolves with the answer once one is served (at once if it is). */
-  whenDecided(): Promise<boolean> {
-    if (this.served) return this.promise;
-    return new Promise((resolve, reject) => this.#decided.push({ resolve, reject }));
+  /** Tells `waiter` the answer once one is served: at once, if it is. */
+  onDecided(waiter: Waiter): void {
+    if (this.served) waiter.resolve(this.auth);
+    else this.#decided.push(waiter);
   }
 
   /** Tells `waiter` when a run numbered `fromSeq` or later publishes: what `warm()` waits for. */

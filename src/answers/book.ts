@@ -24,7 +24,7 @@ import type { ResolvedOptions } from '../config/options.js';
 import type { ProbeKind } from '../config/schema.js';
 import { AuthProbeError } from '../errors.js';
 import type { KeptAnswer } from '../explain.js';
-import { Answer, type AnswerHome, type RunWaiter } from './answer.js';
+import { Answer, type AnswerHome, type RunWaiter, type Waiter } from './answer.js';
 import type { RunBatcher } from './batcher.js';
 import type { Cell } from './cell.js';
 import { ANSWER_STATES, type AnswerState, WAITING } from './lifecycle.js';
@@ -129,9 +129,10 @@ export class AnswerBook {
 
   /**
    * The miss path: the scope's kept answer for the key (a stale one is served and refreshed in the background),
-   * or a new one, probed and waited for. Returns the bare answer when it was dropped while being probed.
+   * or a new one, probed and waited for. `waiter` gets the answer, or the bare value when it was dropped while being
+   * probed. Throws `E_QUEUE_FULL` (at once: nothing was started).
    */
-  async lookup(home: ScopeState, question: Question): Promise<Answer | boolean> {
+  lookup(home: ScopeState, question: Question, waiter: Waiter<Answer | boolean>): void {
     const { key } = question;
     const now = Date.now();
     let answer = home.answers.get(key) as Answered | undefined;
@@ -148,8 +149,9 @@ export class AnswerBook {
       this.#used(answer, now);
     }
     if (WAITING.has(answer.state)) this.#runs.armDeadline(answer);
-    const auth = await answer.whenDecided();
-    return answer.state === 'retired' ? auth : answer;
+    const decided = answer;
+    // No promise of its own: a burst of a thousand agents' misses costs each check one promise, its caller's.
+    decided.onDecided({ resolve: (auth) => waiter.resolve(decided.state === 'retired' ? auth : decided), reject: waiter.reject });
   }
 
   /** A served answer was checked: it is in use; a stale one starts its run, and a `true` past its expiry is not served. */

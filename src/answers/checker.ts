@@ -14,8 +14,8 @@ export type { AuthChecker };
 /** The parts of the pool a checker needs. */
 export interface CheckerHost {
   readonly counters: { cacheHits: number; staleHits: number; snapshotHits: number };
-  /** The miss path: a kept answer, or a bare answer that must not be kept. */
-  lookup(state: ScopeState, provider: unknown, modelApi: unknown): Promise<Answer | boolean>;
+  /** The miss path: the answer, found or made and waited for (and remembered for the spelling, see {@link remember}). */
+  lookup(state: ScopeState, provider: unknown, modelApi: unknown): Promise<boolean>;
   /** Starts a background refresh of an expired answer still within its stale window. */
   revalidate(answer: Answer): void;
 }
@@ -67,6 +67,16 @@ function within(answer: Answer): boolean {
   return answer.trueUntil === Infinity || answer.trueUntil > Date.now();
 }
 
+/**
+ * What a miss found, as its check answers it: a kept answer is remembered for the spelling (and modelApi) the caller
+ * used, so its next check is a hit; a bare value (an answer dropped while it was probed, a refused id) is not.
+ */
+export function remember(state: ScopeState, provider: string, modelApi: string | undefined, found: Answer | boolean): boolean {
+  if (typeof found === 'boolean') return found;
+  if (found.state !== 'retired') state.memo.set(provider, modelApi, found);
+  return found.auth;
+}
+
 export function createCheckerFor(host: CheckerHost, state: ScopeState): AuthChecker {
   const memo = state.memo;
   const counters = host.counters;
@@ -75,11 +85,7 @@ export function createCheckerFor(host: CheckerHost, state: ScopeState): AuthChec
   const slow = (provider: string, modelApi: string | undefined, known: Answer | undefined): Promise<boolean> => {
     const stale = serve(host, known);
     if (stale !== undefined) return stale;
-    return host.lookup(state, provider, modelApi).then((found) => {
-      if (typeof found === 'boolean') return found;
-      memo.set(provider, modelApi, found);
-      return found.auth;
-    });
+    return host.lookup(state, provider, modelApi);
   };
   // The hit path: a Map lookup, two field reads, two field writes, an already-resolved promise.
   return (provider, modelApi) => {

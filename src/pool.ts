@@ -60,7 +60,7 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     this.#config = compileConfig(options.probes);
     this.#slices = new Slices((err) => options.logger.error({ err: err instanceof Error ? err.name : typeof err }, 'pool work threw'));
     this.#dispatcher = new Dispatcher(options, this.#slices);
-    this.#watcher = new DependencyWatcher<Cell<Answer>>({ ...options.watch, logger: options.logger, read: (task) => this.#dispatcher.readDependencies(task) }, (changes) =>
+    this.#watcher = new DependencyWatcher<Cell<Answer>>({ ...options.watch, logger: options.logger, read: (task) => this.#dispatcher.readDependencies(task), slices: this.#slices }, (changes) =>
       this.#book.filesChanged(changes),
     );
     this.#defaultPlan = planOf(planProbes(this.#config, '\0'));

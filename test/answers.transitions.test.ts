@@ -69,10 +69,10 @@ function harness(extra: Partial<Options> = {}) {
   const changes: string[] = [];
   const log: string[] = [];
   let book: Book | undefined;
-  const watcher = new DependencyWatcher<never>({ ...options.watch, logger: options.logger, read: async () => [] }, (c) => book?.filesChanged(c));
   const slices = new Slices((err) => {
     throw err;
   });
+  const watcher = new DependencyWatcher<never>({ ...options.watch, logger: options.logger, read: async () => [], slices }, (c) => book?.filesChanged(c));
   book = new AnswerBook(options, { batcher, watcher, slices } as never, (answer, previous) => changes.push(`${answer.id}:${previous}→${answer.auth}`));
   const home = book.scopes.get(resolveScope(undefined));
   const counters = { cacheHits: 0, staleHits: 0, snapshotHits: 0 };

@@ -9,6 +9,10 @@ import { eventually } from './helpers/processes.js';
 const dist = (file: string) => fileURLToPath(new URL(`../dist/src/${file}`, import.meta.url));
 const { DependencyWatcher } = (await import(dist('answers/watcher.js'))) as typeof import('../src/answers/watcher.js');
 const { fileFingerprint, readDependencies } = (await import(dist('probes/dep-states.js'))) as typeof import('../src/probes/dep-states.js');
+const { Slices } = (await import(dist('slices.js'))) as typeof import('../src/slices.js');
+const slices = new Slices((err) => {
+  throw err;
+});
 // What the pool's worker reads for the watcher, read here on the test's own thread.
 const read = async (task: Parameters<typeof readDependencies>[0]) => readDependencies(task, { maxChars: 1 << 20, digestKey: 'test' });
 
@@ -20,7 +24,7 @@ describe('the dependency watcher', () => {
     const file = dir.write('a/auth.json', '{"v":1}');
     const changed: unknown[] = [];
     // A debounce of ten minutes: file events alone would not be checked within this test.
-    const watcher = new DependencyWatcher({ enabled: true, debounceMs: 600_000, pollMs: 2000, verifyMs: 50, logger, read }, (items) => changed.push(...items));
+    const watcher = new DependencyWatcher({ enabled: true, debounceMs: 600_000, pollMs: 2000, verifyMs: 50, logger, read, slices }, (items) => changed.push(...items));
     try {
       const item = { deps: new Map([[file, fileFingerprint(file)]]) };
       watcher.track(item);
@@ -37,7 +41,7 @@ describe('the dependency watcher', () => {
   it('reports nothing while fingerprints stay the same, and nothing after close()', async () => {
     const file = dir.write('b/auth.json', '{"v":1}');
     const changed: unknown[] = [];
-    const watcher = new DependencyWatcher({ enabled: true, debounceMs: 10, pollMs: 2000, verifyMs: 20, logger, read }, (items) => changed.push(...items));
+    const watcher = new DependencyWatcher({ enabled: true, debounceMs: 10, pollMs: 2000, verifyMs: 20, logger, read, slices }, (items) => changed.push(...items));
     watcher.track({ deps: new Map([[file, fileFingerprint(file)]]) });
     await new Promise((r) => setTimeout(r, 150)); // several verifications
     expect(changed).toEqual([]);
@@ -64,7 +68,7 @@ describe('the dependency watcher', () => {
       return states;
     };
     // No verify pass: only the read after the watch was placed can see it.
-    const watcher = new DependencyWatcher({ enabled: true, debounceMs: 10, pollMs: 2000, verifyMs: 0, logger, read: racing }, (items) => changed.push(...items));
+    const watcher = new DependencyWatcher({ enabled: true, debounceMs: 10, pollMs: 2000, verifyMs: 0, logger, read: racing, slices }, (items) => changed.push(...items));
     try {
       const item = { deps: new Map([[file, 'missing']]) };
       watcher.track(item);

@@ -21,6 +21,7 @@ import { parseRowsKey } from '../probes/fingerprint.js';
 import type { DepState, DepsTask } from '../config/schema.js';
 import type { AuthProbeLogger as Logger } from '../logger.js';
 import { DirectoryWatches } from './watch-dirs.js';
+import type { Slices } from '../slices.js';
 
 /** Anything whose answer depends on files: path → fingerprint when it was computed. */
 export interface Dependent {
@@ -50,6 +51,8 @@ export interface WatchOptions {
   readonly logger: Logger;
   /** The state of dependencies now, read off this thread (see `probes/dep-states.ts`): in a worker of the pool. */
   readonly read: (task: DepsTask) => Promise<readonly DepState[]>;
+  /** Where what was read is taken (with a watch to set for each path whose watch moved): a slice of a turn at a time. */
+  readonly slices: Slices;
 }
 
 /** Dependencies read in one worker task at most. */
@@ -184,8 +187,11 @@ export class DependencyWatcher<T extends Dependent> {
         continue;
       }
       if (this.#closed) return;
-      for (const [j, key] of deps.entries()) this.#seen(key, states[j], changed);
+      await this.options.slices.forEach(deps, (key, j) => {
+        if (!this.#closed) this.#seen(key, states[j], changed);
+      });
     }
+    if (this.#closed) return;
     if (changed.length > 0) this.onChanged(changed);
   }
 

@@ -204,7 +204,7 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
         const question = this.#target(target);
         byKey.set(question.key, question);
       },
-      true,
+      { later: true },
     );
     const entries = [...byKey.values()];
     this.counters.warms++;

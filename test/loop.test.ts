@@ -91,4 +91,27 @@ describe("the gateway's event loop", () => {
     expect(pool.stats().misses - missesBefore).toBe(5000);
     expect(answers.filter(Boolean)).toHaveLength(1000);
   });
+
+  it("sends a burst's first tasks while the rest of its misses wait: the threads start before the last check is taken", async () => {
+    const pool = pools.create({ probes: { providers: Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`p${i}`, [{ kind: 'env' as const, vars: [`P${i}`] }]])) }, env: { P1: 'set' } });
+    await pool.hasAuth('p0');
+    const before = pool.stats();
+    const checks: Promise<boolean>[] = [];
+    for (let agent = 0; agent < 1000; agent++) {
+      const check = pool.createChecker({ agentId: `agent-${agent}` });
+      for (let p = 0; p < 5; p++) checks.push(check(`p${p}`));
+    }
+    // Between two of the pool's slices: how many misses were taken when the first of the burst's tasks had gone out.
+    const takenAtFirstTask = await new Promise<number>((resolve) => {
+      const look = () => {
+        const now = pool.stats();
+        if (now.dispatches > before.dispatches) resolve(now.misses - before.misses);
+        else setImmediate(look);
+      };
+      setImmediate(look);
+    });
+    const answers = await Promise.all(checks);
+    expect(takenAtFirstTask).toBeLessThan(5000);
+    expect(answers.filter(Boolean)).toHaveLength(1000);
+  });
 });

@@ -93,28 +93,33 @@ async function runBatched(
   };
   const tasks: Promise<void>[] = [];
   // A thousand agents checked at once make a hundred tasks or more, each a channel, shared cells and a message:
-  // sent in the pool's slices of the loop, so the gateway's own work is never held for long.
-  await slices.forEach(grouped, (slice) => {
-    const states = [...new Set(slice.map((item) => item.state))];
-    const first = scopeOf(states[0] as ScopeState);
-    const req: DispatchRequest = {
-      modelApi,
-      mode: 'first',
-      ...first,
-      ...(slice.some((item) => item.only !== undefined) ? { only: slice.map((item) => item.only ?? null) } : {}),
-      ...(states.length > 1 ? { scopes: states.map(scopeOf), scopeIndex: slice.map((item) => states.indexOf(item.state)) } : {}),
-    };
-    // Each answer as the dispatcher delivers it: a task cut off at a deadline delivers what it had done at once.
-    tasks.push(
-      dispatcher
-        .dispatch(
-          slice.map((item) => item.id),
-          req,
-          (j, result) => onResult(result, slice[j] as RunItem),
-        )
-        .then(() => undefined),
-    );
-  });
+  // sent in the pool's slices of the loop, so the gateway's own work is never held for long, and before the work that
+  // waits there (the rest of the burst's misses), so the threads start on them at once.
+  await slices.forEach(
+    grouped,
+    (slice) => {
+      const states = [...new Set(slice.map((item) => item.state))];
+      const first = scopeOf(states[0] as ScopeState);
+      const req: DispatchRequest = {
+        modelApi,
+        mode: 'first',
+        ...first,
+        ...(slice.some((item) => item.only !== undefined) ? { only: slice.map((item) => item.only ?? null) } : {}),
+        ...(states.length > 1 ? { scopes: states.map(scopeOf), scopeIndex: slice.map((item) => states.indexOf(item.state)) } : {}),
+      };
+      // Each answer as the dispatcher delivers it: a task cut off at a deadline delivers what it had done at once.
+      tasks.push(
+        dispatcher
+          .dispatch(
+            slice.map((item) => item.id),
+            req,
+            (j, result) => onResult(result, slice[j] as RunItem),
+          )
+          .then(() => undefined),
+      );
+    },
+    { urgent: true },
+  );
   onSent();
   // Wait for every task even when one rejects, so no answer arrives after we return.
   const settled = await Promise.allSettled(tasks);

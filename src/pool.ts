@@ -187,7 +187,7 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     const mode = options?.stopAtFirst ? 'first' : 'all';
     // What the probes see now, the environment included.
     this.#dispatcher.renewEnv();
-    const [result] = await this.#dispatcher.dispatch([id], dispatchRequest(state.scope, question.modelApi, mode));
+    const [result] = await this.#dispatcher.dispatch([id], { ...dispatchRequest(state.scope, question.modelApi, mode), full: true });
     return explainResult(provider, result as ProviderResult, kept);
   }
 

@@ -193,11 +193,13 @@ export type ProbeConfig = z.infer<typeof ProbeConfigSchema>;
 export type ProbeConfigInput = z.input<typeof ProbeConfigSchema>;
 export type Scope = z.infer<typeof ScopeSchema>;
 
-const ErrorCodeSchema = z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]);
+export const ErrorCodeSchema = z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]);
 
-const ErrorDataSchema = z.strictObject({ code: ErrorCodeSchema, message: z.string().max(MAX_MESSAGE_CHARS) });
+export const ErrorDataSchema = z.strictObject({ code: ErrorCodeSchema, message: z.string().max(MAX_MESSAGE_CHARS) });
 
 const DepsSchema = z.array(z.tuple([z.string().max(4096), z.string().max(200)])).max(1024);
+
+export const ProbeKindSchema = z.enum(['env', 'authProfiles', 'openclawStore', 'credentialFile', 'command', 'module']);
 
 /** One probe's outcome as a worker reports it: presence and metadata, never a value. */
 export const ProbeOutcomeSchema = z.strictObject({
@@ -205,7 +207,7 @@ export const ProbeOutcomeSchema = z.strictObject({
   position: z.number().int().nonnegative(),
   index: z.number().int().nonnegative(),
   source: z.enum(['provider', 'defaults']),
-  kind: z.enum(['env', 'authProfiles', 'openclawStore', 'credentialFile', 'command', 'module']),
+  kind: ProbeKindSchema,
   label: z.string().optional(),
   outcome: z.enum(['present', 'absent', 'error']),
   /**
@@ -272,10 +274,13 @@ export interface ProbeTask {
   readonly scopeIndex?: readonly number[];
   /** `first` stops at the first probe that finds auth; `all` runs every probe (for `explain()`). */
   readonly mode: 'first' | 'all';
+  /** Stream each provider's whole result (`explain()`); otherwise what a check keeps of it (see `check-result.ts`). */
+  readonly full?: boolean;
   /** Watchdog cells shared with the main thread; see `src/dispatch/watchdog.ts`. */
   readonly control: SharedArrayBuffer;
   /**
-   * Where the worker posts each provider's result (`{ index, result }`) as it completes (see `src/dispatch/task-results.ts`), and,
+   * Where the worker posts each provider's result as it completes (`{ results: [{ index, check | result }] }`, see
+   * `src/probes/result-outbox.ts` and `src/dispatch/task-results.ts`), and,
    * with `spawnVia: 'helper'`, each command it needs run, whose answer comes back on it (see `src/dispatch/helper-protocol.ts`).
    */
   readonly port?: MessagePort;

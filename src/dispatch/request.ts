@@ -13,6 +13,8 @@ export interface DispatchRequest {
   /** The scope's own variables, laid over the pool's environment. */
   readonly overlay?: EnvOverlay | undefined;
   readonly mode: ProbeTask['mode'];
+  /** Each provider's whole result (`explain()`), not what a check keeps of it. */
+  readonly full?: boolean;
   /** Probes to report as failed rather than run, after they hung or killed a worker. */
   readonly skip?: ProbeTask['skip'];
   /** Runs of these providers that ended with their thread for another task's probe (see MAX_COLLATERAL_RUNS in `recovery.ts`). */
@@ -35,6 +37,7 @@ export function probeTask(providers: readonly string[], req: DispatchRequest, co
     env,
     ...(req.overlay !== undefined ? { overlay: req.overlay } : {}),
     mode: req.mode,
+    ...(req.full ? { full: true } : {}),
     control,
     port,
     ...(req.modelApi !== undefined ? { modelApi: req.modelApi } : {}),

@@ -9,9 +9,11 @@
  * (see `recovery.ts`).
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import type { z } from 'zod';
 import { errorData, type ErrorCode } from '../errors.js';
 import type { ResolvedOptions } from '../config/options.js';
 import { ProviderResultSchema, TaskResultSchema, type ProviderResult } from '../config/schema.js';
+import { CheckResultSchema, providerResultOf } from '../config/check-result.js';
 import type { Accounting } from './accounting.js';
 import type { CommandSession } from './helper-host.js';
 import type { DispatchRequest } from './request.js';
@@ -132,10 +134,11 @@ export class TaskResults {
   }
 
   #streamed(streamed: unknown): void {
-    const { index, result } = (streamed ?? {}) as { index?: unknown; result?: unknown };
+    const { index, result, check } = (streamed ?? {}) as { index?: unknown; result?: unknown; check?: unknown };
     if (this.#context.closed()) return;
     if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= this.#providers.length || this.#answered.has(index)) return;
-    const one = validateOne(this.#providers[index] as string, result);
+    const provider = this.#providers[index] as string;
+    const one = check !== undefined ? validateCheck(provider, check) : validateOne(provider, result);
     // A malformed one waits for the task's own result (or its recovery), which decides it.
     if (one.ok) this.deliver(index, one.result);
   }
@@ -176,7 +179,19 @@ export class TaskResults {
 function validateOne(provider: string, raw: unknown): { ok: true; result: ProviderResult } | { ok: false; fields: string[] } {
   const one = ProviderResultSchema.safeParse(raw);
   if (one.success && one.data.provider === provider) return { ok: true, result: one.data };
-  return { ok: false, fields: one.success ? ['provider'] : [...new Set(one.error.issues.map((x) => x.path.join('.')))].slice(0, 5) };
+  return { ok: false, fields: one.success ? ['provider'] : issueFields(one.error) };
+}
+
+/** A check's form of one provider's result (see `config/check-result.ts`), if it is well formed; else the fields that were not (at most 5). */
+function validateCheck(provider: string, raw: unknown): { ok: true; result: ProviderResult } | { ok: false; fields: string[] } {
+  const one = CheckResultSchema.safeParse(raw);
+  if (one.success) return { ok: true, result: providerResultOf(provider, one.data) };
+  return { ok: false, fields: issueFields(one.error) };
+}
+
+/** The fields a validation found wrong, at most 5: named in the log, never their values. */
+function issueFields(error: z.ZodError): string[] {
+  return [...new Set(error.issues.map((x) => x.path.join('.')))].slice(0, 5);
 }
 
 /** A provider's result when it could not be probed: no auth, no probe run, and the error. */

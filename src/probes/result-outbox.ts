@@ -14,15 +14,13 @@
 import { performance } from 'node:perf_hooks';
 import type { MessagePort } from 'node:worker_threads';
 import type { ProviderResult } from '../config/schema.js';
+import { checkResultOf, type CheckResult } from '../config/check-result.js';
 
 /** How long a result may wait for others to share its message, in milliseconds. */
 export const FLUSH_AFTER_MS = 2;
 
-/** One provider's result, by its index in the task's providers. */
-export interface StreamedResult {
-  readonly index: number;
-  readonly result: ProviderResult;
-}
+/** One provider's result, by its index in the task's providers: whole (for `explain()`), or its check's form. */
+export type StreamedResult = { readonly index: number; readonly result: ProviderResult } | { readonly index: number; readonly check: CheckResult };
 
 /** What a worker posts on a task's port: results, in the order they completed. */
 export interface ResultsMessage {
@@ -33,14 +31,18 @@ export class ResultOutbox {
   #waiting: StreamedResult[] = [];
   #since = 0;
 
-  constructor(private readonly port: MessagePort) {}
+  /** `full`: results go whole (`explain()`), not in their check's form (see `config/check-result.ts`). */
+  constructor(
+    private readonly port: MessagePort,
+    private readonly full: boolean,
+  ) {}
 
   add(index: number, result: ProviderResult): void {
     if (this.#waiting.length === 0) {
       this.#since = performance.now();
       queueMicrotask(() => this.flush());
     }
-    this.#waiting.push({ index, result });
+    this.#waiting.push(this.full ? { index, result } : { index, check: checkResultOf(result) });
     if (performance.now() - this.#since >= FLUSH_AFTER_MS) this.flush();
   }
 

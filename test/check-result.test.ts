@@ -1,0 +1,57 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+// Internal: reached through the build, like the worker.
+const dist = (file: string) => fileURLToPath(new URL(`../dist/src/${file}`, import.meta.url));
+const { checkResultOf, providerResultOf, CheckResultSchema } = (await import(dist('config/check-result.js'))) as typeof import('../src/config/check-result.js');
+const { ProviderResultSchema } = (await import(dist('config/schema.js'))) as typeof import('../src/config/schema.js');
+const { errorData } = (await import(dist('errors.js'))) as typeof import('../src/errors.js');
+
+const whole = ProviderResultSchema.parse({
+  provider: 'anthropic',
+  auth: true,
+  decidedBy: 1,
+  probes: [
+    { position: 0, index: 0, source: 'provider', kind: 'env', label: 'API key', outcome: 'absent', error: errorData('E_ENV_UNSET', 'ANTHROPIC_API_KEY'), durationMs: 0.1 },
+    {
+      position: 3,
+      index: 0,
+      source: 'defaults',
+      kind: 'openclawStore',
+      label: 'store',
+      outcome: 'present',
+      validUntil: 1_900_000_000_000,
+      detail: { path: '/a/agent/auth-profiles.json', store: 'agent-json', profileId: 'anthropic:login' },
+      durationMs: 4.2,
+      deps: [
+        ['sqlite:agent:/a/agent/openclaw-agent.sqlite', 'missing'],
+        ['/a/agent/auth-profiles.json', '1:2:3:4:5'],
+      ],
+    },
+  ],
+  durationMs: 5,
+});
+
+describe("a check's form of a provider's result", () => {
+  it('keeps what a check needs, through the copy between threads, and leaves out what only explain() shows', () => {
+    const sent = structuredClone(checkResultOf(whole));
+    const back = providerResultOf('anthropic', CheckResultSchema.parse(sent));
+    expect(back).toEqual({
+      ...whole,
+      probes: whole.probes.map(({ label: _label, detail: _detail, error, ...kept }) => ({ ...kept, ...(error ? { error: errorData(error.code) } : {}) })),
+    });
+    // The dependencies the watcher follows, pair by pair, in order.
+    expect(back.probes[1]?.deps).toEqual(whole.probes[1]?.deps);
+  });
+
+  it('is refused when malformed: a dependency without its fingerprint or not a string, an unknown kind, a negative position', () => {
+    const good = checkResultOf(whole);
+    const probe = good[3][1] as unknown as unknown[];
+    const bad = (at: number, value: unknown) => [good[0], good[1], good[2], [good[3][0], probe.map((v, i) => (i === at ? value : v))], good[4]];
+    expect(CheckResultSchema.safeParse(good).success).toBe(true);
+    expect(CheckResultSchema.safeParse(bad(8, ['/a', '1:2:3:4:5', '/b'])).success).toBe(false);
+    expect(CheckResultSchema.safeParse(bad(8, ['/a', 1])).success).toBe(false);
+    expect(CheckResultSchema.safeParse(bad(3, 'keychain')).success).toBe(false);
+    expect(CheckResultSchema.safeParse(bad(0, -1)).success).toBe(false);
+  });
+});

@@ -11,7 +11,16 @@ import { z } from 'zod';
 import { errorData } from '../errors.js';
 import { ErrorCodeSchema, ErrorDataSchema, ProbeKindSchema, type ProbeOutcome, type ProviderResult } from './schema.js';
 
-/** One probe: position, index, source, kind, outcome, duration, error code, expiry, and its dependencies as path, fingerprint, path, … */
+/** What separates a dependency's path from its fingerprint, and one dependency from the next. */
+const SEP = '\0';
+/** A probe's dependencies at most, as one string: 1,024 of them (the whole form's limit), paths of 4,096 characters. */
+const MAX_DEPS_CHARS = 1024 * (4096 + 200 + 2);
+
+/**
+ * One probe: position, index, source, kind, outcome, duration, error code, expiry, and its dependencies as one string,
+ * path, fingerprint, path, … joined by NUL (which no path or fingerprint holds: one value to copy and validate, not
+ * two per dependency).
+ */
 const CheckProbeSchema = z.tuple([
   z.number().int().nonnegative(),
   z.number().int().nonnegative(),
@@ -22,9 +31,9 @@ const CheckProbeSchema = z.tuple([
   ErrorCodeSchema.nullable(),
   z.number().nullable(),
   z
-    .array(z.string().max(4096))
-    .max(2048)
-    .refine((flat) => flat.length % 2 === 0, { message: 'must be path, fingerprint pairs' })
+    .string()
+    .max(MAX_DEPS_CHARS)
+    .refine((deps) => deps.split(SEP).length % 2 === 0, { message: 'must be path, fingerprint pairs' })
     .nullable(),
 ]);
 
@@ -39,7 +48,7 @@ export function checkResultOf(result: ProviderResult): CheckResult {
     result.auth,
     result.decidedBy,
     result.durationMs,
-    result.probes.map((p) => [p.position, p.index, p.source, p.kind, p.outcome, p.durationMs, p.error?.code ?? null, p.validUntil ?? null, p.deps ? p.deps.flat() : null]),
+    result.probes.map((p) => [p.position, p.index, p.source, p.kind, p.outcome, p.durationMs, p.error?.code ?? null, p.validUntil ?? null, p.deps ? p.deps.flat().join(SEP) : null]),
     result.error ?? null,
   ];
 }
@@ -62,7 +71,8 @@ export function providerResultOf(provider: string, [auth, decidedBy, durationMs,
   };
 }
 
-function pairs(flat: readonly string[]): [string, string][] {
+function pairs(deps: string): [string, string][] {
+  const flat = deps.split(SEP);
   const out: [string, string][] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i] as string, flat[i + 1] as string]);
   return out;

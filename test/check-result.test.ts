@@ -44,14 +44,14 @@ describe("a check's form of a provider's result", () => {
     expect(back.probes[1]?.deps).toEqual(whole.probes[1]?.deps);
   });
 
-  it('is refused when malformed: a dependency without its fingerprint or not a string, an unknown kind, a negative position', () => {
+  it('is refused when malformed: a dependency without its fingerprint or not a string, an unknown kind, a negative position, a field of the whole form', () => {
     const good = checkResultOf(whole);
-    const probe = good[3][1] as unknown as unknown[];
-    const bad = (at: number, value: unknown) => [good[0], good[1], good[2], [good[3][0], probe.map((v, i) => (i === at ? value : v))], good[4]];
+    const bad = (field: string, value: unknown) => ({ ...good, probes: [good.probes[0], { ...good.probes[1], [field]: value }] });
     expect(CheckResultSchema.safeParse(good).success).toBe(true);
-    expect(CheckResultSchema.safeParse(bad(8, '/a\u00001:2:3:4:5\u0000/b')).success).toBe(false);
-    expect(CheckResultSchema.safeParse(bad(8, ['/a', '1:2:3:4:5'])).success).toBe(false);
-    expect(CheckResultSchema.safeParse(bad(3, 'keychain')).success).toBe(false);
-    expect(CheckResultSchema.safeParse(bad(0, -1)).success).toBe(false);
+    expect(CheckResultSchema.safeParse(bad('deps', '/a\u00001:2:3:4:5\u0000/b')).success).toBe(false);
+    expect(CheckResultSchema.safeParse(bad('deps', ['/a', '1:2:3:4:5'])).success).toBe(false);
+    expect(CheckResultSchema.safeParse(bad('kind', 'keychain')).success).toBe(false);
+    expect(CheckResultSchema.safeParse(bad('position', -1)).success).toBe(false);
+    expect(CheckResultSchema.safeParse(bad('label', 'API key')).success).toBe(false);
   });
 });

@@ -1,11 +1,11 @@
 /**
  * What a check keeps of a provider's result, as a worker streams it: each
- * probe's outcome as a tuple, without what only `explain()` shows (labels,
- * details, error messages). A result is then about a third of the values to
- * serialise, to copy between the threads and to validate: at a thousand
- * agents' sweep, the main thread allocated 26 KB per result, most of it the
- * validation of the whole form. `explain()` still gets the whole result
- * (`ProbeTask.full`).
+ * probe's outcome without what only `explain()` shows (labels, details, error
+ * messages), its dependencies as one string. A result is then about a third
+ * of the values to serialise, to copy between the threads and to validate: at
+ * a thousand agents' sweep, the main thread allocated 26 KB per result, most
+ * of it the validation of the whole form. `explain()` still gets the whole
+ * result (`ProbeTask.full`).
  */
 import { z } from 'zod';
 import { errorData } from '../errors.js';
@@ -17,57 +17,69 @@ const SEP = '\0';
 const MAX_DEPS_CHARS = 1024 * (4096 + 200 + 2);
 
 /**
- * One probe: position, index, source, kind, outcome, duration, error code, expiry, and its dependencies as one string,
- * path, fingerprint, path, … joined by NUL (which no path or fingerprint holds: one value to copy and validate, not
- * two per dependency).
+ * One probe: its outcome's fields but label, detail and the error's message (its `code` only), and its dependencies
+ * as one string, path, fingerprint, path, … joined by NUL (which no path or fingerprint holds: one value to copy and
+ * validate, not two per dependency).
  */
-const CheckProbeSchema = z.tuple([
-  z.number().int().nonnegative(),
-  z.number().int().nonnegative(),
-  z.enum(['provider', 'defaults']),
-  ProbeKindSchema,
-  z.enum(['present', 'absent', 'error']),
-  z.number().nonnegative(),
-  ErrorCodeSchema.nullable(),
-  z.number().nullable(),
-  z
+const CheckProbeSchema = z.strictObject({
+  position: z.number().int().nonnegative(),
+  index: z.number().int().nonnegative(),
+  source: z.enum(['provider', 'defaults']),
+  kind: ProbeKindSchema,
+  outcome: z.enum(['present', 'absent', 'error']),
+  durationMs: z.number().nonnegative(),
+  code: ErrorCodeSchema.optional(),
+  validUntil: z.number().optional(),
+  deps: z
     .string()
     .max(MAX_DEPS_CHARS)
     .refine((deps) => deps.split(SEP).length % 2 === 0, { message: 'must be path, fingerprint pairs' })
-    .nullable(),
-]);
+    .optional(),
+});
 
-/** A provider's result for a check: auth, the position in `probes` of the probe that decided, duration, probes, and its own error. */
-export const CheckResultSchema = z.tuple([z.boolean(), z.number().int().nonnegative().nullable(), z.number().nonnegative(), z.array(CheckProbeSchema), ErrorDataSchema.nullable()]);
+/** A provider's result for a check: its provider is the task's, by index. */
+export const CheckResultSchema = z.strictObject({
+  auth: z.boolean(),
+  decidedBy: z.number().int().nonnegative().nullable(),
+  durationMs: z.number().nonnegative(),
+  probes: z.array(CheckProbeSchema),
+  error: ErrorDataSchema.optional(),
+});
 
 export type CheckResult = z.infer<typeof CheckResultSchema>;
+type CheckProbe = CheckResult['probes'][number];
 
 /** Worker side: the check's form of `result`. */
 export function checkResultOf(result: ProviderResult): CheckResult {
-  return [
-    result.auth,
-    result.decidedBy,
-    result.durationMs,
-    result.probes.map((p) => [p.position, p.index, p.source, p.kind, p.outcome, p.durationMs, p.error?.code ?? null, p.validUntil ?? null, p.deps ? p.deps.flat().join(SEP) : null]),
-    result.error ?? null,
-  ];
+  return {
+    auth: result.auth,
+    decidedBy: result.decidedBy,
+    durationMs: result.durationMs,
+    probes: result.probes.map((p) => {
+      const c: { -readonly [K in keyof CheckProbe]: CheckProbe[K] } = { position: p.position, index: p.index, source: p.source, kind: p.kind, outcome: p.outcome, durationMs: p.durationMs };
+      if (p.error) c.code = p.error.code;
+      if (p.validUntil !== undefined) c.validUntil = p.validUntil;
+      if (p.deps) c.deps = p.deps.flat().join(SEP);
+      return c;
+    }),
+    ...(result.error ? { error: result.error } : {}),
+  };
 }
 
 /** Main thread: the provider's result, from its check's form (an error's message is its code's). */
-export function providerResultOf(provider: string, [auth, decidedBy, durationMs, probes, error]: CheckResult): ProviderResult {
+export function providerResultOf(provider: string, { auth, decidedBy, durationMs, probes, error }: CheckResult): ProviderResult {
   return {
     provider,
     auth,
     decidedBy,
-    probes: probes.map(([position, index, source, kind, outcome, ms, code, validUntil, deps]): ProbeOutcome => {
-      const p: { -readonly [K in keyof ProbeOutcome]: ProbeOutcome[K] } = { position, index, source, kind, outcome, durationMs: ms };
-      if (code !== null) p.error = errorData(code);
-      if (validUntil !== null) p.validUntil = validUntil;
-      if (deps !== null) p.deps = pairs(deps);
+    probes: probes.map(({ code, deps, ...kept }): ProbeOutcome => {
+      const p: { -readonly [K in keyof ProbeOutcome]: ProbeOutcome[K] } = kept;
+      if (code !== undefined) p.error = errorData(code);
+      if (deps !== undefined) p.deps = pairs(deps);
       return p;
     }),
     durationMs,
-    ...(error !== null ? { error } : {}),
+    ...(error ? { error } : {}),
   };
 }
 

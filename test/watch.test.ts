@@ -80,3 +80,17 @@ describe('the dependency watcher', () => {
     }
   });
 });
+
+describe('a rows dependency as its probe records it', () => {
+  it('carries its files signature, which the digest comparison leaves out', async () => {
+    const { withFilesSignature, filesSignatureOf, sameFingerprint } = (await import(dist('probes/fingerprint.js'))) as typeof import('../src/probes/fingerprint.js');
+    const recorded = withFilesSignature('rows:0a1b', '2049:11:4096:1700000000000000000|missing');
+    expect(filesSignatureOf(recorded)).toBe('2049:11:4096:1700000000000000000|missing');
+    expect(sameFingerprint(recorded, 'rows:0a1b')).toBe(true);
+    expect(sameFingerprint(recorded, 'rows:ffff')).toBe(false);
+    // Only a rows digest carries one: a missing database, or a file's fingerprint, stays as it is.
+    expect(withFilesSignature('missing', 'x')).toBe('missing');
+    expect(filesSignatureOf('2049:11:4096:1:1')).toBeUndefined();
+    expect(sameFingerprint('2049:11:4096:1:1', '2049:11:4096:1:2')).toBe(false);
+  });
+});

@@ -11,6 +11,7 @@
  * forgotten, and the answer turns `false` once.
  */
 import type { ErrorData } from '../errors.js';
+import { sameFingerprint } from '../probes/fingerprint.js';
 import type { ProbeKind, ProbeOutcome } from '../config/schema.js';
 
 const NO_DEPS: ReadonlyMap<string, string> = new Map();
@@ -118,7 +119,7 @@ export class Cell<Owner = unknown> {
   current(outcome: ProbeOutcome, gen: number): boolean {
     if (this.gen === gen) return true;
     if (!outcome.deps || outcome.deps.length === 0 || outcome.deps.length !== this.deps.size) return false;
-    return outcome.deps.every(([path, fingerprint]) => this.deps.get(path) === fingerprint);
+    return outcome.deps.every(([path, fingerprint]) => sameFingerprint(this.deps.get(path), fingerprint));
   }
 
   /** Records the fingerprint a file was seen with after a change. */

@@ -17,7 +17,7 @@
  * `-wal` on every open: our own reads would wake us again) costs a stat, in
  * the worker.
  */
-import { parseRowsKey } from '../probes/fingerprint.js';
+import { filesSignatureOf, parseRowsKey, sameFingerprint } from '../probes/fingerprint.js';
 import type { DepState, DepsTask } from '../config/schema.js';
 import type { AuthProbeLogger as Logger } from '../logger.js';
 import { DirectoryWatches } from './watch-dirs.js';
@@ -72,7 +72,7 @@ export class DependencyWatcher<T extends Dependent> {
   #polling: boolean;
   #closed = false;
   #rowChecks = 0;
-  /** Rows dependencies: their files' signature when their rows were last read (the worker's, see `dep-states.ts`). */
+  /** Rows dependencies: their files' signature when their rows were last read (by a worker's check, see `dep-states.ts`, or by the probe that recorded them). */
   readonly #rowFiles = new Map<string, string>();
   /** Rows dependencies to read whatever their files say: newly followed (see `track`), or at a verify pass. */
   readonly #mustRead = new Set<string>();
@@ -115,11 +115,23 @@ export class DependencyWatcher<T extends Dependent> {
       }
       set.add(item);
       this.#pending.add(path);
-      if (parseRowsKey(path)) this.#mustRead.add(path);
+      if (parseRowsKey(path)) this.#followRows(path, fingerprint);
     }
     if (item.deps.size === 0) return;
     this.#schedule();
     this.#startChecking();
+  }
+
+  /**
+   * A rows dependency is checked once when followed. Recorded with the signature its files had when its probe read
+   * them, its rows are read again only if the files differ now (the worker compares): a sweep of a thousand agents'
+   * databases does not open each a second time. Recorded without one (a missing or unreadable database), or when this
+   * watcher has read them already, as before: read whatever the files say, or compared with this watcher's last read.
+   */
+  #followRows(path: string, fingerprint: string): void {
+    const signature = filesSignatureOf(fingerprint);
+    if (signature === undefined) this.#mustRead.add(path);
+    else if (!this.#rowFiles.has(path)) this.#rowFiles.set(path, signature);
   }
 
   untrack(item: T): void {
@@ -205,7 +217,7 @@ export class DependencyWatcher<T extends Dependent> {
     // A rows dependency whose files were as they were: its rows were not read.
     if (fingerprint === undefined) return;
     if (parseRowsKey(key)) this.#rowChecks++;
-    for (const item of items) if (item.deps.get(key) !== fingerprint) changed.push({ item, path: key, fingerprint });
+    for (const item of items) if (!sameFingerprint(item.deps.get(key), fingerprint)) changed.push({ item, path: key, fingerprint });
     // A directory on the way may have appeared or gone. A path now watched from elsewhere is read once more, so a
     // change made while its new watch was being set up is not missed.
     if (!this.#polling && this.#watches.place(key, fingerprint, state.anchors)) {

@@ -44,9 +44,9 @@ export function fileFingerprint(path: string): string {
 /**
  * What the files of a rows dependency look like: device, inode, size and mtime of the database and its `-wal`.
  * Not ctime: an fchown or chmod changes that, never the rows (SQLite, run as root, fchowns the `-wal` on every
- * open: our own reads would wake us again).
+ * open: our own reads would wake us again). A probe takes it before its read, as the watcher's reads do.
  */
-function filesSignature(key: string): string {
+export function filesSignature(key: string): string {
   return watchedFilesOf(key)
     .map((file) => {
       try {

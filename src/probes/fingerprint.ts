@@ -48,6 +48,30 @@ export function parseRowsKey(key: string): { readonly role: RowsRole; readonly d
   return m ? { role: m[1] as RowsRole, dbPath: m[2] as string } : undefined;
 }
 
+/**
+ * A rows dependency as a probe records it: the rows' digest, and after `#` the signature its database's files had
+ * when it read them (see `dep-states.ts`). The signature lets the watcher skip reading the rows again once it
+ * follows them, when the files are as they were: comparisons are by the digest alone (`sameFingerprint`).
+ */
+export function withFilesSignature(fingerprint: string, signature: string): string {
+  return fingerprint.startsWith('rows:') ? `${fingerprint}#${signature}` : fingerprint;
+}
+
+/** The files signature a rows dependency was recorded with, if any. */
+export function filesSignatureOf(fingerprint: string): string | undefined {
+  const at = fingerprint.startsWith('rows:') ? fingerprint.indexOf('#') : -1;
+  return at < 0 ? undefined : fingerprint.slice(at + 1);
+}
+
+/** Whether two fingerprints of one dependency say the same: a rows digest's files signature is not part of it. */
+export function sameFingerprint(a: string | undefined, b: string | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  const da = a.startsWith('rows:') ? a.split('#', 1)[0] : a;
+  const db = b.startsWith('rows:') ? b.split('#', 1)[0] : b;
+  return da === db;
+}
+
 /** The files whose events may change a dependency: the path itself, or a database and its write-ahead log. */
 export function watchedFilesOf(key: string): readonly string[] {
   const rows = parseRowsKey(key);

@@ -21,7 +21,8 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { errorData, type ErrorData } from '../errors.js';
-import { fingerprintOf, fingerprintOfError, MISSING, rowsKey } from './fingerprint.js';
+import { fingerprintOf, fingerprintOfError, MISSING, rowsKey, withFilesSignature } from './fingerprint.js';
+import { filesSignature } from './dep-states.js';
 import { DEFAULT_STORE_SCHEMA_VERSIONS, type OpenclawStoreProbeSchema } from '../config/schema.js';
 import { resolveProbePath } from '../config/templates.js';
 import type { ProbeContext } from './context.js';
@@ -194,17 +195,31 @@ function exists(path: string, ctx: ProbeContext): boolean {
   }
 }
 
+/** Two signatures of a database's files that differ at most by its `-wal` going from absent to empty. */
+function sameFiles(before: string, after: string): boolean {
+  if (before === after) return true;
+  const [db, wal] = before.split('|');
+  const [dbAfter, walAfter] = after.split('|');
+  const empty = (w: string | undefined) => w === MISSING || w?.split(':')[2] === '0';
+  return db === dbAfter && empty(wal) && empty(walAfter);
+}
+
 /**
  * One read of a database per task (a sweep of 200 providers over one agent opens its database once), recorded as
- * the probe's dependency by its rows' fingerprint.
+ * the probe's dependency by its rows' fingerprint, with the signature its files had (see `withFilesSignature`).
  */
 function readMemo<T>(ctx: ProbeContext, dbPath: string, role: 'agent' | 'state', readNow: () => RowsRead<T>): RowsRead<T> {
   const key = rowsKey(role, dbPath);
-  let read = ctx.memo?.get(key) as RowsRead<T> | undefined;
-  if (read === undefined) {
-    read = readNow();
-    ctx.memo?.set(key, read);
+  let memo = ctx.memo?.get(key) as { read: RowsRead<T>; signature: string } | undefined;
+  if (memo === undefined) {
+    // Taken before the read (a write during it shows as files that differ, and the watcher reads the rows again),
+    // and after it: our own read-only open creates an absent -wal, empty, which is no write.
+    const before = filesSignature(key);
+    const read = readNow();
+    const after = filesSignature(key);
+    memo = { read, signature: sameFiles(before, after) ? after : before };
+    ctx.memo?.set(key, memo);
   }
-  ctx.deps.set(key, fingerprintOfRows(read));
-  return read;
+  ctx.deps.set(key, withFilesSignature(fingerprintOfRows(memo.read), memo.signature));
+  return memo.read;
 }

@@ -8,7 +8,7 @@
  * time each (its error object, for a missing file, most of it), and a
  * thousand agents follow thousands of paths.
  */
-import { statSync } from 'node:fs';
+import { statSync, type BigIntStats } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { absent, fingerprintOf, fingerprintOfError, MISSING, parseRowsKey, watchedFilesOf } from './fingerprint.js';
 import { rowsFingerprint, type ReadLimits } from './store/sqlite.js';
@@ -31,14 +31,19 @@ function readOne(key: string, signature: string | null, limits: ReadLimits): Dep
   return absent(state.fingerprint) ? { ...state, anchors: nearestAnchors(key) } : state;
 }
 
-/** A file's fingerprint now (see `fingerprint.ts`). */
-export function fileFingerprint(path: string): string {
+/** What a stat of `path` says, as `of` writes it: `missing` when it is not there, `error:<code>` when it cannot be stat'ed. */
+function statAs(path: string, of: (st: BigIntStats) => string): string {
   try {
     const st = statSync(path, { bigint: true, throwIfNoEntry: false });
-    return st === undefined ? MISSING : fingerprintOf(st);
+    return st === undefined ? MISSING : of(st);
   } catch (err) {
     return fingerprintOfError(err);
   }
+}
+
+/** A file's fingerprint now (see `fingerprint.ts`). */
+export function fileFingerprint(path: string): string {
+  return statAs(path, fingerprintOf);
 }
 
 /**
@@ -48,15 +53,17 @@ export function fileFingerprint(path: string): string {
  */
 export function filesSignature(key: string): string {
   return watchedFilesOf(key)
-    .map((file) => {
-      try {
-        const st = statSync(file, { bigint: true, throwIfNoEntry: false });
-        return st === undefined ? MISSING : `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
-      } catch (err) {
-        return fingerprintOfError(err);
-      }
-    })
+    .map((file) => statAs(file, (st) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`))
     .join('|');
+}
+
+/** Two signatures of a database's files that differ at most by its `-wal` going from absent to empty (our own read-only open creates it so). */
+export function sameFilesSignature(before: string, after: string): boolean {
+  if (before === after) return true;
+  const [db, wal] = before.split('|');
+  const [dbAfter, walAfter] = after.split('|');
+  const empty = (w: string | undefined) => w === MISSING || w?.split(':')[2] === '0';
+  return db === dbAfter && empty(wal) && empty(walAfter);
 }
 
 /** Where each file of a missing dependency is watched from: its nearest existing directory, and the entry of it on the way. */

@@ -17,12 +17,11 @@
  * Where none of those databases exists the gateway is older, and its store is
  * `auth-profiles.json`: the agent's over the main agent's, per id.
  */
-import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { errorData, type ErrorData } from '../errors.js';
-import { fingerprintOf, fingerprintOfError, MISSING, rowsKey, withFilesSignature } from './fingerprint.js';
-import { filesSignature } from './dep-states.js';
+import { absent, rowsKey, withFilesSignature } from './fingerprint.js';
+import { fileFingerprint, filesSignature, sameFilesSignature } from './dep-states.js';
 import { DEFAULT_STORE_SCHEMA_VERSIONS, type OpenclawStoreProbeSchema } from '../config/schema.js';
 import { resolveProbePath } from '../config/templates.js';
 import type { ProbeContext } from './context.js';
@@ -185,23 +184,9 @@ function jsonStores(probe: Spec, ctx: ProbeContext, agentDir: string, mainDir: s
 
 /** Whether a file exists, recorded as a dependency (its appearing or going changes the answer). */
 function exists(path: string, ctx: ProbeContext): boolean {
-  try {
-    const st = statSync(path, { bigint: true, throwIfNoEntry: false });
-    ctx.deps.set(path, st ? fingerprintOf(st) : MISSING);
-    return st !== undefined;
-  } catch (err) {
-    ctx.deps.set(path, fingerprintOfError(err));
-    return false;
-  }
-}
-
-/** Two signatures of a database's files that differ at most by its `-wal` going from absent to empty. */
-function sameFiles(before: string, after: string): boolean {
-  if (before === after) return true;
-  const [db, wal] = before.split('|');
-  const [dbAfter, walAfter] = after.split('|');
-  const empty = (w: string | undefined) => w === MISSING || w?.split(':')[2] === '0';
-  return db === dbAfter && empty(wal) && empty(walAfter);
+  const fingerprint = fileFingerprint(path);
+  ctx.deps.set(path, fingerprint);
+  return !absent(fingerprint);
 }
 
 /**
@@ -217,7 +202,7 @@ function readMemo<T>(ctx: ProbeContext, dbPath: string, role: 'agent' | 'state',
     const before = filesSignature(key);
     const read = readNow();
     const after = filesSignature(key);
-    memo = { read, signature: sameFiles(before, after) ? after : before };
+    memo = { read, signature: sameFilesSignature(before, after) ? after : before };
     ctx.memo?.set(key, memo);
   }
   ctx.deps.set(key, withFilesSignature(fingerprintOfRows(memo.read), memo.signature));

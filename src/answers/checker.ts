@@ -69,11 +69,12 @@ function within(answer: Answer): boolean {
 
 /**
  * What a miss found, as its check answers it: a kept answer is remembered for the spelling (and modelApi) the caller
- * used, so its next check is a hit; a bare value (an answer dropped while it was probed, a refused id) is not.
+ * used, so its next check is a hit; a bare value (an answer dropped while it was probed, which the book gives as its
+ * value alone; a refused id) is not.
  */
 export function remember(state: ScopeState, provider: string, modelApi: string | undefined, found: Answer | boolean): boolean {
   if (typeof found === 'boolean') return found;
-  if (found.state !== 'retired') state.memo.set(provider, modelApi, found);
+  state.memo.set(provider, modelApi, found);
   return found.auth;
 }
 

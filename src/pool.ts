@@ -46,6 +46,8 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
   readonly #book: AnswerBook;
   /** Plans of configured providers; every other id has the `defaults` plan. */
   readonly #plans = new Map<string, Plan>();
+  /** Distinct plans by their kinds (see `planOf`). */
+  readonly #shapes = new Map<string, Plan>();
   readonly #defaultPlan: Plan;
   /** The pool's main-thread work, a slice of each turn at most (see `slices.ts`). */
   readonly #slices: Slices;
@@ -63,7 +65,7 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     this.#watcher = new DependencyWatcher<Cell<Answer>>({ ...options.watch, logger: options.logger, read: (task) => this.#dispatcher.readDependencies(task), slices: this.#slices }, (changes) =>
       this.#book.filesChanged(changes),
     );
-    this.#defaultPlan = planOf(planProbes(this.#config, '\0'));
+    this.#defaultPlan = planOf(planProbes(this.#config, '\0'), this.#shapes);
     const costs = new RunCosts((id) => this.#config.providers.has(id));
     const batcher = (this.#batcher = new RunBatcher(
       this.#dispatcher,
@@ -86,7 +88,7 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
   #plan(id: string): Plan {
     if (!this.#config.providers.has(id)) return this.#defaultPlan;
     let plan = this.#plans.get(id);
-    if (!plan) this.#plans.set(id, (plan = planOf(planProbes(this.#config, id))));
+    if (!plan) this.#plans.set(id, (plan = planOf(planProbes(this.#config, id), this.#shapes)));
     return plan;
   }
 
@@ -252,8 +254,13 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
   }
 }
 
-function planOf(plan: ReturnType<typeof planProbes>): Plan {
-  return { kinds: plan.map((p) => p.probe.kind), modelApiSensitive: plan.some((p) => p.probe.kind === 'module') };
+/** The plan of `plan`'s kinds, from `shapes` if one has them: ten thousand providers of one shape (an env variable each) share one plan. */
+function planOf(plan: ReturnType<typeof planProbes>, shapes: Map<string, Plan>): Plan {
+  const kinds = plan.map((p) => p.probe.kind);
+  const key = kinds.join(',');
+  let shared = shapes.get(key);
+  if (!shared) shapes.set(key, (shared = { kinds, modelApiSensitive: kinds.includes('module') }));
+  return shared;
 }
 
 /** Least time between two progress reports of a warm, in milliseconds: often enough for a progress bar. */

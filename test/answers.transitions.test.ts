@@ -249,7 +249,7 @@ const scenarios: Record<string, (options?: Partial<Options>) => Promise<void>> =
     await h.finish('p', present('p'));
     expect(h.log).toEqual(['probing --deadline--> undecided', 'undecided --publish--> fresh']);
     expect(h.changes, 'whoever was told false hears of the true').toEqual(['p:false→true']);
-    expect(h.answer('p').interest.followed).toBe(true);
+    expect(h.answer('p').followed).toBe(true);
   },
   'undecided --blocked--> held': async () => {
     const h = harness({ answerWithinMs: 20 });
@@ -405,7 +405,7 @@ describe("an answer's life: one test per transition of the state machine", () =>
     await h.finish('p', absent('p'));
     expect(h.state('p')).toBe('fresh');
     expect(h.changes).toEqual([]);
-    expect(h.answer('p').interest).toEqual({ used: false, followed: false });
+    expect({ used: h.answer('p').used, followed: h.answer('p').followed }).toEqual({ used: false, followed: false });
     await h.reach('p', 'stale');
     expect(h.runs).toEqual([]);
   });

@@ -24,10 +24,9 @@ export interface AnswerHome {
   readonly answers: Map<string, Answer>;
 }
 
-/** A run under way: the plan positions it probes, and each cell's `gen` when it started. */
+/** A run under way: the plan positions it probes, all of them when undefined (each cell notes its `gen` when it starts: `runGen`). */
 export interface RunRecord {
-  readonly positions: readonly number[];
-  readonly gens: readonly number[];
+  readonly only: readonly number[] | undefined;
   /** Runs of this answer started before it, this one included: what a warm waiting for a newer run compares. */
   readonly seq: number;
 }
@@ -50,7 +49,7 @@ interface WarmWaiter {
   readonly waiter: RunWaiter;
 }
 
-export class Answer {
+export class Answer implements Interest {
   readonly cells: readonly Cell<Answer>[];
   #state: AnswerState = 'probing';
   /** The published value, and the same as an already-resolved promise; kept in `expired` to compare the next with. */
@@ -64,21 +63,24 @@ export class Answer {
   served = false;
   /** A published `true` that rests only on findings with an expiry is served as is until then, in epoch ms; Infinity otherwise (a `false` included). */
   trueUntil = Infinity;
-  readonly interest: Interest = { used: false, followed: false };
+  /** Why a due time refreshes it (see `Interest`): fields of its own, not an object per answer. */
+  used = false;
+  followed = false;
   /** The run under way, if any (an answer dropped meanwhile still has one until it ends). */
   run: RunRecord | undefined;
   /** Runs started so far. */
   runs = 0;
   /** When a `held` answer's retry is due, or a `stale` one is dropped, in epoch ms. */
   stateEndsAt = 0;
-  /** The timer of the state's next timed event (see the book's `#schedule`). */
-  timer: NodeJS.Timeout | undefined;
+  /** The id of the state's next timed event on the pool's timers (`timers.ts`), 0 when none (see `AnswerRuns.schedule`). */
+  timer = 0;
   /** When the change that made a run due happened (monotonic ms): how stale the refresh let the answer be. */
   staleSince: number | undefined;
-  /** The spellings (and modelApis) its scope's memo knows it by: dropped from the memo with it (see `memo.ts`). */
-  readonly spellings: [provider: string, modelApi: string | undefined][] = [];
-  #decided: Waiter[] = [];
-  #warms: WarmWaiter[] = [];
+  /** The spellings (and modelApis) its scope's memo knows it by: dropped from the memo with it (see `memo.ts`); none yet when undefined. */
+  spellings: [provider: string, modelApi: string | undefined][] | undefined;
+  // Made when first needed: most answers never have a check wait or a warm, and ten thousand empty arrays are kept too.
+  #decided: Waiter[] | undefined;
+  #warms: WarmWaiter[] | undefined;
 
   constructor(
     readonly home: AnswerHome,
@@ -100,10 +102,8 @@ export class Answer {
     this.#state = to;
     this.served = SERVED.has(to);
     this.servedAsIs = SERVED_AS_IS.has(to);
-    if (to === 'retired') {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    // Its timed event, if any, is dead: the pool's timers skip it, and drop it at their next compaction.
+    if (to === 'retired') this.timer = 0;
     return to;
   }
 
@@ -158,17 +158,17 @@ export class Answer {
   /** Tells `waiter` the answer once one is served: at once, if it is. */
   onDecided(waiter: Waiter): void {
     if (this.served) waiter.resolve(this.auth);
-    else this.#decided.push(waiter);
+    else (this.#decided ??= []).push(waiter);
   }
 
   /** Tells `waiter` when a run numbered `fromSeq` or later publishes: what `warm()` waits for. */
   whenRunPublished(fromSeq: number, waiter: RunWaiter): void {
-    this.#warms.push({ fromSeq, waiter });
+    (this.#warms ??= []).push({ fromSeq, waiter });
   }
 
   /** Warms still waiting for a run that has not started: the book starts one when the current one ends. */
   get wantsRun(): boolean {
-    return this.#warms.some((w) => w.fromSeq > this.runs);
+    return this.#warms?.some((w) => w.fromSeq > this.runs) ?? false;
   }
 
   /**
@@ -182,11 +182,14 @@ export class Answer {
     this.promise = auth ? TRUE : FALSE;
     this.trueUntil = auth ? this.#trueUntil(now) : Infinity;
     this.staleSince = undefined;
-    settle(this.#decided.splice(0), auth);
-    if (this.#warms.length > 0) {
-      const done = this.#warms.filter((w) => w.fromSeq <= ofRun);
-      this.#warms = this.#warms.filter((w) => w.fromSeq > ofRun);
-      for (const w of done) w.waiter.published(this, auth);
+    const decided = this.#decided;
+    this.#decided = undefined;
+    if (decided) for (const w of decided) w.resolve(auth);
+    const warms = this.#warms;
+    if (warms) {
+      const waiting = warms.filter((w) => w.fromSeq > ofRun);
+      this.#warms = waiting.length > 0 ? waiting : undefined;
+      for (const w of warms) if (w.fromSeq <= ofRun) w.waiter.published(this, auth);
     }
     return before;
   }
@@ -198,17 +201,16 @@ export class Answer {
 
   /** Ends every wait: with `auth` (an answer not kept), or with `err`. */
   release(auth: boolean | undefined, err?: unknown): void {
-    for (const w of this.#decided.splice(0)) {
+    const decided = this.#decided ?? [];
+    const warms = this.#warms ?? [];
+    this.#decided = this.#warms = undefined;
+    for (const w of decided) {
       if (auth === undefined) w.reject(err);
       else w.resolve(auth);
     }
-    for (const { waiter } of this.#warms.splice(0)) {
+    for (const { waiter } of warms) {
       if (auth === undefined) waiter.failed(err);
       else waiter.published(this, auth);
     }
   }
-}
-
-function settle(waiters: readonly Waiter[], auth: boolean): void {
-  for (const w of waiters) w.resolve(auth);
 }

@@ -160,7 +160,7 @@ export class AnswerBook {
   }
 
   #used(answer: Answered, now: number): void {
-    answer.interest.used = true;
+    answer.used = true;
     if (answer.served && answer.trueUntil <= now) this.#runs.expire(answer, now);
     else if (answer.state === 'stale') this.#runs.refresh(answer, now);
   }
@@ -176,7 +176,7 @@ export class AnswerBook {
     await this.#slices.forEach(questions, (question) => {
       if (this.#runs.closed) throw new AuthProbeError('E_POOL_CLOSED');
       const answer = (home.answers.get(question.key) as Answered | undefined) ?? this.#add(home, question);
-      answer.interest.followed = true;
+      answer.followed = true;
       waits.answers.push(answer);
       this.#warmOne(answer, Date.now(), waits);
     });
@@ -226,6 +226,7 @@ export class AnswerBook {
   /** Drops every answer. A run under way still answers the checks that were waiting for it, but keeps nothing. */
   invalidate(): void {
     for (const answer of [...this.#all]) this.#evict(answer);
+    this.#runs.compactTimers();
   }
 
   /** The kept answer served for `key`, as `explain()` reports it; undefined when none is served. */
@@ -252,7 +253,7 @@ export class AnswerBook {
   }
 
   close(): void {
-    this.#runs.closed = true;
+    this.#runs.close();
     for (const answer of [...this.#all]) this.#evict(answer);
   }
 
@@ -271,8 +272,8 @@ export class AnswerBook {
     for (const answer of this.#all) {
       if (this.#all.size <= this.#options.maxAnswers || budget-- <= 0) break;
       // Used since the hand last passed, or not yet decided (a check is waiting for it): a second chance.
-      if (answer.interest.used || answer.run || !answer.served) {
-        answer.interest.used = false;
+      if (answer.used || answer.run || !answer.served) {
+        answer.used = false;
         this.#all.delete(answer);
         this.#all.add(answer);
         continue;

@@ -10,7 +10,6 @@
  * longest a `true` goes unverified anyway) is believed: the good outcome is
  * forgotten, and the answer turns `false` once.
  */
-import type { ErrorData } from '../errors.js';
 import { sameFingerprint } from '../probes/fingerprint.js';
 import type { ProbeKind, ProbeOutcome } from '../config/schema.js';
 
@@ -42,7 +41,8 @@ export class Cell<Owner = unknown> {
   failingSince: number | undefined;
   /** Bumped when the cell's inputs change: a run that started before must not decide it (but see `current`). */
   gen = 0;
-  error: ErrorData | undefined;
+  /** `gen` when its answer's latest run started: what that run's outcome is compared with (an answer has one run at a time). */
+  runGen = -1;
 
   constructor(
     /** The answer it belongs to: what a file change of this cell's dependencies re-runs. */
@@ -67,7 +67,6 @@ export class Cell<Owner = unknown> {
 
   /** Takes a worker's outcome for this probe. */
   apply(outcome: ProbeOutcome, now: number, life: Lifetimes): void {
-    this.error = outcome.error;
     if (outcome.outcome === 'error') {
       this.fail(now, life, outcome.deps);
       return;
@@ -85,8 +84,7 @@ export class Cell<Owner = unknown> {
    * The probe failed: remember it, keep the last good outcome unless the failures have lasted longer than
    * `positiveTtlMs`, and retry after a backoff that doubles each time.
    */
-  fail(now: number, life: Lifetimes, deps?: ProbeOutcome['deps'], error?: ErrorData): void {
-    if (error) this.error = error;
+  fail(now: number, life: Lifetimes, deps?: ProbeOutcome['deps']): void {
     this.state = 'failed';
     this.failures++;
     this.failingSince ??= now;
@@ -138,6 +136,5 @@ export class Cell<Owner = unknown> {
     this.dueAt = 0;
     this.failures = 0;
     this.failingSince = undefined;
-    this.error = undefined;
   }
 }

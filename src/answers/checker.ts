@@ -53,7 +53,7 @@ export function serve(host: CheckerHost, answer: Answer | undefined, counter: 'c
   // A `true` past its expiry is never served: the miss path moves it on (see the book's `#expire`).
   if (answer === undefined || !answer.served || !within(answer)) return undefined;
   if (answer.servedAsIs) {
-    answer.interest.used = true;
+    answer.used = true;
     host.counters[counter]++;
     return answer.promise;
   }
@@ -93,7 +93,7 @@ export function createCheckerFor(host: CheckerHost, state: ScopeState): AuthChec
     const answer = memo.get(provider, modelApi);
     if (answer?.servedAsIs && within(answer)) {
       counters.cacheHits++;
-      answer.interest.used = true;
+      answer.used = true;
       return answer.promise;
     }
     return slow(provider, modelApi, answer);

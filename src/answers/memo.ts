@@ -20,9 +20,9 @@ export class AnswerMemo {
 
   set(provider: string, modelApi: string | undefined, answer: Answer): void {
     const known = this.get(provider, modelApi);
-    if (known === answer || answer.spellings.length >= SPELLINGS_PER_ANSWER) return;
+    if (known === answer || (answer.spellings?.length ?? 0) >= SPELLINGS_PER_ANSWER) return;
     if (known) this.#delete(provider, modelApi);
-    answer.spellings.push([provider, modelApi]);
+    (answer.spellings ??= []).push([provider, modelApi]);
     if (modelApi === undefined) {
       this.#plain.set(provider, answer);
       return;
@@ -34,8 +34,8 @@ export class AnswerMemo {
 
   /** The answer left the book: its spellings leave the memo. */
   forget(answer: Answer): void {
-    for (const [provider, modelApi] of answer.spellings) if (this.get(provider, modelApi) === answer) this.#delete(provider, modelApi);
-    answer.spellings.length = 0;
+    for (const [provider, modelApi] of answer.spellings ?? []) if (this.get(provider, modelApi) === answer) this.#delete(provider, modelApi);
+    answer.spellings = undefined;
   }
 
   #delete(provider: string, modelApi: string | undefined): void {

@@ -2,13 +2,14 @@
  * The work behind an answer's transitions (see `lifecycle.ts`): starting its
  * runs and taking their results, publishing (a flip is a `change` event),
  * holding a run that cannot be dispatched, expiring a `true`, the
- * `answerWithinMs` deadline, and the one timer each state keeps. The book
- * (`book.ts`) decides when; this does it.
+ * `answerWithinMs` deadline, and the one timed event each state keeps (on
+ * the pool's one timer, `timers.ts`). The book (`book.ts`) decides when; this
+ * does it.
  */
 import { performance, type RecordableHistogram } from 'node:perf_hooks';
 import type { ResolvedOptions } from '../config/options.js';
 import type { ProviderResult } from '../config/schema.js';
-import { type AuthProbeError, errorData } from '../errors.js';
+import type { AuthProbeError } from '../errors.js';
 import type { Answer, RunRecord } from './answer.js';
 import type { QueuedRun, RunBatcher } from './batcher.js';
 import type { Cell, Lifetimes } from './cell.js';
@@ -16,6 +17,7 @@ import { WAITING } from './lifecycle.js';
 import type { ScopeState } from './scopes.js';
 import type { DependencyWatcher } from './watcher.js';
 import type { Slices } from '../slices.js';
+import { TimerHeap } from './timers.js';
 
 /** An answer kept in a scope of the book. */
 export type Answered = Answer & { readonly home: ScopeState };
@@ -49,8 +51,6 @@ class AnswerRun implements RunRecord, QueuedRun {
 
   constructor(
     readonly answer: Answered,
-    readonly positions: readonly number[],
-    readonly gens: readonly number[],
     readonly seq: number,
     readonly only: readonly number[] | undefined,
     readonly owner: AnswerRuns,
@@ -82,6 +82,8 @@ export class AnswerRuns {
   readonly #refreshTime: RecordableHistogram;
   readonly #onChange: (answer: Answer, previous: boolean) => void;
   readonly #evict: (answer: Answered) => void;
+  /** Every answer's next timed event; what comes is moved on in a slice, a deadline if the answer is still waiting. */
+  readonly #timers = new TimerHeap<Answered>((answer, id) => this.#slices.run(() => (WAITING.has(answer.state) ? this.#deadline(answer, id) : this.#timeUp(answer, id))));
 
   constructor(parts: RunParts) {
     this.#options = parts.options;
@@ -122,14 +124,8 @@ export class AnswerRuns {
 
   #start(answer: Answered, positions: readonly number[]): void {
     const only = positions.length === answer.cells.length ? undefined : positions;
-    const run = new AnswerRun(
-      answer,
-      positions,
-      answer.cells.map((c) => c.gen),
-      ++answer.runs,
-      only,
-      this,
-    );
+    for (const cell of answer.cells) cell.runGen = cell.gen;
+    const run = new AnswerRun(answer, ++answer.runs, only, this);
     answer.run = run;
     this.running++;
     this.#batcher.enqueue(answer.modelApi, run);
@@ -157,23 +153,22 @@ export class AnswerRuns {
     }
   }
 
-  #applyOutcomes(answer: Answer, { positions, gens }: RunRecord, result: ProviderResult, now: number): void {
+  #applyOutcomes(answer: Answer, { only }: RunRecord, result: ProviderResult, now: number): void {
     const reported = new Set<number>();
     for (const outcome of result.probes) {
       const cell = answer.cells[outcome.position];
       reported.add(outcome.position);
       // A run that started before the cell's inputs changed does not decide it (the cell stays due), unless it read the files as last seen.
-      if (!cell?.current(outcome, gens[outcome.position] ?? -1)) continue;
+      if (!cell?.current(outcome, cell.runGen)) continue;
       const before = cell.deps;
       cell.apply(outcome, now, this.#life);
       this.#watcher.track(cell, before);
     }
     if (result.auth) return;
     // Every probe asked for should have been reported: one that was not (the whole task failed) failed.
-    for (const position of positions) {
-      const cell = answer.cells[position];
-      if (!cell || reported.has(position) || cell.gen !== gens[position]) continue;
-      cell.fail(now, this.#life, undefined, result.error ?? errorData('E_BAD_WORKER_RESULT', 'the worker did not report the probe'));
+    for (const cell of answer.cells) {
+      if ((only && !only.includes(cell.position)) || reported.has(cell.position) || cell.gen !== cell.runGen) continue;
+      cell.fail(now, this.#life);
     }
   }
 
@@ -213,14 +208,13 @@ export class AnswerRuns {
     if (before === undefined || before === answer.auth) return;
     this.#counters.changes++;
     // Whoever was told of the flip must hear of the flip back: keep following it.
-    answer.interest.followed = true;
+    answer.followed = true;
     this.#onChange(answer, before);
   }
 
   /** A `true` it served rested on findings whose expiry has come: not served until a run publishes. */
   expire(answer: Answered, now: number): void {
-    clearTimeout(answer.timer);
-    answer.timer = undefined;
+    this.#timers.clear(answer);
     answer.on('expire');
     if (!answer.run) this.refresh(answer, now);
     else this.schedule(answer, now);
@@ -229,15 +223,15 @@ export class AnswerRuns {
   /** With `answerWithinMs`, checks waiting for a run get `false` (undecided) when it passes; the run goes on. */
   armDeadline(answer: Answered): void {
     const within = this.#options.answerWithinMs;
-    if (within === undefined || answer.timer !== undefined) return;
-    const timer = setTimeout(() => this.#slices.run(() => this.#deadline(answer, timer, within)), within).unref();
-    answer.timer = timer;
+    if (within === undefined || answer.timer !== 0) return;
+    this.#timers.set(answer, within);
   }
 
-  #deadline(answer: Answered, timer: NodeJS.Timeout, within: number): void {
-    // A timer cleared while its work waited for a slice is not this answer's timer any more.
-    if (answer.timer !== timer) return;
-    answer.timer = undefined;
+  #deadline(answer: Answered, id: number): void {
+    // An event cleared or set again while its work waited for a slice is not this answer's any more.
+    if (answer.timer !== id) return;
+    answer.timer = 0;
+    const within = this.#options.answerWithinMs;
     if (!WAITING.has(answer.state) || this.closed) return;
     this.#counters.undecided++;
     const before = answer.publishUndecided();
@@ -248,24 +242,32 @@ export class AnswerRuns {
 
   /** Sets the timer of the state's next timed event: a due time or an expiry, a hold's retry, a stale answer's drop. */
   schedule(answer: Answered, now: number): void {
-    clearTimeout(answer.timer);
-    answer.timer = undefined;
+    this.#timers.clear(answer);
     const state = answer.state;
     if (state === 'retired' || WAITING.has(state) || this.closed) return;
     let at = answer.trueUntil;
     if (state === 'fresh') at = Math.min(at, answer.nextDueAt(now, this.#options.negativeTtlMs));
     else if (state === 'held' || state === 'stale') at = Math.min(at, answer.stateEndsAt);
     if (at === Infinity) return;
-    const wait = Math.min(Math.max(0, at - now), 2 ** 31 - 1);
-    const timer = setTimeout(() => this.#slices.run(() => this.#timeUp(answer, timer)), wait).unref();
-    answer.timer = timer;
+    this.#timers.set(answer, at - now);
+  }
+
+  /** Drops the dead entries of the timers (after `invalidate()`): they hold answers nobody keeps. */
+  compactTimers(): void {
+    this.#timers.compact();
+  }
+
+  /** The pool is closing: no run starts, no timed event comes. */
+  close(): void {
+    this.closed = true;
+    this.#timers.stop();
   }
 
   /** The state's timed event came. */
-  #timeUp(answer: Answered, timer: NodeJS.Timeout): void {
-    // A timer cleared or set again while its work waited for a slice is not this answer's timer any more.
-    if (answer.timer !== timer) return;
-    answer.timer = undefined;
+  #timeUp(answer: Answered, id: number): void {
+    // An event cleared or set again while its work waited for a slice is not this answer's any more.
+    if (answer.timer !== id) return;
+    answer.timer = 0;
     const now = Date.now();
     const state = answer.state;
     if (state === 'retired' || this.closed) return;
@@ -279,8 +281,8 @@ export class AnswerRuns {
     if (state !== 'fresh') return this.schedule(answer, now);
     // Timers keep a monotonic clock and may fire a millisecond before the wall clock reaches the due time.
     if (answer.nextDueAt(now, 0) > now) return this.schedule(answer, now);
-    if (answer.interest.used || answer.interest.followed) {
-      answer.interest.used = false;
+    if (answer.used || answer.followed) {
+      answer.used = false;
       return this.refresh(answer, now);
     }
     answer.on('idle');

@@ -15,6 +15,18 @@ import type { ProbeKind, ProbeOutcome } from '../config/schema.js';
 
 const NO_DEPS: ReadonlyMap<string, string> = new Map();
 
+/**
+ * The map of a dependency list: one per list, shared by every cell given that list (results that read the same files
+ * as they were get the same list, see `DepsLists`). Cells never change a map they hold: `observe` makes a new one.
+ */
+const MAPS = new WeakMap<ProbeOutcome['deps'] & object, ReadonlyMap<string, string>>();
+
+function depsMap(deps: NonNullable<ProbeOutcome['deps']>): ReadonlyMap<string, string> {
+  let map = MAPS.get(deps);
+  if (!map) MAPS.set(deps, (map = new Map(deps)));
+  return map;
+}
+
 /** How long outcomes are kept, in milliseconds: the pool's resolved TTLs and backoff. */
 export interface Lifetimes {
   readonly positiveTtlMs: number;
@@ -74,7 +86,7 @@ export class Cell<Owner = unknown> {
     this.state = this.good = outcome.outcome;
     this.failures = 0;
     this.failingSince = undefined;
-    this.deps = outcome.deps ? new Map(outcome.deps) : NO_DEPS;
+    this.deps = outcome.deps ? depsMap(outcome.deps) : NO_DEPS;
     this.validUntil = outcome.outcome === 'present' ? outcome.validUntil : undefined;
     // A finding that rests on an expiry is judged again at that moment, not at the end of its TTL.
     this.dueAt = Math.min(now + (outcome.outcome === 'present' ? life.positiveTtlMs : life.negativeTtlMs), this.validUntil ?? Infinity);
@@ -90,7 +102,7 @@ export class Cell<Owner = unknown> {
     this.failingSince ??= now;
     if (now - this.failingSince > life.positiveTtlMs) this.good = undefined;
     // A failure that read files (a half-written one) is followed through them; one that read nothing keeps what was followed.
-    if (deps && deps.length > 0) this.deps = new Map(deps);
+    if (deps && deps.length > 0) this.deps = depsMap(deps);
     this.dueAt = now + Math.min(life.backoff.initialMs * 2 ** Math.min(this.failures - 1, 30), life.backoff.maxMs);
   }
 

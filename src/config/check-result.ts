@@ -66,8 +66,29 @@ export function checkResultOf(result: ProviderResult): CheckResult {
   };
 }
 
+/** Distinct dependency lists kept at most before `DepsLists` starts afresh. */
+const MAX_LISTS = 4096;
+
+/**
+ * Main thread, one per pool: dependency lists by their check form, so that results that read the same files as they
+ * were (an agent's five providers, its one store; a thousand agents' one `~/.codex/auth.json`) get one list, which
+ * their cells then share as one map (`Cell.apply`): the strings and maps of a thousand agents' answers are kept once
+ * per distinct list, not once per probe. Bounded: past MAX_LISTS, it forgets them all.
+ */
+export class DepsLists {
+  readonly #lists = new Map<string, readonly [string, string][]>();
+
+  of(deps: string): readonly [string, string][] {
+    let list = this.#lists.get(deps);
+    if (list) return list;
+    if (this.#lists.size >= MAX_LISTS) this.#lists.clear();
+    this.#lists.set(deps, (list = pairs(deps)));
+    return list;
+  }
+}
+
 /** Main thread: the provider's result, from its check's form (an error's message is its code's). */
-export function providerResultOf(provider: string, { auth, decidedBy, durationMs, probes, error }: CheckResult): ProviderResult {
+export function providerResultOf(provider: string, { auth, decidedBy, durationMs, probes, error }: CheckResult, lists?: DepsLists): ProviderResult {
   return {
     provider,
     auth,
@@ -75,7 +96,7 @@ export function providerResultOf(provider: string, { auth, decidedBy, durationMs
     probes: probes.map(({ code, deps, ...kept }): ProbeOutcome => {
       const p: { -readonly [K in keyof ProbeOutcome]: ProbeOutcome[K] } = kept;
       if (code !== undefined) p.error = errorData(code);
-      if (deps !== undefined) p.deps = pairs(deps);
+      if (deps !== undefined) p.deps = lists ? (lists.of(deps) as [string, string][]) : pairs(deps);
       return p;
     }),
     durationMs,

@@ -18,6 +18,7 @@ import { commandStopper, killCommands } from './processes.js';
 import { recover, type RecoveryContext } from './recovery.js';
 import { probeTask, type DispatchRequest } from './request.js';
 import { TaskResults, type OnResult, type ResultsContext } from './task-results.js';
+import { DepsLists } from '../config/check-result.js';
 import { createControl, culprit, taskThread } from './watchdog.js';
 import { createWorkerPool, endOverdueThread, firstThreadOnline } from './worker-pool.js';
 import type { Slices } from '../slices.js';
@@ -57,6 +58,7 @@ export class Dispatcher {
     this.#context = {
       accounting,
       slices,
+      deps: new DepsLists(),
       logger: options.logger,
       closed: () => this.#closed,
       dispatch: (providers, req, onResult) => this.dispatch(providers, req, onResult),

@@ -13,7 +13,7 @@ import type { z } from 'zod';
 import { errorData, type ErrorCode } from '../errors.js';
 import type { ResolvedOptions } from '../config/options.js';
 import { ProviderResultSchema, TaskResultSchema, type ProviderResult } from '../config/schema.js';
-import { CheckResultSchema, providerResultOf } from '../config/check-result.js';
+import { CheckResultSchema, type DepsLists, providerResultOf } from '../config/check-result.js';
 import type { Accounting } from './accounting.js';
 import type { CommandSession } from './helper-host.js';
 import type { DispatchRequest } from './request.js';
@@ -28,6 +28,8 @@ export interface ResultsContext {
   readonly accounting: Accounting;
   /** Where each streamed result is checked and delivered: a thousand arriving at once take a slice of a turn at a time. */
   readonly slices: Slices;
+  /** The pool's dependency lists: results that read the same files share one (see `DepsLists`). */
+  readonly deps: DepsLists;
   readonly logger: ResolvedOptions['logger'];
   /** True once a force-close cut the tasks off (their CLIs killed): they reject with E_POOL_CLOSED, whatever they still post. */
   closed(): boolean;
@@ -138,7 +140,7 @@ export class TaskResults {
     if (this.#context.closed()) return;
     if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= this.#providers.length || this.#answered.has(index)) return;
     const provider = this.#providers[index] as string;
-    const one = check !== undefined ? validateCheck(provider, check) : validateOne(provider, result);
+    const one = check !== undefined ? validateCheck(provider, check, this.#context.deps) : validateOne(provider, result);
     // A malformed one waits for the task's own result (or its recovery), which decides it.
     if (one.ok) this.deliver(index, one.result);
   }
@@ -183,9 +185,9 @@ function validateOne(provider: string, raw: unknown): { ok: true; result: Provid
 }
 
 /** A check's form of one provider's result (see `config/check-result.ts`), if it is well formed; else the fields that were not (at most 5). */
-function validateCheck(provider: string, raw: unknown): { ok: true; result: ProviderResult } | { ok: false; fields: string[] } {
+function validateCheck(provider: string, raw: unknown, deps: DepsLists): { ok: true; result: ProviderResult } | { ok: false; fields: string[] } {
   const one = CheckResultSchema.safeParse(raw);
-  if (one.success) return { ok: true, result: providerResultOf(provider, one.data) };
+  if (one.success) return { ok: true, result: providerResultOf(provider, one.data, deps) };
   return { ok: false, fields: issueFields(one.error) };
 }
 

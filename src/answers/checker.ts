@@ -22,17 +22,23 @@ export interface CheckerHost {
 
 const MAX_MODEL_API_LENGTH = 256;
 
-/** The scope each checker was made for, as its caller gave it: what work on its behalf (a shared `warm()`) runs in. */
-const scopes = new WeakMap<AuthChecker, Scope | undefined>();
+/**
+ * The scope each checker was made for, as its caller gave it: what work on its behalf (a shared `warm()`) runs in. A
+ * property of the checker, not a WeakMap entry: a gateway making a thousand agents' checkers in one turn pays a
+ * property store for each, not an ephemeron table's growth.
+ */
+const SCOPE = Symbol('auth-probe-pool.scope');
+
+type ScopedChecker = AuthChecker & { [SCOPE]?: Scope | undefined };
 
 /** The scope `checker` was made for (undefined: the default scope, or not a checker of this library). */
 export function scopeOfChecker(checker: AuthChecker): Scope | undefined {
-  return scopes.get(checker);
+  return (checker as ScopedChecker)[SCOPE];
 }
 
 /** Records the scope a checker was made for. */
 export function recordCheckerScope(checker: AuthChecker, scope: Scope | undefined): AuthChecker {
-  scopes.set(checker, scope);
+  (checker as ScopedChecker)[SCOPE] = scope;
   return checker;
 }
 

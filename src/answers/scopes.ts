@@ -26,9 +26,8 @@ export class ScopeState {
 
 export class ScopeRegistry {
   readonly #byKey = new Map<string, WeakRef<ScopeState>>();
-  readonly #finalizer = new FinalizationRegistry<string>((key) => {
-    if (this.#byKey.get(key)?.deref() === undefined) this.#byKey.delete(key);
-  });
+  /** Entries after the last sweep of dead ones: the next comes when there are twice as many (amortised, no finaliser per scope). */
+  #swept = 0;
   /** Scopes holding answers, least recently used first. */
   readonly #holding = new Map<string, ScopeState>();
 
@@ -48,9 +47,15 @@ export class ScopeRegistry {
     const known = this.#byKey.get(scope.key)?.deref();
     if (known) return known;
     const state = new ScopeState(scope);
+    if (this.#byKey.size >= 2 * this.#swept + 1024) this.#sweep();
     this.#byKey.set(scope.key, new WeakRef(state));
-    this.#finalizer.register(state, scope.key);
     return state;
+  }
+
+  /** Forgets the scopes nothing holds any more. */
+  #sweep(): void {
+    for (const [key, ref] of this.#byKey) if (ref.deref() === undefined) this.#byKey.delete(key);
+    this.#swept = this.#byKey.size;
   }
 
   /** The scope is about to hold an answer, or was just used: most recent now, and the cap applied. */

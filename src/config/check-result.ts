@@ -17,6 +17,16 @@ const SEP = '\0';
 const MAX_DEPS_CHARS = 1024 * (4096 + 200 + 2);
 
 /**
+ * Whether `deps` is path, fingerprint pairs: an odd number of separators. Counted, not split: every streamed result is
+ * checked on the gateway's loop, and `DepsLists` splits a list only the first time it sees it.
+ */
+function isPairs(deps: string): boolean {
+  let separators = 0;
+  for (let at = deps.indexOf(SEP); at >= 0; at = deps.indexOf(SEP, at + 1)) separators++;
+  return separators % 2 === 1;
+}
+
+/**
  * One probe: its outcome's fields but label, detail and the error's message (its `code` only), and its dependencies
  * as one string, path, fingerprint, path, … joined by NUL (which no path or fingerprint holds: one value to copy and
  * validate, not two per dependency).
@@ -30,11 +40,7 @@ const CheckProbeSchema = z.strictObject({
   durationMs: z.number().nonnegative(),
   code: ErrorCodeSchema.optional(),
   validUntil: z.number().optional(),
-  deps: z
-    .string()
-    .max(MAX_DEPS_CHARS)
-    .refine((deps) => deps.split(SEP).length % 2 === 0, { message: 'must be path, fingerprint pairs' })
-    .optional(),
+  deps: z.string().max(MAX_DEPS_CHARS).refine(isPairs, { message: 'must be path, fingerprint pairs' }).optional(),
 });
 
 /** A provider's result for a check: its provider is the task's, by index. */

@@ -15,6 +15,7 @@
  * When the main thread takes the environment again is `dispatch/env-epochs.ts`.
  */
 import type { ProbeTask } from '../config/schema.js';
+import { processEnvReader } from './process-env.js';
 
 /** A task's base environment. */
 export interface EnvRef {
@@ -59,9 +60,8 @@ const lazyNames = new WeakMap<Env, () => readonly string[]>();
 
 /**
  * A read-only view of variables that reads each one when first asked for, and the names only when enumerated:
- * `process.env` holds thousands of variables in a gateway, each read of it a scan of the C library's environment
- * (94 ms to copy 5,000 of them, 3.5 µs to read one), while probes ask for a few names. Enumerating it (a module
- * probe that does, `{ ...env }`) reads everything once.
+ * `process.env` holds thousands of variables in a gateway, and probes mostly ask for a few names (how it is read:
+ * `process-env.ts`). Enumerating it (a module probe that does, `{ ...env }`) reads everything once.
  */
 function lazyView(value: (name: string) => string | undefined, listNames: () => readonly string[]): Env {
   const seen = new Map<string, string | undefined>();
@@ -98,12 +98,8 @@ function baseOf(ref: EnvRef): Env {
     return parsed.env;
   }
   if (!shared || shared.readAt < ref.at) {
-    let names: readonly string[] | undefined;
-    const env = lazyView(
-      (name) => process.env[name],
-      () => (names ??= Object.keys(process.env)),
-    );
-    shared = { readAt: Date.now(), env };
+    const reader = processEnvReader();
+    shared = { readAt: Date.now(), env: lazyView(reader.get, reader.names) };
   }
   return shared.env;
 }

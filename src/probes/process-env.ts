@@ -1,0 +1,95 @@
+/**
+ * How a worker reads the gateway's `process.env` (shared with it: Piscina
+ * starts the workers with `SHARE_ENV`) in one epoch, at a cost that grows
+ * with the environment once, not once per variable read.
+ *
+ * Each `process.env[name]` is a scan of the C library's environment under a
+ * lock every thread shares: 4 µs a read with 5,000 variables. A warm of
+ * 10,000 env-probe providers reads 10,000 names, so reading them one at a
+ * time grows with both. Two reads take the environment in one pass:
+ *
+ * - its names, by `Object.getOwnPropertyNames` (0.7 ms for 5,000; never
+ *   `Object.keys`, which asks the environment whether each name is
+ *   enumerable: a scan each, 70 ms for 10,000). A name not among them is
+ *   unset, with no scan: most of a sweep's variables are.
+ * - its names and values, by Node's diagnostic report
+ *   (`process.report.getReport()`'s `environmentVariables`, from
+ *   `uv_os_environ`): 3.4 ms of fixed cost, 6 ms for 5,000 variables. When
+ *   the report leaves them out (`--report-exclude-env`), the reader goes on
+ *   reading set variables one at a time for the rest of its epoch.
+ *
+ * A reader takes each step once its reads so far have cost what the step is
+ * expected to (ski rental: never more than about twice the cheapest way),
+ * first the names, then the whole. What a step cost in this thread is what it
+ * is expected to cost in the next epoch.
+ */
+import { z } from 'zod';
+
+/** The report's environment: names to values. */
+const ReportEnvSchema = z.record(z.string(), z.string());
+
+/** What this thread's last read of the names and of the whole environment cost, in milliseconds (first guesses until then). */
+const lastCost = { names: 0.25, whole: 4 };
+
+/** This thread's reads so far, by kind (for tests). */
+export const processEnvReads = { single: 0, names: 0, whole: 0 };
+
+/** Runs `read`, noting its time as the cost of `step` (and counting it, if it read anything). */
+function timed<T>(step: keyof typeof lastCost, read: () => T | undefined): T | undefined {
+  const t0 = performance.now();
+  const value = read();
+  lastCost[step] = performance.now() - t0;
+  if (value !== undefined) processEnvReads[step]++;
+  return value;
+}
+
+const readNames = (): ReadonlySet<string> => new Set(Object.getOwnPropertyNames(process.env));
+
+/** The environment in one pass, or undefined when the report leaves it out. */
+function readWhole(): ReadonlyMap<string, string> | undefined {
+  let env: unknown;
+  try {
+    env = (process.report.getReport() as { environmentVariables?: unknown }).environmentVariables;
+  } catch {
+    return undefined;
+  }
+  const parsed = ReportEnvSchema.safeParse(env);
+  return parsed.success ? new Map(Object.entries(parsed.data)) : undefined;
+}
+
+/** A reader of `process.env` for one epoch: `get` a variable, `names` of all of them. */
+export interface ProcessEnvReader {
+  get(name: string): string | undefined;
+  names(): readonly string[];
+}
+
+export function processEnvReader(): ProcessEnvReader {
+  /** Time spent in single reads so far, in milliseconds. */
+  let spent = 0;
+  let names: ReadonlySet<string> | undefined;
+  let whole: ReadonlyMap<string, string> | undefined;
+  /** False once a whole read found no environment in the report. */
+  let canReadWhole = true;
+  return {
+    get(name) {
+      if (whole) return whole.get(name);
+      if (!names && spent >= lastCost.names) names = timed('names', readNames);
+      if (names && !names.has(name)) return undefined;
+      if (canReadWhole && spent >= lastCost.names + lastCost.whole) {
+        whole = timed('whole', readWhole);
+        if (whole) return whole.get(name);
+        canReadWhole = false;
+      }
+      const t0 = performance.now();
+      const value = process.env[name];
+      spent += performance.now() - t0;
+      processEnvReads.single++;
+      return value;
+    },
+    names() {
+      if (whole) return [...whole.keys()];
+      names ??= readNames();
+      return [...names];
+    },
+  };
+}

@@ -79,6 +79,41 @@ describe('the dependency watcher', () => {
       watcher.close();
     }
   });
+
+  it('checks a burst of dependents once the burst is quiet, and events that never stop within ten debounce periods', async () => {
+    const files = Array.from({ length: 25 }, (_, i) => dir.write(`burst/${i}.json`, '{"v":1}'));
+    const reads: { at: number; paths: number }[] = [];
+    const counting = async (task: Parameters<typeof readDependencies>[0]) => {
+      reads.push({ at: Date.now(), paths: task.deps.length });
+      return read(task);
+    };
+    const debounceMs = 100;
+    const changed: unknown[] = [];
+    const watcher = new DependencyWatcher({ enabled: true, debounceMs, pollMs: 2000, verifyMs: 0, logger, read: counting, slices }, (items) => changed.push(...items));
+    try {
+      const started = Date.now();
+      // One dependent per file, 5 ms apart (longer than a debounce period in all): each puts the check off.
+      for (const file of files) {
+        watcher.track({ deps: new Map([[file, fileFingerprint(file)]]) });
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const quietFrom = Date.now();
+      expect(await eventually(() => reads.reduce((n, r) => n + r.paths, 0) === files.length)).toBe(true);
+      for (const r of reads) expect(r.at).toBeGreaterThanOrEqual(Math.min(quietFrom, started + 10 * debounceMs));
+      // A file written every few milliseconds for longer than ten debounce periods: checked before the writes stop.
+      const file = files[0] as string;
+      let writes = 0;
+      const writer = setInterval(() => writeFileSync(file, JSON.stringify({ v: ++writes })), 5);
+      try {
+        expect(await eventually(() => changed.length > 0)).toBe(true);
+        expect(changed[0]).toMatchObject({ path: file });
+      } finally {
+        clearInterval(writer);
+      }
+    } finally {
+      watcher.close();
+    }
+  });
 });
 
 describe('a rows dependency as its probe records it', () => {

@@ -66,6 +66,9 @@ export class DependencyWatcher<T extends Dependent> {
   );
   readonly #pending = new Set<string>();
   #debounce: NodeJS.Timeout | undefined;
+  /** When the debounce timer fires, and when the pending paths are due to be checked (epoch ms). */
+  #timerAt = 0;
+  #dueAt = 0;
   /** When the oldest unchecked event arrived: a steady stream of events still gets checked every 10 debounce periods. */
   #firstPendingAt: number | undefined;
   #poll: NodeJS.Timeout | undefined;
@@ -162,13 +165,28 @@ export class DependencyWatcher<T extends Dependent> {
     if (this.#pending.size > 0) this.#schedule();
   }
 
+  /** Pending paths are checked once `debounceMs` has passed without an event, or 10 debounce periods after the first. */
   #schedule(): void {
     if (this.#closed) return;
     const now = Date.now();
     this.#firstPendingAt ??= now;
-    const wait = Math.min(this.options.debounceMs, Math.max(0, this.#firstPendingAt + 10 * this.options.debounceMs - now));
+    this.#dueAt = Math.min(now + this.options.debounceMs, this.#firstPendingAt + 10 * this.options.debounceMs);
+    // One timer per quiet period, which an event moves on rather than makes again: a sweep tracks thousands of
+    // answers in a burst, each an event.
+    if (this.#debounce === undefined || this.#dueAt < this.#timerAt) this.#arm(this.#dueAt - now);
+  }
+
+  #arm(wait: number): void {
     clearTimeout(this.#debounce);
-    this.#debounce = setTimeout(() => void this.#flush(), wait).unref();
+    this.#timerAt = Date.now() + wait;
+    this.#debounce = setTimeout(() => this.#debounced(), wait).unref();
+  }
+
+  #debounced(): void {
+    this.#debounce = undefined;
+    const left = this.#dueAt - Date.now();
+    if (left > 0) return this.#arm(left);
+    void this.#flush();
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { AuthProbeError } from '../errors.js';
-import { ScopeSchema, type Scope } from './schema.js';
+import { commonScope, ScopeSchema, type Scope } from './schema.js';
 import { formatZodError } from './zod-errors.js';
 
 export interface ResolvedScope {
@@ -28,9 +28,13 @@ export function resolveScope(input: unknown): ResolvedScope {
     const known = parsedScopes.get(input);
     if (known) return known;
   }
-  const parsed = ScopeSchema.safeParse(input);
-  if (!parsed.success) throw new AuthProbeError('E_BAD_SCOPE', formatZodError(parsed.error));
-  const scope = build(parsed.data);
+  let valid = typeof input === 'object' && input !== null ? commonScope(input) : undefined;
+  if (!valid) {
+    const parsed = ScopeSchema.safeParse(input);
+    if (!parsed.success) throw new AuthProbeError('E_BAD_SCOPE', formatZodError(parsed.error));
+    valid = parsed.data;
+  }
+  const scope = build(valid);
   parsedScopes.set(input as object, scope);
   return scope;
 }

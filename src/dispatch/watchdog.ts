@@ -38,19 +38,34 @@ export function createControl(providers: number): SharedArrayBuffer {
   return new SharedArrayBuffer(HEADER_BYTES + SLOT_BYTES * Math.max(1, providers));
 }
 
-const header = (control: SharedArrayBuffer) => new Int32Array(control, 0, 4);
-const cells = (control: SharedArrayBuffer, i: number) => new Int32Array(control, HEADER_BYTES + SLOT_BYTES * i, 4);
-const deadlineOf = (control: SharedArrayBuffer, i: number) => new BigInt64Array(control, HEADER_BYTES + SLOT_BYTES * i + 16, 1);
+/** A task's cells as two views of its whole buffer, made once per buffer and thread (a view per cell and call was most of what a probe's bookkeeping allocated). */
+interface Views {
+  readonly int32: Int32Array;
+  readonly int64: BigInt64Array;
+}
+
+const viewsOf = new WeakMap<SharedArrayBuffer, Views>();
+
+function views(control: SharedArrayBuffer): Views {
+  let v = viewsOf.get(control);
+  if (!v) viewsOf.set(control, (v = { int32: new Int32Array(control), int64: new BigInt64Array(control) }));
+  return v;
+}
+
+/** Where provider `i`'s Int32 cells begin, in the Int32 view: state, position, commandPid. */
+const cellsAt = (i: number) => (HEADER_BYTES + SLOT_BYTES * i) / 4;
+/** Where provider `i`'s deadline is, in the BigInt64 view. */
+const deadlineAt = (i: number) => (HEADER_BYTES + SLOT_BYTES * i + 16) / 8;
 const slots = (control: SharedArrayBuffer) => (control.byteLength - HEADER_BYTES) / SLOT_BYTES;
 
 /** Worker side: this thread (`threadId`) runs the task. */
 export function taskStarted(control: SharedArrayBuffer, threadId: number): void {
-  Atomics.store(header(control), 0, threadId);
+  Atomics.store(views(control).int32, 0, threadId);
 }
 
 /** Main side: the thread running the task, 0 before it started. */
 export function taskThread(control: SharedArrayBuffer): number {
-  return Atomics.load(header(control), 0);
+  return Atomics.load(views(control).int32, 0);
 }
 
 /** Pid cell value while a command is being spawned by the worker itself: its pid is not known yet. */
@@ -58,12 +73,12 @@ const SPAWNING = -1;
 
 /** Worker side: provider `i` is about to spawn its command in this thread (a force-close waits for its pid). */
 export function commandSpawning(control: SharedArrayBuffer, i: number): void {
-  Atomics.store(cells(control, i), 2, SPAWNING);
+  Atomics.store(views(control).int32, cellsAt(i) + 2, SPAWNING);
 }
 
 /** Worker side: provider `i`'s command, spawned by the worker itself, runs as `pid` (its process group). */
 export function commandRunning(control: SharedArrayBuffer, i: number, pid: number): void {
-  Atomics.store(cells(control, i), 2, pid);
+  Atomics.store(views(control).int32, cellsAt(i) + 2, pid);
 }
 
 /**
@@ -73,8 +88,9 @@ export function commandRunning(control: SharedArrayBuffer, i: number, pid: numbe
 export function runningCommands(control: SharedArrayBuffer): { pids: number[]; spawning: number } {
   const pids: number[] = [];
   let spawning = 0;
+  const { int32 } = views(control);
   for (let i = 0; i < slots(control); i++) {
-    const pid = Atomics.load(cells(control, i), 2);
+    const pid = Atomics.load(int32, cellsAt(i) + 2);
     if (pid === SPAWNING) spawning++;
     else if (pid !== 0) pids.push(pid);
   }
@@ -86,17 +102,19 @@ export function runningCommands(control: SharedArrayBuffer): { pids: number[]; s
  * one such probe runs per worker), starts and must end within `budgetMs`.
  */
 export function probeStarted(control: SharedArrayBuffer, i: number, position: number, budgetMs: number): void {
-  const c = cells(control, i);
-  Atomics.store(deadlineOf(control, i), 0, monotonicNs() + BigInt(budgetMs) * 1_000_000n);
-  Atomics.store(c, 1, position);
-  Atomics.store(c, 0, RUNNING);
+  const { int32, int64 } = views(control);
+  const at = cellsAt(i);
+  Atomics.store(int64, deadlineAt(i), monotonicNs() + BigInt(budgetMs) * 1_000_000n);
+  Atomics.store(int32, at + 1, position);
+  Atomics.store(int32, at, RUNNING);
 }
 
 /** Worker side: provider `i`'s probe returned (any probe: a command's pid cell is cleared too). */
 export function probeFinished(control: SharedArrayBuffer, i: number): void {
-  const c = cells(control, i);
-  Atomics.store(c, 2, 0);
-  Atomics.store(c, 0, IDLE);
+  const { int32 } = views(control);
+  const at = cellsAt(i);
+  Atomics.store(int32, at + 2, 0);
+  Atomics.store(int32, at, IDLE);
 }
 
 /** A provider of the task and the probe it is on. */
@@ -113,11 +131,11 @@ export interface ProbePosition {
  */
 export function culprit(control: SharedArrayBuffer): ProbePosition | undefined {
   let found: ProbePosition | undefined;
+  const { int32 } = views(control);
   for (let i = 0; i < slots(control); i++) {
-    const c = cells(control, i);
-    if (Atomics.load(c, 0) !== RUNNING) continue;
+    if (Atomics.load(int32, cellsAt(i)) !== RUNNING) continue;
     if (found) return undefined;
-    found = { provider: i, probe: Atomics.load(c, 1) };
+    found = { provider: i, probe: Atomics.load(int32, cellsAt(i) + 1) };
   }
   return found;
 }
@@ -139,18 +157,18 @@ const IDLE_POLL_MS = 200;
  * Returns a function that stops watching. The timer is unref'd: the watchdog never keeps the process alive by itself.
  */
 export function watchTask(control: SharedArrayBuffer, onOverdue: (position: ProbePosition) => void): () => void {
-  const views = Array.from({ length: slots(control) }, (_, i) => [cells(control, i), deadlineOf(control, i)] as const);
+  const { int32, int64 } = views(control);
+  const count = slots(control);
   let timer: NodeJS.Timeout | undefined;
   const check = () => {
     let wait = IDLE_POLL_MS;
     const now = monotonicNs();
-    for (let i = 0; i < views.length; i++) {
-      const [c, deadline] = views[i] as (typeof views)[number];
-      if (Atomics.load(c, 0) !== RUNNING) continue;
-      const left = Number((Atomics.load(deadline, 0) - now) / 1_000_000n);
+    for (let i = 0; i < count; i++) {
+      if (Atomics.load(int32, cellsAt(i)) !== RUNNING) continue;
+      const left = Number((Atomics.load(int64, deadlineAt(i)) - now) / 1_000_000n);
       if (left <= 0) {
         timer = undefined;
-        onOverdue({ provider: i, probe: Atomics.load(c, 1) });
+        onOverdue({ provider: i, probe: Atomics.load(int32, cellsAt(i) + 1) });
         return;
       }
       wait = Math.min(wait, left + 1);

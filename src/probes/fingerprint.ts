@@ -44,6 +44,8 @@ export function rowsKey(role: RowsRole, dbPath: string): string {
 
 /** The database and rows a dependency key names, or undefined for a plain file path. */
 export function parseRowsKey(key: string): { readonly role: RowsRole; readonly dbPath: string } | undefined {
+  // Most keys are file paths: no match array made for each.
+  if (!key.startsWith('sqlite:')) return undefined;
   const m = ROWS_KEY.exec(key);
   return m ? { role: m[1] as RowsRole, dbPath: m[2] as string } : undefined;
 }

@@ -64,7 +64,7 @@ export function credentialFileProbe(probe: CredentialFileProbe, ctx: ProbeContex
   if (!where.ok) return unresolved(where.error);
   const path = where.path;
   const key = `credentialFile:${JSON.stringify([probe.pointer, probe.require, probe.anyOf, probe.expiry, probe.refresh])}`;
-  const read = deriveFromJsonFile(path, key, ctx.init.maxFileBytes, ctx.deps, (json) => factsOf(json, probe, path));
+  const read = deriveFromJsonFile(path, key, ctx.init.maxFileBytes, ctx.deps, (json) => factsOf(json, probe, path), ctx.memo);
   if (!read.ok) return fromRead(read.error, read.missing, { path });
   const { expiresAtMs, refreshable } = read.value;
   if (expiresAtMs === undefined || refreshable) return present({ path });

@@ -101,29 +101,46 @@ function parseJson(path: string, bytes: Buffer): FileRead<unknown> {
   }
 }
 
+/** A path's stat as `deriveFromJsonFile` took it: the stats and their fingerprint, none (missing), or the error. */
+type Stat = { readonly st: BigIntStats; readonly fp: string } | { readonly st: undefined } | { readonly err: unknown };
+
+function statOf(path: string): Stat {
+  try {
+    // Without an exception for a missing file (the common case: most probes look where nothing is), which costs
+    // an Error and its stack per probe.
+    const st = statSync(path, { bigint: true, throwIfNoEntry: false });
+    return st ? { st, fp: fingerprintOf(st) } : { st };
+  } catch (err) {
+    return { err };
+  }
+}
+
 /**
  * Reads the JSON file at `path` and returns `derive(json)`, cached under
  * `key` until the file's fingerprint (device, inode, size, mtime, ctime)
  * changes. Read and parse errors are cached the same way. The path and its
- * fingerprint (or `missing`) are recorded in `deps`.
+ * fingerprint (or `missing`) are recorded in `deps`. With a task's `memo`,
+ * the path is stat'ed once per task: an agent's five providers, and the main
+ * agent's store under every agent of the task, share one stat.
  */
-export function deriveFromJsonFile<T>(path: string, key: string, maxBytes: number, deps: Dependencies, derive: (json: unknown) => FileRead<T>): FileRead<T> {
-  let st: BigIntStats | undefined;
-  try {
-    // Without an exception for a missing file (the common case: most probes look where nothing is), which costs
-    // an Error and its stack per probe.
-    st = statSync(path, { bigint: true, throwIfNoEntry: false });
-  } catch (err) {
-    cache.delete(path);
-    deps.set(path, fingerprintOfError(err));
-    return statError(path, err);
+export function deriveFromJsonFile<T>(path: string, key: string, maxBytes: number, deps: Dependencies, derive: (json: unknown) => FileRead<T>, memo?: Map<string, unknown>): FileRead<T> {
+  const statKey = `stat\0${path}`;
+  let stat = memo?.get(statKey) as Stat | undefined;
+  if (!stat) {
+    stat = statOf(path);
+    memo?.set(statKey, stat);
   }
-  if (st === undefined) {
+  if ('err' in stat) {
+    cache.delete(path);
+    deps.set(path, fingerprintOfError(stat.err));
+    return statError(path, stat.err);
+  }
+  if (stat.st === undefined) {
     cache.delete(path);
     deps.set(path, MISSING);
     return { ok: false, error: errorData('E_FILE_NOT_FOUND', path), missing: true };
   }
-  const fp = fingerprintOf(st);
+  const { st, fp } = stat;
   deps.set(path, fp);
   const bad = checkStat(path, st, maxBytes);
   if (bad) return bad;

@@ -23,10 +23,11 @@ import { errorData, type ErrorData } from '../errors.js';
 import { absent, rowsKey, withFilesSignature } from './fingerprint.js';
 import { fileFingerprint, filesSignature, sameFilesSignature } from './dep-states.js';
 import { DEFAULT_STORE_SCHEMA_VERSIONS, type OpenclawStoreProbeSchema } from '../config/schema.js';
+import { ScopeMemo } from '../config/scope-memo.js';
 import { resolveProbePath } from '../config/templates.js';
 import type { ProbeContext } from './context.js';
 import { deriveFromJsonFile } from './files.js';
-import { indexProfiles, judgeProfiles, storeProfiles, type ProfileLayer } from './store/profiles.js';
+import { judgeProfiles, providerProfiles, storeProfiles, type ProfileLayer } from './store/profiles.js';
 import { fingerprintOfRows, readAgentRows, readLimitsOf, readStateRows, type ReadLimits, type RowsRead, type StateRows } from './store/sqlite.js';
 import { failed, fromRead, present, unresolved, type Verdict } from './verdict.js';
 
@@ -43,47 +44,72 @@ const FLAG_ROW = 'config_machine_state/auth.sharedStore';
 type Shared = { readonly ok: true; readonly layer: ProfileLayer | undefined; readonly detail: Detail; readonly exists: boolean } | { readonly ok: false; readonly verdict: Verdict };
 
 export function openclawStoreProbe(probe: Spec, ctx: ProbeContext): Verdict {
-  const dirs = resolveDirs(probe, ctx);
+  const dirs = placesOf(probe, ctx);
   if (!dirs.ok) return unresolved(dirs.error);
-  const { agentDir, mainDir, stateDb } = dirs;
+  const { stateDb, agentDb } = dirs;
   const limits = readLimitsOf(ctx.init);
   const newest = { agent: probe.schemaVersions?.agent ?? DEFAULT_STORE_SCHEMA_VERSIONS.agent, state: probe.schemaVersions?.state ?? DEFAULT_STORE_SCHEMA_VERSIONS.state };
-  const agentDb = join(agentDir, AGENT_DB);
   const agent = readMemo(ctx, agentDb, 'agent', () => readAgentRows(agentDb, limits));
   const agentBad = unreadable(agent, agentDb, newest.agent, 'agent');
   if (agentBad) return fromRead(agentBad, false, { path: agentDb, store: 'agent' });
   const state = readMemo(ctx, stateDb, 'state', () => readStateRows(stateDb, limits));
   const stateBad = unreadable(state, stateDb, newest.state, 'state');
   if (stateBad) return fromRead(stateBad, false, { path: stateDb, store: 'shared' });
-  const shared = sharedStore(state, stateDb, join(mainDir, AGENT_DB), agentDb, ctx, limits, newest.agent);
+  const shared = sharedStore(state, stateDb, dirs.mainDb, agentDb, ctx, limits, newest.agent);
   if (!shared.ok) return shared.verdict;
   // No SQLite store of this gateway exists: it is older than 2026.6, and keeps its profiles in JSON.
-  if (agent.state === 'missing' && !shared.exists) return jsonStores(probe, ctx, agentDir, mainDir);
+  if (agent.state === 'missing' && !shared.exists) return jsonStores(probe, ctx, dirs);
 
-  const own = profilesOf(agent.state === 'ok' ? agent.rows.store : null, agentDb, AGENT_ROW);
+  const own = profilesOf(agent.state === 'ok' ? agent.rows.store : null, agentDb, AGENT_ROW, ctx);
   if (!own.ok) return fromRead(own.error, false, { path: agentDb, row: AGENT_ROW, store: 'agent' });
   if (Object.keys(own.profiles).length === 0) {
-    const legacy = join(agentDir, LEGACY_JSON);
+    const legacy = dirs.agentJson;
     if (exists(legacy, ctx)) return fromRead(errorData('E_STORE_MIGRATION_REQUIRED', legacy), true, { path: legacy, store: 'agent-json' });
   }
   const layers: ProfileLayer[] = [{ profiles: own.profiles, origin: 'agent' }];
   if (shared.layer) layers.push(shared.layer);
-  const judged = judgeProfiles(indexProfiles(layers, ctx.config.aliases).get(ctx.provider), ctx.provider, probe.eligibility, ctx.init.expirySkewMs);
+  const judged = judgeProfiles(providerProfiles(layers, ctx.config.aliases, ctx.provider), ctx.provider, probe.eligibility, ctx.init.expirySkewMs);
   const where = (origin: string | undefined): Detail => (origin === 'shared' ? shared.detail : { path: agentDb, row: AGENT_ROW, store: 'agent' });
   if (judged.found) return present({ ...where(judged.entry.origin), profileId: judged.entry.profileId }, judged.validUntil);
   return fromRead(judged.error, true, judged.entry ? { ...where(judged.entry.origin), profileId: judged.entry.profileId } : { path: agentDb, store: 'agent' });
 }
 
-/** The agent's directory (the main agent's when the scope names none), the main agent's, and the state database. */
-function resolveDirs(probe: Spec, ctx: ProbeContext): { ok: true; agentDir: string; mainDir: string; stateDb: string } | { ok: false; error: ErrorData } {
-  const stateDir = firstResolved(probe.stateDir ?? ['$OPENCLAW_STATE_DIR', '~/.openclaw'], ctx);
-  if (!stateDir.ok) return stateDir;
-  const main = firstResolved(probe.mainAgentDir ?? ['$OPENCLAW_AGENT_DIR'], ctx);
-  if (!main.ok && main.error.code !== 'E_TEMPLATE_UNRESOLVED') return main;
-  const mainDir = main.ok ? main.path : join(stateDir.path, 'agents', 'main', 'agent');
-  const agent = resolveProbePath(probe.agentDir ?? '{agentDir}', ctx);
-  if (!agent.ok && agent.error.code !== 'E_TEMPLATE_UNRESOLVED') return agent;
-  return { ok: true, agentDir: agent.ok ? agent.path : mainDir, mainDir, stateDb: join(stateDir.path, STATE_DB) };
+/** Where a store's files are: the agent's directory (the main agent's when the scope names none), the main agent's, the state database, and the files in them. */
+interface Places {
+  readonly ok: true;
+  readonly agentDir: string;
+  readonly mainDir: string;
+  readonly stateDb: string;
+  readonly agentDb: string;
+  readonly mainDb: string;
+  readonly agentJson: string;
+  readonly mainJson: string;
+}
+
+/** Places by probe, worked out once per task and scope (see `scope-memo.ts`): the same for each of an agent's providers. */
+const places = new ScopeMemo<Spec, Places | { ok: false; error: ErrorData }>();
+
+function placesOf(probe: Spec, ctx: ProbeContext): Places | { ok: false; error: ErrorData } {
+  return places.get(ctx, probe, () => {
+    const stateDir = firstResolved(probe.stateDir ?? ['$OPENCLAW_STATE_DIR', '~/.openclaw'], ctx);
+    if (!stateDir.ok) return stateDir;
+    const main = firstResolved(probe.mainAgentDir ?? ['$OPENCLAW_AGENT_DIR'], ctx);
+    if (!main.ok && main.error.code !== 'E_TEMPLATE_UNRESOLVED') return main;
+    const mainDir = main.ok ? main.path : join(stateDir.path, 'agents', 'main', 'agent');
+    const agent = resolveProbePath(probe.agentDir ?? '{agentDir}', ctx);
+    if (!agent.ok && agent.error.code !== 'E_TEMPLATE_UNRESOLVED') return agent;
+    const agentDir = agent.ok ? agent.path : mainDir;
+    return {
+      ok: true,
+      agentDir,
+      mainDir,
+      stateDb: join(stateDir.path, STATE_DB),
+      agentDb: join(agentDir, AGENT_DB),
+      mainDb: join(mainDir, AGENT_DB),
+      agentJson: join(agentDir, LEGACY_JSON),
+      mainJson: join(mainDir, LEGACY_JSON),
+    };
+  });
 }
 
 /** The first template that resolves; an unset variable passes to the next, a refused value stops. */
@@ -102,7 +128,7 @@ function sharedStore(state: RowsRead<StateRows>, stateDb: string, mainDb: string
   const location = rows?.flag == null ? undefined : locationOf(rows.flag);
   if (location === 'state-db') {
     const row = rows?.store != null ? 'config_machine_state/authProfiles.store' : 'auth_profile_stores/shared';
-    const store = profilesOf(rows?.store ?? rows?.legacyStore ?? null, stateDb, row);
+    const store = profilesOf(rows?.store ?? rows?.legacyStore ?? null, stateDb, row, ctx);
     const detail: Detail = { path: stateDb, row, store: 'shared' };
     if (!store.ok) return { ok: false, verdict: fromRead(store.error, false, detail) };
     return { ok: true, layer: { profiles: store.profiles, origin: 'shared' }, detail, exists: true };
@@ -117,7 +143,7 @@ function sharedStore(state: RowsRead<StateRows>, stateDb: string, mainDb: string
   const bad = unreadable(main, mainDb, newest, 'agent');
   if (bad) return { ok: false, verdict: fromRead(bad, false, detail) };
   if (main.state !== 'ok') return { ok: true, layer: undefined, detail, exists: false };
-  const store = profilesOf(main.rows.store, mainDb, AGENT_ROW);
+  const store = profilesOf(main.rows.store, mainDb, AGENT_ROW, ctx);
   if (!store.ok) return { ok: false, verdict: fromRead(store.error, false, detail) };
   return { ok: true, layer: { profiles: store.profiles, origin: 'shared' }, detail, exists: true };
 }
@@ -145,33 +171,52 @@ function locationOf(flag: string): string {
   }
 }
 
-/** A store row's profiles: none for an absent row. The JSON is ours to judge and never leaves this thread. */
-function profilesOf(json: string | null, dbPath: string, row: string): { ok: true; profiles: Readonly<Record<string, unknown>> } | { ok: false; error: ErrorData } {
-  if (json === null) return { ok: true, profiles: {} };
-  let value: unknown;
+type Profiles = { ok: true; profiles: Readonly<Record<string, unknown>> } | { ok: false; error: ErrorData };
+
+const NO_PROFILES: Profiles = { ok: true, profiles: Object.freeze({}) };
+
+/**
+ * A store row's profiles: none for an absent row. The JSON is ours to judge and never leaves this thread. Parsed once
+ * per task (its rows are read once per task, see `readMemo`): every provider of the task then shares one profiles
+ * object, and so one index of them (see `providerProfiles`).
+ */
+function profilesOf(json: string | null, dbPath: string, row: string, ctx: ProbeContext): Profiles {
+  if (json === null) return NO_PROFILES;
+  const key = `profiles\0${dbPath}\0${row}`;
+  const known = ctx.memo?.get(key) as Profiles | undefined;
+  if (known) return known;
+  let profiles: Profiles;
   try {
-    value = JSON.parse(json);
+    profiles = storeProfiles(JSON.parse(json) as unknown, `${row} in ${dbPath}`);
   } catch {
-    return { ok: false, error: errorData('E_STORE_INVALID', `${row} in ${dbPath} is not JSON`) };
+    profiles = { ok: false, error: errorData('E_STORE_INVALID', `${row} in ${dbPath} is not JSON`) };
   }
-  return storeProfiles(value, `${row} in ${dbPath}`);
+  ctx.memo?.set(key, profiles);
+  return profiles;
 }
 
 /** A gateway older than 2026.6: the agent's `auth-profiles.json` over the main agent's, per profile id. */
-function jsonStores(probe: Spec, ctx: ProbeContext, agentDir: string, mainDir: string): Verdict {
-  const files: { path: string; origin: 'agent-json' | 'main-json' }[] = [{ path: join(agentDir, LEGACY_JSON), origin: 'agent-json' }];
-  if (mainDir !== agentDir) files.push({ path: join(mainDir, LEGACY_JSON), origin: 'main-json' });
+function jsonStores(probe: Spec, ctx: ProbeContext, { agentDir, mainDir, agentJson, mainJson }: Places): Verdict {
+  const files: { path: string; origin: 'agent-json' | 'main-json' }[] = [{ path: agentJson, origin: 'agent-json' }];
+  if (mainDir !== agentDir) files.push({ path: mainJson, origin: 'main-json' });
   const layers: ProfileLayer[] = [];
   for (const { path, origin } of files) {
-    const read = deriveFromJsonFile(path, 'openclawStore', ctx.init.maxFileBytes, ctx.deps, (json) => {
-      const store = storeProfiles(json, path);
-      return store.ok ? { ok: true, value: store.profiles } : { ok: false, error: store.error, missing: false };
-    });
+    const read = deriveFromJsonFile(
+      path,
+      'openclawStore',
+      ctx.init.maxFileBytes,
+      ctx.deps,
+      (json) => {
+        const store = storeProfiles(json, path);
+        return store.ok ? { ok: true, value: store.profiles } : { ok: false, error: store.error, missing: false };
+      },
+      ctx.memo,
+    );
     // A half-written file may hide, per id, what the other holds: a failure, never an answer.
     if (!read.ok && !read.missing) return fromRead(read.error, false, { path, store: origin });
     if (read.ok) layers.push({ profiles: read.value, origin });
   }
-  const judged = judgeProfiles(indexProfiles(layers, ctx.config.aliases).get(ctx.provider), ctx.provider, probe.eligibility, ctx.init.expirySkewMs);
+  const judged = judgeProfiles(providerProfiles(layers, ctx.config.aliases, ctx.provider), ctx.provider, probe.eligibility, ctx.init.expirySkewMs);
   const pathOf = (origin: string | undefined) => files.find((f) => f.origin === origin)?.path ?? (files[0] as (typeof files)[number]).path;
   const detail = (origin: string | undefined, profileId?: string): Detail => ({
     path: pathOf(origin),

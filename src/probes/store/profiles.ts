@@ -36,9 +36,6 @@ export interface ProfileEntry {
   readonly origin: string | undefined;
 }
 
-/** Normalised provider → its profiles, in store order. */
-export type ProviderIndex = ReadonlyMap<string, readonly ProfileEntry[]>;
-
 /** Profile ids come from the store: bounded before they reach a report, whose fields have length limits. */
 const clip = (id: string): string => (id.length > 200 ? `${id.slice(0, 199)}…` : id);
 
@@ -72,29 +69,57 @@ export interface ProfileLayer {
   readonly origin?: string;
 }
 
+/** One layer indexed: its profiles by provider, each with its id as the store has it (which hides the same id in later layers). */
+type LayerIndex = ReadonlyMap<string, readonly (readonly [id: string, entry: ProfileEntry])[]>;
+
 /**
- * Indexes profiles by provider. With several layers, an id in an earlier layer hides the same id in later ones
- * (an agent's `openai:default` hides the shared `openai:default`, not the shared `openai:team`).
+ * Layers indexed so far, by their profiles object and origin: a store's profiles are parsed once per file state (a
+ * JSON store, see `deriveFromJsonFile`) or task (a database's row), and every provider of an agent, and the main
+ * agent's store under a thousand agents, asks for the same layers. Indexing them again for each provider (a zod parse
+ * of every profile) was a third of what a sweep of a thousand agents' stores allocated in the worker.
  */
-export function indexProfiles(layers: readonly ProfileLayer[], aliases: ReadonlyMap<string, string>): ProviderIndex {
-  const index = new Map<string, ProfileEntry[]>();
-  const seen = new Set<string>();
-  for (const { profiles, origin } of layers) {
-    for (const [profileId, raw] of Object.entries(profiles)) {
-      if (seen.has(profileId)) continue;
-      seen.add(profileId);
-      const profile = ProfileSchema.safeParse(raw);
-      if (!profile.success) continue;
-      // Profiles are keyed "<provider>:<name>"; an explicit `provider` field wins.
-      const named = profile.data.provider ?? profileId.split(':', 1)[0] ?? '';
-      if (named === '') continue;
-      const provider = normalizeProviderId(named, aliases);
-      let entries = index.get(provider);
-      if (!entries) index.set(provider, (entries = []));
-      entries.push({ profileId: clip(profileId), standing: standingOf(profile.data), origin });
+const indexed = new WeakMap<object, Map<string | undefined, { readonly aliases: ReadonlyMap<string, string>; readonly index: LayerIndex }>>();
+
+function layerIndex({ profiles, origin }: ProfileLayer, aliases: ReadonlyMap<string, string>): LayerIndex {
+  let byOrigin = indexed.get(profiles);
+  if (!byOrigin) indexed.set(profiles, (byOrigin = new Map()));
+  const known = byOrigin.get(origin);
+  if (known?.aliases === aliases) return known.index;
+  const index = new Map<string, [string, ProfileEntry][]>();
+  for (const [profileId, raw] of Object.entries(profiles)) {
+    const profile = ProfileSchema.safeParse(raw);
+    if (!profile.success) continue;
+    // Profiles are keyed "<provider>:<name>"; an explicit `provider` field wins.
+    const named = profile.data.provider ?? profileId.split(':', 1)[0] ?? '';
+    if (named === '') continue;
+    const provider = normalizeProviderId(named, aliases);
+    let entries = index.get(provider);
+    if (!entries) index.set(provider, (entries = []));
+    entries.push([profileId, { profileId: clip(profileId), standing: standingOf(profile.data), origin }]);
+  }
+  byOrigin.set(origin, { aliases, index });
+  return index;
+}
+
+/**
+ * A provider's profiles over `layers`, in store order, layer by layer; an id in an earlier layer hides the same id in
+ * later ones. From each layer's index, made once per layer.
+ */
+export function providerProfiles(layers: readonly ProfileLayer[], aliases: ReadonlyMap<string, string>, provider: string): readonly ProfileEntry[] | undefined {
+  let found: ProfileEntry[] | undefined;
+  for (let i = 0; i < layers.length; i++) {
+    for (const [id, entry] of layerIndex(layers[i] as ProfileLayer, aliases).get(provider) ?? []) {
+      if (hidden(layers, i, id)) continue;
+      (found ??= []).push(entry);
     }
   }
-  return index;
+  return found;
+}
+
+/** Whether a layer before `i` has the id: an agent's `openai:default` hides the shared `openai:default`, not the shared `openai:team`. */
+function hidden(layers: readonly ProfileLayer[], i: number, id: string): boolean {
+  for (let j = 0; j < i; j++) if (Object.hasOwn((layers[j] as ProfileLayer).profiles, id)) return true;
+  return false;
 }
 
 /** A provider's answer from its profiles: the profile that decided, or why none did. */

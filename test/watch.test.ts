@@ -128,4 +128,15 @@ describe('a rows dependency as its probe records it', () => {
     expect(filesSignatureOf('2049:11:4096:1:1')).toBeUndefined();
     expect(sameFingerprint('2049:11:4096:1:1', '2049:11:4096:1:2')).toBe(false);
   });
+
+  it('is told from a file path by its key alone', async () => {
+    const { isRowsKey, parseRowsKey, rowsKey } = (await import(dist('probes/fingerprint.js'))) as typeof import('../src/probes/fingerprint.js');
+    const key = rowsKey('agent', '/state/agents/a/agent/openclaw-agent.sqlite');
+    expect(isRowsKey(key)).toBe(true);
+    expect(parseRowsKey(key)).toEqual({ role: 'agent', dbPath: '/state/agents/a/agent/openclaw-agent.sqlite' });
+    for (const other of ['/home/u/.codex/auth.json', 'sqlite:other:/x.sqlite', 'sqlite:agent:', 'relative/sqlite:agent:/x']) {
+      expect(isRowsKey(other)).toBe(false);
+      expect(parseRowsKey(other)).toBeUndefined();
+    }
+  });
 });

@@ -17,7 +17,7 @@
  * `-wal` on every open: our own reads would wake us again) costs a stat, in
  * the worker.
  */
-import { filesSignatureOf, parseRowsKey, sameFingerprint } from '../probes/fingerprint.js';
+import { filesSignatureOf, isRowsKey, sameFingerprint } from '../probes/fingerprint.js';
 import type { DepState, DepsTask } from '../config/schema.js';
 import type { AuthProbeLogger as Logger } from '../logger.js';
 import { DirectoryWatches } from './watch-dirs.js';
@@ -118,7 +118,7 @@ export class DependencyWatcher<T extends Dependent> {
       }
       set.add(item);
       this.#pending.add(path);
-      if (parseRowsKey(path)) this.#followRows(path, fingerprint);
+      if (isRowsKey(path)) this.#followRows(path, fingerprint);
     }
     if (item.deps.size === 0) return;
     this.#schedule();
@@ -211,7 +211,7 @@ export class DependencyWatcher<T extends Dependent> {
         if (this.#closed) return;
         for (const [j, key] of deps.entries()) {
           this.#pending.add(key);
-          if (signatures[j] === null && parseRowsKey(key)) this.#mustRead.add(key);
+          if (signatures[j] === null && isRowsKey(key)) this.#mustRead.add(key);
         }
         this.#schedule();
         continue;
@@ -234,7 +234,7 @@ export class DependencyWatcher<T extends Dependent> {
     const { fingerprint } = state;
     // A rows dependency whose files were as they were: its rows were not read.
     if (fingerprint === undefined) return;
-    if (parseRowsKey(key)) this.#rowChecks++;
+    if (isRowsKey(key)) this.#rowChecks++;
     for (const item of items) if (!sameFingerprint(item.deps.get(key), fingerprint)) changed.push({ item, path: key, fingerprint });
     // A directory on the way may have appeared or gone. A path now watched from elsewhere is read once more, so a
     // change made while its new watch was being set up is not missed.
@@ -264,7 +264,7 @@ export class DependencyWatcher<T extends Dependent> {
     this.#poll = setInterval(() => {
       for (const path of this.#byPath.keys()) {
         this.#pending.add(path);
-        if (parseRowsKey(path)) this.#mustRead.add(path);
+        if (isRowsKey(path)) this.#mustRead.add(path);
       }
       if (this.#pending.size > 0) void this.#flush();
     }, every).unref();

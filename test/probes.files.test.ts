@@ -129,6 +129,26 @@ describe('credentialFile probe', () => {
     expect(JSON.stringify(report)).not.toContain('   /auth.json');
   });
 
+  it("reads a path of the gateway's variables as they are when asked to probe again, and judges allowed roots per scope", async () => {
+    const name = `CODEX_HOME_TEST_${process.pid}`;
+    const codex = { codex: [{ kind: 'credentialFile' as const, path: `$${name}/auth.json`, pointer: '/tokens/access_token' }] };
+    process.env[name] = dir.path('home/.nothing');
+    try {
+      const pool = pools.create({ probes: { providers: codex } });
+      expect(await pool.hasAuth('codex')).toBe(false);
+      process.env[name] = dir.path('home/.codex');
+      pool.invalidate();
+      expect(await pool.hasAuth('codex')).toBe(true);
+    } finally {
+      delete process.env[name];
+    }
+    // The same template in two scopes, under roots that name the scope's directory: inside one, outside the other.
+    const rooted = pools.create({ probes, env, allowedRoots: ['{agentDir}'], threads: { min: 1, max: 1 } });
+    expect(await rooted.hasAuth('openai-codex', { agentDir: dir.path('home') })).toBe(true);
+    expect(await rooted.hasAuth('openai-codex', { agentDir: dir.path('weird') })).toBe(false);
+    expect((await rooted.explain('openai-codex', { agentDir: dir.path('weird') })).probes[0]?.error?.code).toBe('E_PATH_REFUSED');
+  });
+
   it('is false, with E_FILE_NOT_FOUND, when the file does not exist', async () => {
     const pool = pools.create({ probes, env });
     expect(await pool.hasAuth('missing')).toBe(false);

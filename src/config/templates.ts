@@ -86,18 +86,32 @@ export function resolveProbePath(
     readonly init: { readonly configDir: string; readonly allowedRoots: readonly string[] | undefined };
   },
 ): Resolved {
-  const key = template.includes('{provider}') ? `${template}\0${probe.provider}` : template;
-  return resolved.get(probe, key, () => {
-    const ctx: TemplateContext = { ...probe.scope, provider: probe.provider, env: probe.env, baseDir: probe.init.configDir };
-    const path = resolvePathTemplate(template, ctx);
-    if (path.ok && probe.init.allowedRoots && !withinRoots(path.path, probe.init.allowedRoots, ctx)) {
-      return { ok: false, error: errorData('E_PATH_REFUSED', `${path.path} is outside the allowed roots`) };
-    }
-    return path;
-  });
+  const perProvider = template.includes('{provider}');
+  const key = perProvider ? `${template}\0${probe.provider}` : template;
+  // Kept for the epoch only what neither the scope nor the provider changes (a garbage id's path is kept no longer than its task).
+  const envOnly = !perProvider && !namesScope(template) && !probe.init.allowedRoots?.some(namesScope);
+  return resolved.get(
+    probe,
+    key,
+    () => {
+      const ctx: TemplateContext = { ...probe.scope, provider: probe.provider, env: probe.env, baseDir: probe.init.configDir };
+      const path = resolvePathTemplate(template, ctx);
+      if (path.ok && probe.init.allowedRoots && !withinRoots(path.path, probe.init.allowedRoots, ctx)) {
+        return { ok: false, error: errorData('E_PATH_REFUSED', `${path.path} is outside the allowed roots`) };
+      }
+      return path;
+    },
+    envOnly,
+  );
 }
 
-/** Templates resolved, by template (with the provider, for a template that names it): path resolution was a sixth of what a sweep of a thousand agents' stores allocated in the worker. */
+const namesScope = (template: string): boolean => template.includes('{agentDir}') || template.includes('{workspaceDir}');
+
+/**
+ * Templates resolved, by template (with the provider, for a template that names it), per scope or, for a template
+ * that names neither a scope directory nor the provider (nor do the allowed roots), per env: path resolution was a
+ * sixth of what a sweep of a thousand agents' stores allocated in the worker.
+ */
 const resolved = new ScopeMemo<string, Resolved>();
 
 /** The longest env value used as (part of) a path, in characters; a longer one is named, never echoed. */

@@ -12,10 +12,11 @@ const SPELLINGS_PER_ANSWER = 64;
 
 export class AnswerMemo {
   readonly #plain = new Map<string, Answer>();
-  readonly #byModelApi = new Map<string, Map<string, Answer>>();
+  /** Made on the first check with a modelApi: most gateways' scopes never see one, and a thousand agents make a thousand memos. */
+  #byModelApi: Map<string, Map<string, Answer>> | undefined;
 
   get(provider: string, modelApi: string | undefined): Answer | undefined {
-    return modelApi === undefined ? this.#plain.get(provider) : this.#byModelApi.get(provider)?.get(modelApi);
+    return modelApi === undefined ? this.#plain.get(provider) : this.#byModelApi?.get(provider)?.get(modelApi);
   }
 
   set(provider: string, modelApi: string | undefined, answer: Answer): void {
@@ -27,6 +28,7 @@ export class AnswerMemo {
       this.#plain.set(provider, answer);
       return;
     }
+    this.#byModelApi ??= new Map();
     let inner = this.#byModelApi.get(provider);
     if (!inner) this.#byModelApi.set(provider, (inner = new Map()));
     inner.set(modelApi, answer);
@@ -43,8 +45,8 @@ export class AnswerMemo {
       this.#plain.delete(provider);
       return;
     }
-    const inner = this.#byModelApi.get(provider);
+    const inner = this.#byModelApi?.get(provider);
     inner?.delete(modelApi);
-    if (inner?.size === 0) this.#byModelApi.delete(provider);
+    if (inner?.size === 0) this.#byModelApi?.delete(provider);
   }
 }

@@ -52,8 +52,8 @@ describe('reading a large process.env', () => {
     expect(processEnvReads).toEqual(before);
   });
 
-  // Node 22+: a report without the environment (as under --report-exclude-env).
-  it.skipIf(!('excludeEnv' in process.report))('goes on reading one at a time when the report leaves the environment out', () => {
+  // A report without the environment, as under --report-exclude-env: `process.report.excludeEnv` exists on Node 22+.
+  it.skipIf(!('excludeEnv' in process.report))('goes on reading one at a time when the report leaves the environment out (needs process.report.excludeEnv: Node 22+)', () => {
     const report = process.report as unknown as { excludeEnv: boolean };
     report.excludeEnv = true;
     try {

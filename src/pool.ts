@@ -13,7 +13,7 @@ import { dispatchRequest, RunBatcher } from './answers/batcher.js';
 import type { Cell } from './answers/cell.js';
 import type { ScopeState } from './answers/scopes.js';
 import { createCheckerFor, recordCheckerScope, remember, serve, validateModelApi, type AuthChecker, type CheckerHost } from './answers/checker.js';
-import { compileConfig, planProbes, type CompiledConfig } from './config/compile.js';
+import { compileConfig, planFor, type CompiledConfig, type PlannedProbe } from './config/compile.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { AuthProbeError } from './errors.js';
 import { explainResult, type ExplainReport } from './explain.js';
@@ -44,11 +44,10 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
   readonly #watcher: DependencyWatcher<Cell<Answer>>;
   readonly #batcher: RunBatcher;
   readonly #book: AnswerBook;
-  /** Plans of configured providers; every other id has the `defaults` plan. */
-  readonly #plans = new Map<string, Plan>();
-  /** Distinct plans by their kinds (see `planOf`). */
+  /** Each provider's plan as the pool keeps it, by its probes' plan (`planFor`: every id not configured has the one of `defaults`). */
+  readonly #plans = new WeakMap<readonly PlannedProbe[], Plan>();
+  /** Distinct plans by their kinds (see `shapeOf`). */
   readonly #shapes = new Map<string, Plan>();
-  readonly #defaultPlan: Plan;
   /** The pool's main-thread work, a slice of each turn at most (see `slices.ts`). */
   readonly #slices: Slices;
   /** `close()` was called: nothing new is accepted. */
@@ -65,7 +64,6 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     this.#watcher = new DependencyWatcher<Cell<Answer>>({ ...options.watch, logger: options.logger, read: (task) => this.#dispatcher.readDependencies(task), slices: this.#slices }, (changes) =>
       this.#book.filesChanged(changes),
     );
-    this.#defaultPlan = planOf(planProbes(this.#config, '\0'), this.#shapes);
     const costs = new RunCosts((id) => this.#config.providers.has(id));
     const batcher = (this.#batcher = new RunBatcher(
       this.#dispatcher,
@@ -86,9 +84,9 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
   }
 
   #plan(id: string): Plan {
-    if (!this.#config.providers.has(id)) return this.#defaultPlan;
-    let plan = this.#plans.get(id);
-    if (!plan) this.#plans.set(id, (plan = planOf(planProbes(this.#config, id), this.#shapes)));
+    const planned = planFor(this.#config, id);
+    let plan = this.#plans.get(planned);
+    if (!plan) this.#plans.set(planned, (plan = shapeOf(planned, this.#shapes)));
     return plan;
   }
 
@@ -255,7 +253,7 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
 }
 
 /** The plan of `plan`'s kinds, from `shapes` if one has them: ten thousand providers of one shape (an env variable each) share one plan. */
-function planOf(plan: ReturnType<typeof planProbes>, shapes: Map<string, Plan>): Plan {
+function shapeOf(plan: readonly PlannedProbe[], shapes: Map<string, Plan>): Plan {
   const kinds = plan.map((p) => p.probe.kind);
   const key = kinds.join(',');
   let shared = shapes.get(key);

@@ -34,6 +34,22 @@ export function compileConfig(config: ProbeConfig): CompiledConfig {
   return { aliases, providers, defaults: config.defaults ?? [] };
 }
 
+/**
+ * Plans by provider, per compiled configuration, made once each (on the main thread and in each worker): an id the
+ * configuration does not name has the shared plan of `defaults` alone, so garbage ids keep nothing.
+ */
+const plans = new WeakMap<CompiledConfig, { readonly byId: Map<string, readonly PlannedProbe[]>; readonly unnamed: readonly PlannedProbe[] }>();
+
+/** {@link planProbes} for a normalised id, made once per configuration and id: the same array each time. */
+export function planFor(config: CompiledConfig, id: string): readonly PlannedProbe[] {
+  let known = plans.get(config);
+  if (!known) plans.set(config, (known = { byId: new Map(), unnamed: planProbes(config, '\0') }));
+  if (!config.providers.has(id)) return known.unnamed;
+  let plan = known.byId.get(id);
+  if (!plan) known.byId.set(id, (plan = planProbes(config, id)));
+  return plan;
+}
+
 /** The probes to run for a normalised id, in order: its own, then `defaults`. */
 export function planProbes(config: CompiledConfig, id: string): PlannedProbe[] {
   const own = config.providers.get(id) ?? [];

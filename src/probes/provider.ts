@@ -10,7 +10,7 @@
  * main thread, so both do the same work.
  */
 import { performance } from 'node:perf_hooks';
-import { planProbes, type CompiledConfig, type PlannedProbe } from '../config/compile.js';
+import { planFor, type CompiledConfig } from '../config/compile.js';
 import type { Probe, ProbeOutcome, ProbeTask, ProviderResult, WorkerInit } from '../config/schema.js';
 import { commandRunning, commandSpawning, probeFinished, probeStarted } from '../dispatch/watchdog.js';
 import type { ProbeContext } from './context.js';
@@ -26,21 +26,6 @@ function memoOf(task: ProbeTask): Map<string, unknown> {
   let memo = memos.get(task);
   if (!memo) memos.set(task, (memo = new Map()));
   return memo;
-}
-
-/**
- * Plans by provider, per compiled configuration: a sweep plans each provider once per thread, not once per run. An id
- * the configuration does not name has the shared plan of `defaults` alone, so garbage ids keep nothing.
- */
-const plans = new WeakMap<CompiledConfig, { readonly byId: Map<string, PlannedProbe[]>; readonly unnamed: PlannedProbe[] }>();
-
-function planOf(config: CompiledConfig, id: string): readonly PlannedProbe[] {
-  let known = plans.get(config);
-  if (!known) plans.set(config, (known = { byId: new Map(), unnamed: planProbes(config, '\0') }));
-  if (!config.providers.has(id)) return known.unnamed;
-  let plan = known.byId.get(id);
-  if (!plan) known.byId.set(id, (plan = planProbes(config, id)));
-  return plan;
 }
 
 /** Gates for a caller that runs one provider at a time (the benchmark's main-thread runner). */
@@ -61,7 +46,7 @@ export async function probeProvider(
   const skips = task.skip?.[providerIndex];
   const { scope, env } = task.scopes?.[task.scopeIndex?.[providerIndex] ?? 0] ?? task;
   const only = task.only?.[providerIndex] ?? undefined;
-  const plan = planOf(config, provider);
+  const plan = planFor(config, provider);
   const memo = memoOf(task);
   // Made only for a provider with a command probe: the rest never spawn.
   let spawning: Pick<ProbeContext, 'onSpawn' | 'onSpawning' | 'runInHelper'> | undefined;

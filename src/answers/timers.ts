@@ -52,15 +52,14 @@ export class TimerHeap<T extends Timed> {
     return this.#at.length;
   }
 
-  /** Times `item` `waitMs` from now, replacing its pending entry; returns the new entry's id. */
-  set(item: T, waitMs: number): number {
+  /** Times `item` `waitMs` from now, replacing its pending entry. */
+  set(item: T, waitMs: number): void {
     const id = ++this.#nextId;
     item.timer = id;
     const at = performance.now() + Math.max(0, waitMs);
     this.#push(at, id, item);
     if (this.#at.length > 2 * this.#compacted + SLACK) this.compact();
     if (at < this.#armedAt) this.#arm();
-    return id;
   }
 
   /** Cancels `item`'s pending entry. */
@@ -71,13 +70,7 @@ export class TimerHeap<T extends Timed> {
   /** Drops the dead entries (an item cleared or set again), so that they hold no item. */
   compact(): void {
     let n = 0;
-    for (let i = 0; i < this.#at.length; i++) {
-      if (this.#item[i]?.timer !== this.#id[i]) continue;
-      this.#at[n] = this.#at[i] as number;
-      this.#id[n] = this.#id[i] as number;
-      this.#item[n] = this.#item[i] as T;
-      n++;
-    }
+    for (let i = 0; i < this.#at.length; i++) if (this.#live(i)) this.#move(i, n++);
     this.#at.length = this.#id.length = this.#item.length = n;
     for (let i = (n >> 1) - 1; i >= 0; i--) this.#down(i);
     this.#compacted = n;
@@ -100,14 +93,13 @@ export class TimerHeap<T extends Timed> {
     const items: T[] = [];
     const ids: number[] = [];
     while (this.#at.length > 0) {
-      const id = this.#id[0] as number;
-      const item = this.#item[0] as T;
-      const live = item.timer === id;
+      const live = this.#live(0);
       if (live && (this.#at[0] as number) > now) break;
+      if (live) {
+        items.push(this.#item[0] as T);
+        ids.push(this.#id[0] as number);
+      }
       this.#pop();
-      if (!live) continue;
-      items.push(item);
-      ids.push(id);
     }
     this.#arm();
     for (let i = 0; i < items.length; i++) this.#fire(items[i] as T, ids[i] as number);
@@ -115,7 +107,7 @@ export class TimerHeap<T extends Timed> {
 
   #arm(): void {
     // A dead entry on top would only wake the loop for nothing.
-    while (this.#at.length > 0 && this.#item[0]?.timer !== this.#id[0]) this.#pop();
+    while (this.#at.length > 0 && !this.#live(0)) this.#pop();
     if (this.#at.length === 0) return this.#disarm();
     const at = this.#at[0] as number;
     if (at >= this.#armedAt) return;
@@ -147,11 +139,14 @@ export class TimerHeap<T extends Timed> {
     this.#item[i] = item;
   }
 
+  /** Whether the entry at `i` is its item's pending one (not cleared or set again since). */
+  #live(i: number): boolean {
+    return this.#item[i]?.timer === this.#id[i];
+  }
+
   #pop(): void {
     const last = this.#at.length - 1;
-    this.#at[0] = this.#at[last] as number;
-    this.#id[0] = this.#id[last] as number;
-    this.#item[0] = this.#item[last] as T;
+    this.#move(last, 0);
     this.#at.length = this.#id.length = this.#item.length = last;
     if (last > 0) this.#down(0);
   }

@@ -42,14 +42,15 @@ export function rowsKey(role: RowsRole, dbPath: string): string {
   return `sqlite:${role}:${dbPath}`;
 }
 
-/** The database and rows a dependency key names, or undefined for a plain file path. */
 /** Whether a dependency key is a database's auth rows (see `parseRowsKey`), with no match made: file paths never are. */
 export function isRowsKey(key: string): boolean {
   return key.startsWith('sqlite:') && ROWS_KEY.test(key);
 }
 
+/** The database and rows a dependency key names, or undefined for a plain file path. */
 export function parseRowsKey(key: string): { readonly role: RowsRole; readonly dbPath: string } | undefined {
-  if (!isRowsKey(key)) return undefined;
+  // Most keys are file paths: no match made for them.
+  if (!key.startsWith('sqlite:')) return undefined;
   const m = ROWS_KEY.exec(key);
   return m ? { role: m[1] as RowsRole, dbPath: m[2] as string } : undefined;
 }

@@ -13,13 +13,13 @@ import { dispatchRequest, RunBatcher } from './answers/batcher.js';
 import type { Cell } from './answers/cell.js';
 import type { ScopeState } from './answers/scopes.js';
 import { createCheckerFor, recordCheckerScope, remember, serve, validateModelApi, type AuthChecker, type CheckerHost } from './answers/checker.js';
-import { compileConfig, planFor, type CompiledConfig, type PlannedProbe } from './config/compile.js';
+import { compileConfig, type CompiledConfig } from './config/compile.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { AuthProbeError } from './errors.js';
 import { explainResult, type ExplainReport } from './explain.js';
 import { resolveOptions, type AuthProbePoolOptions, type ResolvedOptions } from './config/options.js';
 import { isValidProviderId, normalizeProviderId } from './config/provider-id.js';
-import type { ProbeKind, ProviderResult, Scope } from './config/schema.js';
+import type { Probe, ProbeKind, ProviderResult, Scope } from './config/schema.js';
 import { resolveScope } from './config/scope.js';
 import { snapshotStats, type PoolStats } from './stats.js';
 import { DependencyWatcher } from './answers/watcher.js';
@@ -44,8 +44,13 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
   readonly #watcher: DependencyWatcher<Cell<Answer>>;
   readonly #batcher: RunBatcher;
   readonly #book: AnswerBook;
-  /** Each provider's plan as the pool keeps it, by its probes' plan (`planFor`: every id not configured has the one of `defaults`). */
-  readonly #plans = new WeakMap<readonly PlannedProbe[], Plan>();
+  /**
+   * Each provider's plan as the pool keeps it: its kinds, by the provider's own probes (`NOT_CONFIGURED` for every id
+   * the configuration does not name, whose plan is `defaults` alone). Not `planFor`'s plan, which the workers run: the
+   * main thread needs only the kinds, and a plan per provider is memory kept for each of ten thousand. A `Map`: its keys
+   * live as long as the configuration, and a weak map of ten thousand entries costs every garbage collection.
+   */
+  readonly #plans = new Map<readonly Probe[], Plan>();
   /** Distinct plans by their kinds (see `shapeOf`). */
   readonly #shapes = new Map<string, Plan>();
   /** The pool's main-thread work, a slice of each turn at most (see `slices.ts`). */
@@ -69,7 +74,7 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
       this.#dispatcher,
       options,
       (item) => costs.estimate(item.id, this.#plan(item.id).kinds, item.only),
-      (item, result) => costs.record(item.id, result),
+      (item, result) => costs.record(item.id, this.#plan(item.id).kinds.length, result),
       this.#slices,
     ));
     this.#book = new AnswerBook(options, { batcher, watcher: this.#watcher, slices: this.#slices }, (answer, previous) => this.#changed(answer, previous));
@@ -84,9 +89,9 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
   }
 
   #plan(id: string): Plan {
-    const planned = planFor(this.#config, id);
-    let plan = this.#plans.get(planned);
-    if (!plan) this.#plans.set(planned, (plan = shapeOf(planned, this.#shapes)));
+    const own = this.#config.providers.get(id) ?? NOT_CONFIGURED;
+    let plan = this.#plans.get(own);
+    if (!plan) this.#plans.set(own, (plan = shapeOf(own, this.#config.defaults, this.#shapes)));
     return plan;
   }
 
@@ -252,9 +257,15 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
   }
 }
 
-/** The plan of `plan`'s kinds, from `shapes` if one has them: ten thousand providers of one shape (an env variable each) share one plan. */
-function shapeOf(plan: readonly PlannedProbe[], shapes: Map<string, Plan>): Plan {
-  const kinds = plan.map((p) => p.probe.kind);
+/** The probes of an id the configuration does not name: none of its own. */
+const NOT_CONFIGURED: readonly Probe[] = [];
+
+/**
+ * The plan of `own` probes then `defaults` (`planProbes`' order), from `shapes` if one has its kinds: ten thousand
+ * providers of one shape (an env variable each) share one plan.
+ */
+function shapeOf(own: readonly Probe[], defaults: readonly Probe[], shapes: Map<string, Plan>): Plan {
+  const kinds = [...own, ...defaults].map((p) => p.kind);
   const key = kinds.join(',');
   let shared = shapes.get(key);
   if (!shared) shapes.set(key, (shared = { kinds, modelApiSensitive: kinds.includes('module') }));

@@ -47,11 +47,15 @@ export class RunCosts {
     private readonly learns: (id: string) => boolean,
   ) {}
 
-  /** Learns from a worker's result: each probe's own duration (waiting for the lane or a CLI slot excluded). */
-  record(id: string, result: ProviderResult): void {
+  /**
+   * Learns from a worker's result of a plan of `planned` probes: each probe's own duration (waiting for the lane or a
+   * CLI slot excluded).
+   */
+  record(id: string, planned: number, result: ProviderResult): void {
     if (!this.learns(id) || result.probes.length === 0) return;
     let means = this.#ms.get(id);
-    if (!means) this.#ms.set(id, (means = []));
+    // Sized to the plan: kept for every configured provider, and an array grown by its first write holds 17 numbers.
+    if (!means) this.#ms.set(id, (means = new Array<number>(planned)));
     for (const probe of result.probes) {
       const before = means[probe.position];
       means[probe.position] = before === undefined ? probe.durationMs : before + ALPHA * (probe.durationMs - before);

@@ -21,9 +21,11 @@ export class AnswerMemo {
 
   set(provider: string, modelApi: string | undefined, answer: Answer): void {
     const known = this.get(provider, modelApi);
-    if (known === answer || (answer.spellings?.length ?? 0) >= SPELLINGS_PER_ANSWER) return;
+    if (known === answer || (answer.spellings?.length ?? 0) >= 2 * SPELLINGS_PER_ANSWER) return;
     if (known) this.#delete(provider, modelApi);
-    (answer.spellings ??= []).push([provider, modelApi]);
+    // Kept with every answer, so flat and made at its size: most answers are known by one spelling.
+    if (answer.spellings) answer.spellings.push(provider, modelApi);
+    else answer.spellings = [provider, modelApi];
     if (modelApi === undefined) {
       this.#plain.set(provider, answer);
       return;
@@ -36,7 +38,12 @@ export class AnswerMemo {
 
   /** The answer left the book: its spellings leave the memo. */
   forget(answer: Answer): void {
-    for (const [provider, modelApi] of answer.spellings ?? []) if (this.get(provider, modelApi) === answer) this.#delete(provider, modelApi);
+    const spellings = answer.spellings ?? [];
+    for (let i = 0; i < spellings.length; i += 2) {
+      const provider = spellings[i] as string;
+      const modelApi = spellings[i + 1];
+      if (this.get(provider, modelApi) === answer) this.#delete(provider, modelApi);
+    }
     answer.spellings = undefined;
   }
 

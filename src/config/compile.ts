@@ -53,9 +53,10 @@ export function planFor(config: CompiledConfig, id: string): readonly PlannedPro
 /** The probes to run for a normalised id, in order: its own, then `defaults`. */
 export function planProbes(config: CompiledConfig, id: string): PlannedProbe[] {
   const own = config.providers.get(id) ?? [];
-  const plan: PlannedProbe[] = [];
-  for (const [index, probe] of own.entries()) plan.push({ probe, source: 'provider', index });
-  for (const [index, probe] of config.defaults.entries()) plan.push({ probe, source: 'defaults', index });
+  // Made at its size: one is kept per configured provider, and an array grown by pushing holds 17 slots.
+  const plan = new Array<PlannedProbe>(own.length + config.defaults.length);
+  for (const [index, probe] of own.entries()) plan[index] = { probe, source: 'provider', index };
+  for (const [index, probe] of config.defaults.entries()) plan[own.length + index] = { probe, source: 'defaults', index };
   return plan;
 }
 

@@ -161,12 +161,15 @@ export class Answer implements Interest {
   /** Tells `waiter` the answer once one is served: at once, if it is. */
   onDecided(waiter: Waiter): void {
     if (this.served) waiter.resolve(this.auth);
-    else (this.#decided ??= []).push(waiter);
+    // Most answers have one waiter at a time: an array made by its first push holds 17 slots, kept until it is served.
+    else if (this.#decided) this.#decided.push(waiter);
+    else this.#decided = [waiter];
   }
 
   /** Tells `waiter` when a run numbered `fromSeq` or later publishes: what `warm()` waits for. */
   whenRunPublished(fromSeq: number, waiter: RunWaiter): void {
-    (this.#warms ??= []).push({ fromSeq, waiter });
+    if (this.#warms) this.#warms.push({ fromSeq, waiter });
+    else this.#warms = [{ fromSeq, waiter }];
   }
 
   /** Warms still waiting for a run that has not started: the book starts one when the current one ends. */

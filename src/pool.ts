@@ -6,13 +6,13 @@
  */
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { Answer, Waiter } from './answers/answer.js';
+import type { Answer } from './answers/answer.js';
 import { AnswerBook, type Question } from './answers/book.js';
 import { RunCosts } from './answers/costs.js';
 import { dispatchRequest, RunBatcher } from './answers/batcher.js';
 import type { Cell } from './answers/cell.js';
 import type { ScopeState } from './answers/scopes.js';
-import { createCheckerFor, recordCheckerScope, remember, serve, validateModelApi, type AuthChecker, type CheckerHost } from './answers/checker.js';
+import { createCheckerFor, recordCheckerScope, Miss, serve, validateModelApi, type AuthChecker, type CheckerHost } from './answers/checker.js';
 import { compileConfig, type CompiledConfig } from './config/compile.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { AuthProbeError } from './errors.js';
@@ -104,20 +104,18 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     // A check made before close() is answered, even if its slice comes after. In the caller's turn only while this
     // turn's slice (1 ms) lasts: a gateway that checks a thousand agents at once keeps the rest of its turn. One
     // promise per check, the caller's: what waits behind it is told through `waiter`.
-    const closed = this.#closed;
-    return new Promise<boolean>((resolve, reject) => {
-      const waiter = { resolve: (found: Answer | boolean) => resolve(remember(state, provider as string, modelApi as string | undefined, found)), reject };
-      this.#slices.run(() => {
-        try {
-          this.#lookupNow(state, provider, modelApi, closed, waiter);
-        } catch (err) {
-          reject(err);
-        }
-      });
+    const miss = new Miss(this, state, provider, modelApi, this.#closed);
+    const promise = new Promise<boolean>((resolve, reject) => {
+      miss.settle = resolve;
+      miss.reject = reject;
     });
+    this.#slices.run(miss);
+    return promise;
   }
 
-  #lookupNow(state: ScopeState, provider: unknown, modelApi: unknown, closed: boolean, waiter: Waiter<Answer | boolean>): void {
+  /** A miss in its slice (see `Miss`): refused, answered from what is kept, or handed to the book. */
+  lookupNow(miss: Miss): void {
+    const { state, provider, modelApi } = miss;
     this.counters.misses++;
     let id: string;
     try {
@@ -127,14 +125,14 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
       // a whole model list. What is not a question at all (not a string) still rejects; explain() names the reason.
       if (typeof provider !== 'string') throw err;
       this.counters.refusedIds++;
-      return waiter.resolve(false);
+      return miss.found(false);
     }
     const api = validateModelApi(modelApi);
-    if (closed || this.#ended) throw new AuthProbeError('E_POOL_CLOSED');
+    if (miss.closed || this.#ended) throw new AuthProbeError('E_POOL_CLOSED');
     const question = this.#question(id, api);
     const kept = state.answers.get(question.key);
-    if (serve(this, kept, 'snapshotHits') !== undefined) return waiter.resolve(kept as Answer);
-    this.#book.lookup(state, question, waiter);
+    if (serve(this, kept, 'snapshotHits') !== undefined) return miss.found(kept as Answer);
+    this.#book.lookup(state, question, miss);
   }
 
   /** Where a question is kept: by id, and by modelApi too for a provider whose module probes receive it. */

@@ -17,7 +17,7 @@ import { eventually } from './helpers/processes.js';
 const dist = (file: string) => fileURLToPath(new URL(`../dist/src/${file}`, import.meta.url));
 const { AnswerBook } = (await import(dist('answers/book.js'))) as typeof import('../src/answers/book.js');
 const { TRANSITIONS } = (await import(dist('answers/lifecycle.js'))) as typeof import('../src/answers/lifecycle.js');
-const { createCheckerFor, remember } = (await import(dist('answers/checker.js'))) as typeof import('../src/answers/checker.js');
+const { createCheckerFor, Miss } = (await import(dist('answers/checker.js'))) as typeof import('../src/answers/checker.js');
 const { DependencyWatcher } = (await import(dist('answers/watcher.js'))) as typeof import('../src/answers/watcher.js');
 const { resolveOptions } = (await import(dist('config/options.js'))) as typeof import('../src/config/options.js');
 const { resolveScope } = (await import(dist('config/scope.js'))) as typeof import('../src/config/scope.js');
@@ -95,7 +95,11 @@ function harness(extra: Partial<Options> = {}) {
     lookup: (_state: unknown, provider: unknown) =>
       new Promise<boolean>((resolve, reject) => {
         const id = provider as string;
-        (book as Book).lookup(home, { id, key: id, modelApi: undefined, kinds: ['env'] }, { resolve: (found) => resolve(remember(home, id, undefined, found)), reject });
+        // The book's side of a miss: the pool's own slice (lookupNow) is not part of this harness.
+        const miss = new Miss({ lookupNow: () => undefined }, home, id, undefined, false);
+        miss.settle = resolve;
+        miss.reject = reject;
+        (book as Book).lookup(home, { id, key: id, modelApi: undefined, kinds: ['env'] }, miss);
         watch(id);
       }),
     revalidate: (answer: Answer) => (book as Book).revalidate(answer),

@@ -31,9 +31,9 @@ export interface RunRecord {
   readonly seq: number;
 }
 
-/** Who waits for a value: told once, without a promise of its own. */
-export interface Waiter<T = boolean> {
-  resolve(value: T): void;
+/** Who waits for an answer to be decided (a check's miss): told once, with the answer and its value, without a promise of its own. */
+export interface DecidedWaiter {
+  decided(answer: Answer, auth: boolean): void;
   reject(err: unknown): void;
 }
 
@@ -82,7 +82,7 @@ export class Answer implements Interest {
    */
   spellings: (string | undefined)[] | undefined;
   // Made when first needed: most answers never have a check wait or a warm, and ten thousand empty arrays are kept too.
-  #decided: Waiter[] | undefined;
+  #decided: DecidedWaiter[] | undefined;
   #warms: WarmWaiter[] | undefined;
 
   constructor(
@@ -159,8 +159,8 @@ export class Answer implements Interest {
   }
 
   /** Tells `waiter` the answer once one is served: at once, if it is. */
-  onDecided(waiter: Waiter): void {
-    if (this.served) waiter.resolve(this.auth);
+  onDecided(waiter: DecidedWaiter): void {
+    if (this.served) waiter.decided(this, this.auth);
     // Most answers have one waiter at a time: an array made by its first push holds 17 slots, kept until it is served.
     else if (this.#decided) this.#decided.push(waiter);
     else this.#decided = [waiter];
@@ -190,7 +190,7 @@ export class Answer implements Interest {
     this.staleSince = undefined;
     const decided = this.#decided;
     this.#decided = undefined;
-    if (decided) for (const w of decided) w.resolve(auth);
+    if (decided) for (const w of decided) w.decided(this, auth);
     const warms = this.#warms;
     if (warms) {
       const waiting = warms.filter((w) => w.fromSeq > ofRun);
@@ -212,7 +212,7 @@ export class Answer implements Interest {
     this.#decided = this.#warms = undefined;
     for (const w of decided) {
       if (auth === undefined) w.reject(err);
-      else w.resolve(auth);
+      else w.decided(this, auth);
     }
     for (const { waiter } of warms) {
       if (auth === undefined) waiter.failed(err);

@@ -24,7 +24,7 @@ import type { ResolvedOptions } from '../config/options.js';
 import type { ProbeKind } from '../config/schema.js';
 import { AuthProbeError } from '../errors.js';
 import type { KeptAnswer } from '../explain.js';
-import { Answer, type AnswerHome, type RunWaiter, type Waiter } from './answer.js';
+import { Answer, type AnswerHome, type DecidedWaiter, type RunWaiter } from './answer.js';
 import type { RunBatcher } from './batcher.js';
 import type { Cell } from './cell.js';
 import { ANSWER_STATES, type AnswerState, WAITING } from './lifecycle.js';
@@ -129,10 +129,10 @@ export class AnswerBook {
 
   /**
    * The miss path: the scope's kept answer for the key (a stale one is served and refreshed in the background),
-   * or a new one, probed and waited for. `waiter` gets the answer, or the bare value when it was dropped while being
-   * probed. Throws `E_QUEUE_FULL` (at once: nothing was started).
+   * or a new one, probed and waited for. `waiter` is told the answer once it is decided (see `Miss` for a dropped
+   * one). Throws `E_QUEUE_FULL` (at once: nothing was started).
    */
-  lookup(home: ScopeState, question: Question, waiter: Waiter<Answer | boolean>): void {
+  lookup(home: ScopeState, question: Question, waiter: DecidedWaiter): void {
     const { key } = question;
     const now = Date.now();
     let answer = home.answers.get(key) as Answered | undefined;
@@ -149,9 +149,8 @@ export class AnswerBook {
       this.#used(answer, now);
     }
     if (WAITING.has(answer.state)) this.#runs.armDeadline(answer);
-    const decided = answer;
     // No promise of its own: a burst of a thousand agents' misses costs each check one promise, its caller's.
-    decided.onDecided({ resolve: (auth) => waiter.resolve(decided.state === 'retired' ? auth : decided), reject: waiter.reject });
+    answer.onDecided(waiter);
   }
 
   /** A served answer was checked: it is in use; a stale one starts its run, and a `true` past its expiry is not served. */

@@ -3,8 +3,9 @@
  * path is a Map lookup returning an already-resolved promise; everything
  * else (validation, the scope's shared answers, dispatch) happens on a miss.
  */
-import type { Answer } from './answer.js';
+import type { Answer, DecidedWaiter } from './answer.js';
 import type { ScopeState } from './scopes.js';
+import type { Work } from '../slices.js';
 import { AuthProbeError } from '../errors.js';
 import type { AuthChecker } from '../pool-types.js';
 import type { Scope } from '../config/schema.js';
@@ -74,15 +75,55 @@ function within(answer: Answer): boolean {
 }
 
 /**
- * What a miss found, as its check answers it: a kept answer is remembered for the spelling (and modelApi) the caller
- * used, so its next check is a hit; a bare value (an answer dropped while it was probed, which the book gives as its
- * value alone; a refused id) is not.
+ * A check's miss, from its call to its answer, as one object: queued for the pool's slice as it is (`run`), then told
+ * what was found. Beside the caller's promise it is all a miss keeps until its slice: a thousand agents' checks made in
+ * one turn are five thousand of them, alive through a garbage collection or two, where a waiter object, its closure and
+ * the queued closure were three times the memory.
  */
-export function remember(state: ScopeState, provider: string, modelApi: string | undefined, found: Answer | boolean): boolean {
-  if (typeof found === 'boolean') return found;
-  state.memo.set(provider, modelApi, found);
-  return found.auth;
+export class Miss implements Work, DecidedWaiter {
+  /** The caller's promise's resolving functions, set by its executor. */
+  settle: (auth: boolean) => void = noop;
+  reject: (err: unknown) => void = noop;
+
+  constructor(
+    readonly host: MissHost,
+    readonly state: ScopeState,
+    readonly provider: unknown,
+    readonly modelApi: unknown,
+    /** Whether the pool was closing when the check was made: it is refused then, even if its slice comes after. */
+    readonly closed: boolean,
+  ) {}
+
+  run(): void {
+    try {
+      this.host.lookupNow(this);
+    } catch (err) {
+      this.reject(err);
+    }
+  }
+
+  /**
+   * Answers the check: a kept answer is remembered for the spelling (and modelApi) the caller used, so its next check
+   * is a hit; a bare value (a refused id) is not.
+   */
+  found(found: Answer | boolean): void {
+    if (typeof found === 'boolean') return this.settle(found);
+    this.state.memo.set(this.provider as string, this.modelApi as string | undefined, found);
+    this.settle(found.auth);
+  }
+
+  /** The book's answer: as a bare value if it was dropped while it was probed (it is kept no more). */
+  decided(answer: Answer, auth: boolean): void {
+    this.found(answer.state === 'retired' ? auth : answer);
+  }
 }
+
+/** What a miss is handled by, in its slice: the pool. */
+export interface MissHost {
+  lookupNow(miss: Miss): void;
+}
+
+const noop = (): void => {};
 
 export function createCheckerFor(host: CheckerHost, state: ScopeState): AuthChecker {
   const memo = state.memo;

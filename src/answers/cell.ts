@@ -83,7 +83,8 @@ export class Cell<Owner = unknown> {
       this.fail(now, life, outcome.deps);
       return;
     }
-    this.state = this.good = outcome.outcome;
+    // The constant, not the result's copy of the word: a cell keeps it as long as its answer.
+    this.state = this.good = outcome.outcome === 'present' ? 'present' : 'absent';
     this.failures = 0;
     this.failingSince = undefined;
     this.deps = outcome.deps ? depsMap(outcome.deps) : NO_DEPS;

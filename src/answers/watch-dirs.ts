@@ -10,6 +10,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, sep } from 'node:path';
 import { absent, watchedFilesOf } from '../probes/fingerprint.js';
+import { withItem, withoutItem, type Few } from './few.js';
 
 interface Anchor {
   readonly dir: string;
@@ -20,7 +21,8 @@ interface Anchor {
 export class DirectoryWatches {
   /** Where each followed path is watched from. */
   readonly #anchors = new Map<string, readonly Anchor[]>();
-  readonly #dirs = new Map<string, { watcher: FSWatcher; names: Map<string, Set<string>> }>();
+  /** Each watched directory's watch, and the followed paths behind each of its entries (see `few.ts`). */
+  readonly #dirs = new Map<string, { watcher: FSWatcher; names: Map<string, Few<string>> }>();
 
   /**
    * @param onPaths the followed paths an event may have changed.
@@ -55,8 +57,9 @@ export class DirectoryWatches {
       const watched = this.#dirs.get(anchor.dir);
       const paths = watched?.names.get(anchor.name);
       if (!watched || !paths) continue;
-      paths.delete(path);
-      if (paths.size === 0) watched.names.delete(anchor.name);
+      const left = withoutItem(paths, path);
+      if (left) watched.names.set(anchor.name, left);
+      else watched.names.delete(anchor.name);
       if (watched.names.size === 0) {
         watched.watcher.close();
         this.#dirs.delete(anchor.dir);
@@ -85,9 +88,7 @@ export class DirectoryWatches {
       watcher.on('error', (err) => this.onError(err));
       this.#dirs.set(dir, (watched = { watcher, names: new Map() }));
     }
-    let paths = watched.names.get(name);
-    if (!paths) watched.names.set(name, (paths = new Set()));
-    paths.add(path);
+    watched.names.set(name, withItem(watched.names.get(name), path));
     this.#anchors.set(path, [...anchors, { dir, name }]);
   }
 
@@ -97,7 +98,8 @@ export class DirectoryWatches {
     const name = filename === null ? null : (String(filename).split(sep)[0] ?? '');
     if (name === basename(dir)) this.#selfEvent(dir);
     const hit = name === null ? [...watched.names.values()] : [watched.names.get(name)];
-    for (const paths of hit) if (paths && paths.size > 0) this.onPaths(paths);
+    // A name's paths are never empty: one left with none is deleted.
+    for (const paths of hit) if (paths) this.onPaths(paths);
   }
 
   /**

@@ -21,6 +21,7 @@ import { filesSignatureOf, isRowsKey, sameFingerprint } from '../probes/fingerpr
 import type { DepState, DepsTask } from '../config/schema.js';
 import type { AuthProbeLogger as Logger } from '../logger.js';
 import { DirectoryWatches } from './watch-dirs.js';
+import { withItem, withoutItem, type Few } from './few.js';
 import type { Slices } from '../slices.js';
 
 /** Anything whose answer depends on files: path → fingerprint when it was computed. */
@@ -59,7 +60,8 @@ export interface WatchOptions {
 const READ_SLICE = 256;
 
 export class DependencyWatcher<T extends Dependent> {
-  readonly #byPath = new Map<string, Set<T>>();
+  /** Each followed path's dependents (see `few.ts`). */
+  readonly #byPath = new Map<string, Few<T>>();
   readonly #watches = new DirectoryWatches(
     (paths) => this.#onEvent(paths),
     (err) => this.#fallBack(err),
@@ -109,14 +111,11 @@ export class DependencyWatcher<T extends Dependent> {
     if (this.#closed) return;
     if (previous) for (const path of previous.keys()) if (!item.deps.has(path)) this.#forget(item, path);
     for (const [path, fingerprint] of item.deps) {
-      let set = this.#byPath.get(path);
-      if (!set) {
-        this.#byPath.set(path, (set = new Set()));
-        // An existing file is watched from its directory now; a missing one from its nearest existing ancestor once
-        // a worker has found it (its first check, just below).
-        if (!this.#polling) this.#watches.place(path, fingerprint, undefined);
-      }
-      set.add(item);
+      const dependents = this.#byPath.get(path);
+      // An existing file is watched from its directory now; a missing one from its nearest existing ancestor once
+      // a worker has found it (its first check, just below).
+      if (!dependents && !this.#polling) this.#watches.place(path, fingerprint, undefined);
+      this.#byPath.set(path, withItem(dependents, item));
       this.#pending.add(path);
       if (isRowsKey(path)) this.#followRows(path, fingerprint);
     }
@@ -142,8 +141,13 @@ export class DependencyWatcher<T extends Dependent> {
   }
 
   #forget(item: T, path: string): void {
-    const set = this.#byPath.get(path);
-    if (!set?.delete(item) || set.size > 0) return;
+    const dependents = this.#byPath.get(path);
+    if (!dependents) return;
+    const left = withoutItem(dependents, item);
+    if (left) {
+      this.#byPath.set(path, left);
+      return;
+    }
     this.#byPath.delete(path);
     this.#rowFiles.delete(path);
     this.#watches.unanchor(path);

@@ -112,7 +112,8 @@ export function providerResultOf(provider: string, { auth, decidedBy, durationMs
 
 function pairs(deps: string): [string, string][] {
   const flat = deps.split(SEP);
-  const out: [string, string][] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i] as string, flat[i + 1] as string]);
+  // Made at its size: kept as long as a cell follows it, and an array grown by pushing holds 17 slots.
+  const out = new Array<[string, string]>(flat.length >> 1);
+  for (let i = 0; i + 1 < flat.length; i += 2) out[i >> 1] = [flat[i] as string, flat[i + 1] as string];
   return out;
 }

@@ -103,7 +103,7 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
   lookup(state: ScopeState, provider: unknown, modelApi: unknown): Promise<boolean> {
     // A check made before close() is answered, even if its slice comes after. In the caller's turn only while this
     // turn's slice (1 ms) lasts: a gateway that checks a thousand agents at once keeps the rest of its turn. One
-    // promise per check, the caller's: what waits behind it is told through `waiter`.
+    // promise per check, the caller's, and one `Miss`, which is both the work queued and what the answer tells.
     const miss = new Miss(this, state, provider, modelApi, this.#closed);
     const promise = new Promise<boolean>((resolve, reject) => {
       miss.settle = resolve;

@@ -35,8 +35,9 @@ export function compileConfig(config: ProbeConfig): CompiledConfig {
 }
 
 /**
- * Plans by provider, per compiled configuration, made once each (on the main thread and in each worker): an id the
- * configuration does not name has the shared plan of `defaults` alone, so garbage ids keep nothing.
+ * Plans by provider, per compiled configuration, made once each where probes run (in each worker; the pool's main
+ * thread keeps only each plan's kinds): an id the configuration does not name has the shared plan of `defaults` alone,
+ * so garbage ids keep nothing.
  */
 const plans = new WeakMap<CompiledConfig, { readonly byId: Map<string, readonly PlannedProbe[]>; readonly unnamed: readonly PlannedProbe[] }>();
 

@@ -23,6 +23,11 @@ export class DirectoryWatches {
   readonly #anchors = new Map<string, readonly Anchor[]>();
   /** Each watched directory's watch, and the followed paths behind each of its entries (see `few.ts`). */
   readonly #dirs = new Map<string, { watcher: FSWatcher; names: Map<string, Few<string>> }>();
+  /**
+   * Anchor lists that are their path's own files' directories, all of them watched. A list is never changed in place
+   * (a change makes a new one), so one found here is still right.
+   */
+  readonly #own = new WeakSet<readonly Anchor[]>();
 
   /**
    * @param onPaths the followed paths an event may have changed.
@@ -40,13 +45,21 @@ export class DirectoryWatches {
    * again, and nothing here touches the file system but `fs.watch` itself.
    */
   place(path: string, fingerprint: string, anchors: readonly (readonly [string, string])[] | undefined): boolean {
-    const wanted = absent(fingerprint) ? anchors?.map(([dir, name]) => ({ dir, name })) : watchedFilesOf(path).map((file) => ({ dir: dirname(file), name: basename(file) }));
+    const present = !absent(fingerprint);
+    const current = this.#anchors.get(path);
+    // A present path watched from its own directory already (a store's five providers, each of its checks): nothing to make.
+    if (present && current !== undefined && this.#own.has(current)) return false;
+    const wanted = present ? watchedFilesOf(path).map((file) => ({ dir: dirname(file), name: basename(file) })) : anchors?.map(([dir, name]) => ({ dir, name }));
     if (wanted === undefined) return false;
-    const current = this.#anchors.get(path) ?? [];
-    if (wanted.length === current.length && wanted.every((w) => current.some((a) => a.dir === w.dir && a.name === w.name))) return false;
-    this.unanchor(path);
-    for (const { dir, name } of wanted) this.#watchEntry(path, dir, name);
-    return true;
+    const was = current ?? [];
+    const same = wanted.length === was.length && wanted.every((w) => was.some((a) => a.dir === w.dir && a.name === w.name));
+    if (!same) {
+      this.unanchor(path);
+      for (const { dir, name } of wanted) this.#watchEntry(path, dir, name);
+    }
+    const now = this.#anchors.get(path);
+    if (present && now !== undefined && now.length === wanted.length) this.#own.add(now);
+    return !same;
   }
 
   unanchor(path: string): void {

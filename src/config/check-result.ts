@@ -65,11 +65,21 @@ export function checkResultOf(result: ProviderResult): CheckResult {
       const c: { -readonly [K in keyof CheckProbe]: CheckProbe[K] } = { position: p.position, index: p.index, source: p.source, kind: p.kind, outcome: p.outcome, durationMs: p.durationMs };
       if (p.error) c.code = p.error.code;
       if (p.validUntil !== undefined) c.validUntil = p.validUntil;
-      if (p.deps) c.deps = p.deps.flat().join(SEP);
+      if (p.deps) c.deps = joinDeps(p.deps);
       return c;
     }),
     ...(result.error ? { error: result.error } : {}),
   };
+}
+
+/** `deps` as one string, path, fingerprint, path, … joined by SEP. A loop, not `flat().join()`: this is a thread's work for every result it streams, and `flat` makes an array and walks it generically. */
+function joinDeps(deps: readonly (readonly [string, string])[]): string {
+  let out = '';
+  for (let i = 0; i < deps.length; i++) {
+    const [path, fingerprint] = deps[i] as readonly [string, string];
+    out += i === 0 ? `${path}${SEP}${fingerprint}` : `${SEP}${path}${SEP}${fingerprint}`;
+  }
+  return out;
 }
 
 /** Distinct dependency lists kept at most before `DepsLists` starts afresh. */

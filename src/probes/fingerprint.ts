@@ -35,24 +35,33 @@ export type Dependencies = Map<string, string>;
  */
 export type RowsRole = 'agent' | 'state';
 
-const ROWS_KEY = /^sqlite:(agent|state):(.+)$/;
+/** The prefixes of a rows key, by role. */
+const AGENT_ROWS = 'sqlite:agent:';
+const STATE_ROWS = 'sqlite:state:';
 
 /** The dependency key of a database's auth rows. */
 export function rowsKey(role: RowsRole, dbPath: string): string {
-  return `sqlite:${role}:${dbPath}`;
+  return `${role === 'agent' ? AGENT_ROWS : STATE_ROWS}${dbPath}`;
 }
 
-/** Whether a dependency key is a database's auth rows (see `parseRowsKey`), with no match made: file paths never are. */
+/** The role a rows key names, or undefined for any other key. Prefixes compared, no match made: the watcher asks this of every dependency it follows, and keys are paths of a hundred characters. */
+function rowsRoleOf(key: string): RowsRole | undefined {
+  if (key.length <= AGENT_ROWS.length) return undefined;
+  if (key.startsWith(AGENT_ROWS)) return 'agent';
+  if (key.startsWith(STATE_ROWS)) return 'state';
+  return undefined;
+}
+
+/** Whether a dependency key is a database's auth rows (see `parseRowsKey`): file paths never are. */
 export function isRowsKey(key: string): boolean {
-  return key.startsWith('sqlite:') && ROWS_KEY.test(key);
+  return rowsRoleOf(key) !== undefined;
 }
 
 /** The database and rows a dependency key names, or undefined for a plain file path. */
 export function parseRowsKey(key: string): { readonly role: RowsRole; readonly dbPath: string } | undefined {
-  // Most keys are file paths: no match made for them.
-  if (!key.startsWith('sqlite:')) return undefined;
-  const m = ROWS_KEY.exec(key);
-  return m ? { role: m[1] as RowsRole, dbPath: m[2] as string } : undefined;
+  const role = rowsRoleOf(key);
+  // Both prefixes are as long.
+  return role === undefined ? undefined : { role, dbPath: key.slice(AGENT_ROWS.length) };
 }
 
 /**

@@ -246,7 +246,9 @@ function readMemo<T>(ctx: ProbeContext, dbPath: string, role: 'agent' | 'state',
     // and after it: our own read-only open creates an absent -wal, empty, which is no write.
     const before = filesSignature(key);
     const read = readNow();
-    const after = filesSignature(key);
+    // A database found missing was not opened: no file of ours can have appeared since `before` (a JSON-era agent
+    // has no database, and each of its tasks would stat both roles' files twice).
+    const after = read.state === 'missing' ? before : filesSignature(key);
     memo = { read, signature: sameFilesSignature(before, after) ? after : before };
     ctx.memo?.set(key, memo);
   }

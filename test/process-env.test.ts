@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EnvEpochs } from '../src/dispatch/env-epochs.js';
 import { processEnvReader, processEnvReads } from '../src/probes/process-env.js';
 import { poolFactory } from './helpers/pools.js';
 
@@ -45,6 +46,33 @@ describe('reading a large process.env', () => {
     expect(names.has('PATH')).toBe(process.env.PATH !== undefined);
   });
 
+  it('told that many lookups are coming, reads the environment whole a sample of lookups after the names, and answers the same', () => {
+    const reader = processEnvReader();
+    reader.expect(1_000_000);
+    const names = processEnvReads.names;
+    const whole = processEnvReads.whole;
+    let afterNames = -1;
+    for (let i = 0; processEnvReads.whole === whole && i < N; i++) {
+      expect(reader.get(nameOf(i))).toBe(process.env[nameOf(i)]);
+      if (afterNames >= 0) afterNames++;
+      else if (processEnvReads.names > names) afterNames = 0;
+    }
+    expect(processEnvReads.whole).toBe(whole + 1);
+    // The sample (32 lookups) and the next set variable. Told nothing, it reads on until its single reads have cost what
+    // a whole read is expected to: hundreds of them.
+    expect(afterNames).toBeGreaterThanOrEqual(0);
+    expect(afterNames).toBeLessThanOrEqual(40);
+    for (let i = 0; i < N; i++) expect(reader.get(nameOf(i))).toBe(process.env[nameOf(i)]);
+  });
+
+  it('told that few lookups are coming, reads them one at a time', () => {
+    const reader = processEnvReader();
+    reader.expect(40);
+    const whole = processEnvReads.whole;
+    for (let i = 0; i < 80; i += 2) expect(reader.get(nameOf(i))).toBe(`value-${i}`);
+    expect(processEnvReads.whole).toBe(whole);
+  });
+
   it('lists the names without reading any value', () => {
     const before = { ...processEnvReads };
     const names = processEnvReader().names();
@@ -64,6 +92,32 @@ describe('reading a large process.env', () => {
     } finally {
       report.excludeEnv = false;
     }
+  });
+
+  describe("an epoch's announced lookups", () => {
+    it('are told with the tasks sent after them, add up within an epoch, and start again with the next', () => {
+      const epochs = new EnvEpochs(undefined);
+      expect(epochs.current(1000).reads).toBeUndefined();
+      epochs.expect(100);
+      const first = epochs.current(1001);
+      expect(first).toMatchObject({ at: 1000, reads: 100 });
+      // Tasks sent later in the epoch carry the same figure until more is announced.
+      expect(epochs.current(1002)).toBe(first);
+      epochs.expect(50);
+      expect(epochs.current(1003)).toMatchObject({ at: 1000, reads: 150 });
+      epochs.renew();
+      epochs.expect(7);
+      expect(epochs.current(1004)).toEqual({ at: 1004, reads: 7 });
+      expect(epochs.current(1005).reads).toBe(7);
+    });
+
+    it("are not told with an env object's snapshot, which a worker reads whole", () => {
+      const epochs = new EnvEpochs({ A: '1' });
+      epochs.expect(100);
+      const ref = epochs.current(1000);
+      expect(ref.snapshot).toBeDefined();
+      expect(ref.reads).toBeUndefined();
+    });
   });
 
   describe('in a pool', () => {

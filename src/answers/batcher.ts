@@ -82,9 +82,17 @@ async function runBatched(
   onSent: () => void,
 ): Promise<void> {
   const size = taskSize(runs.length, options.maxThreads, options.batchSize);
+  let envReads = 0;
+  const costed = (item: RunItem): RunCost => {
+    const cost = costOf(item);
+    envReads += cost.envReads;
+    return cost;
+  };
   // Runs with CLIs first, slowest first, so their waits start at once and overlap; lookups next, by scope, so an
   // agent's providers share a task (and one read of its store); modules last.
-  const grouped = tasksByCost(runs, costOf, (item) => item.state.scope.key, size, commandsPerTask(options.maxConcurrentCommands, options.maxThreads));
+  const grouped = tasksByCost(runs, costed, (item) => item.state.scope.key, size, commandsPerTask(options.maxConcurrentCommands, options.maxThreads));
+  // Told before the first of them is sent: a worker reading process.env then knows how much of it the burst will ask for.
+  dispatcher.expectEnvReads(envReads);
   const described = new Map<ScopeState, TaskScope>();
   const scopeOf = (state: ScopeState): TaskScope => {
     let ts = described.get(state);

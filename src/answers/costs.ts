@@ -36,6 +36,8 @@ export interface RunCost {
   readonly ms: number;
   /** Whether it runs a command probe (whatever its class): the batcher spreads those over tasks. */
   readonly command: boolean;
+  /** Its env probes: variables a worker looks up (see `EnvEpochs.expect`). */
+  readonly envReads: number;
 }
 
 export class RunCosts {
@@ -68,13 +70,15 @@ export class RunCosts {
     let ms = 0;
     let command = false;
     let module = false;
+    let envReads = 0;
     kinds.forEach((kind, position) => {
       if (only && !only.includes(position)) return;
       ms += means?.[position] ?? KIND_MS[kind];
       if (kind === 'command') command = true;
       else if (kind === 'module') module = true;
+      else if (kind === 'env') envReads++;
     });
-    return { cls: module ? 2 : command ? 0 : 1, ms, command };
+    return { cls: module ? 2 : command ? 0 : 1, ms, command, envReads };
   }
 }
 

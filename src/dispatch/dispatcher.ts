@@ -70,6 +70,11 @@ export class Dispatcher {
     this.#env.renew();
   }
 
+  /** The tasks about to be sent look up this many variables (their env probes), spread over the threads (see `EnvEpochs.expect`). */
+  expectEnvReads(lookups: number): void {
+    this.#env.expect(Math.ceil(lookups / this.#options.maxThreads));
+  }
+
   get piscina(): Piscina | undefined {
     return this.#piscina;
   }

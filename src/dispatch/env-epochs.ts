@@ -13,6 +13,11 @@
  * workers share it and read it themselves. With an `env` object, it is read
  * (a plain object: about a millisecond for 5,000 variables) and, only when it
  * changed, sent as a new snapshot.
+ *
+ * A burst's tasks say how many variables they will look up in all (`expect`,
+ * `EnvRef.reads`, a thread's share): a worker that reads `process.env` itself
+ * then takes it whole as soon as one at a time would cost more, rather than
+ * finding out by reading (see `probes/process-env.ts`).
  */
 import type { EnvRef } from '../probes/task-env.js';
 
@@ -24,6 +29,9 @@ export class EnvEpochs {
   /** The JSON of the last snapshot of an `env` object, to send a new one only when it changed. */
   #json: string | undefined;
   #snapshots = 0;
+  /** Lookups announced for the current epoch's tasks, and those announced for tasks not sent yet. */
+  #reads = 0;
+  #announced = 0;
   /** The pool's `env` object; undefined: `process.env`, shared with the workers. */
   readonly #source: Readonly<Record<string, string | undefined>> | undefined;
 
@@ -36,11 +44,20 @@ export class EnvEpochs {
     this.#ref = undefined;
   }
 
+  /**
+   * The tasks sent next look up this many variables in one thread (in all, spread over the threads): announced with
+   * the epoch they are sent in. Only a worker reading `process.env` uses it (an `env` object's snapshot is whole).
+   */
+  expect(lookups: number): void {
+    if (!this.#source && lookups > 0) this.#announced += lookups;
+  }
+
   /** The environment of a task sent now. */
   current(now = Date.now()): EnvRef {
     const ref = this.#ref;
-    if (ref && now - ref.at < ENV_EPOCH_MS) return ref;
-    if (!this.#source) return (this.#ref = { at: now });
+    if (ref && now - ref.at < ENV_EPOCH_MS) return this.#announce(ref);
+    this.#reads = 0;
+    if (!this.#source) return (this.#ref = this.#announce({ at: now }));
     const env: Record<string, string> = {};
     for (const [name, value] of Object.entries(this.#source)) if (value !== undefined) env[name] = value;
     const json = JSON.stringify(env);
@@ -50,5 +67,13 @@ export class EnvEpochs {
     const shared = new SharedArrayBuffer(bytes.length);
     new Uint8Array(shared).set(bytes);
     return (this.#ref = { at: now, snapshot: { id: ++this.#snapshots, json: shared } });
+  }
+
+  /** `ref`, with what was announced since its last task folded into its `reads` (a new ref: sent ones are copies). */
+  #announce(ref: EnvRef): EnvRef {
+    if (this.#announced === 0) return ref;
+    this.#reads += this.#announced;
+    this.#announced = 0;
+    return (this.#ref = { ...ref, reads: this.#reads });
   }
 }

@@ -15,7 +15,7 @@
  * When the main thread takes the environment again is `dispatch/env-epochs.ts`.
  */
 import type { ProbeTask } from '../config/schema.js';
-import { processEnvReader } from './process-env.js';
+import { processEnvReader, type ProcessEnvReader } from './process-env.js';
 
 /** A task's base environment. */
 export interface EnvRef {
@@ -23,6 +23,8 @@ export interface EnvRef {
   readonly at: number;
   /** The pool's `env` object as JSON in shared memory, numbered; absent: `process.env`, which the workers read themselves. */
   readonly snapshot?: { readonly id: number; readonly json: SharedArrayBuffer };
+  /** Variables the epoch's tasks announced so far that they look up, a thread's share (see `EnvEpochs.expect`). */
+  readonly reads?: number;
 }
 
 /** A scope's own variables, laid over the base (an `undefined` unsets), with the scope's key to cache the result by. */
@@ -46,8 +48,8 @@ export interface ProbeTaskMessage extends Omit<ProbeTask, 'env' | 'scopes'> {
 
 type Env = Readonly<Record<string, string>>;
 
-/** This thread's view of `process.env` (shared with the gateway's), and when the view began. */
-let shared: { readonly readAt: number; readonly env: Env } | undefined;
+/** This thread's view of `process.env` (shared with the gateway's), its reader, and when the view began. */
+let shared: { readonly readAt: number; readonly env: Env; readonly reader: ProcessEnvReader } | undefined;
 /** The newest snapshot of the pool's `env` object this thread parsed. */
 let parsed: { readonly id: number; readonly env: Env } | undefined;
 /** Base and scope variables laid together, by base, by the scope's key. */
@@ -99,8 +101,9 @@ function baseOf(ref: EnvRef): Env {
   }
   if (!shared || shared.readAt < ref.at) {
     const reader = processEnvReader();
-    shared = { readAt: Date.now(), env: lazyView(reader.get, reader.names) };
+    shared = { readAt: Date.now(), env: lazyView(reader.get, reader.names), reader };
   }
+  if (ref.reads !== undefined) shared.reader.expect(ref.reads);
   return shared.env;
 }
 

@@ -2,11 +2,19 @@
  * `agents-json` and `agents-sqlite`: a gateway of `--agents` agents, each
  * with its own store, checks 5 providers for every agent at once: one
  * `pool.createChecker({ agentDir })` per agent and 5,000 `check(provider)`
- * calls in one turn, on a started pool (`defaultProbeConfig`) that has never
- * read these agents' stores. Measured: the wall time to the last answer, the
+ * calls in one turn, on a pool (`defaultProbeConfig`) that has never read
+ * these agents' stores. Measured: the wall time to the last answer, the
  * loop's max and the longest GC pause; against "one thread's read time" (the
  * same probes in sequence in one worker thread, `scale-read-worker.ts`) and
  * the old way, the same probes in sequence on the main thread.
+ *
+ * Two bursts a run, on two sets of as many agents: the pool's first (`cold`:
+ * a thread just started, five checks of a spare agent behind it, so neither
+ * thread's code is compiled yet), then the measured one, on a pool that has
+ * answered a burst like it, as a running gateway's has. One thread's read is
+ * timed the same way: the first set, then the measured one, in one thread.
+ * The targets judge the measured burst; the cold one is reported beside it
+ * (a fresh process's first sweep has a target of its own, `first-sweep`).
  */
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
@@ -20,11 +28,16 @@ import { loadSqlite, NEEDS_SQLITE } from './sqlite-db.js';
 
 const READ_WORKER = new URL('./scale-read-worker.js', import.meta.url);
 
-/** One run's figures; times in milliseconds. */
+/** One run's figures, of the measured burst but where named cold; times in milliseconds. */
 export interface AgentsFigures {
   readonly agents: number;
   readonly checks: number;
   readonly wallMs: number;
+  /** The pool's first burst, on the other set of agents, before this one (see the top). */
+  readonly coldWallMs: number;
+  readonly coldLoopMaxMs: number;
+  readonly coldGcMaxMs: number;
+  readonly coldIssueMs: number;
   /** Calling every checker, before the first await: the main thread's share in the checks' turn. */
   readonly issueMs: number;
   /** The loop watcher's figures (`loop-watch.ts`): the 1 ms interval's longest gap, and the delay histogram's max. */
@@ -35,6 +48,8 @@ export interface AgentsFigures {
   readonly wrong: number;
   /** One worker thread reading the same stores in sequence, and the old way on the main thread (absent in an env variant). */
   readonly threadReadMs?: number;
+  /** That thread's read of the first set, before: its code not yet compiled. */
+  readonly coldThreadReadMs?: number;
   readonly oldWallMs?: number;
   readonly oldLoopMaxMs?: number;
 }
@@ -52,23 +67,28 @@ export async function agentsCase(ctx: CaseContext, kind: 'json' | 'sqlite'): Pro
     const sqlite = loadSqlite();
     if (!sqlite) throw new Error(NEEDS_SQLITE);
     // bench:sqlite's world lives in a temp dir of its own, outside this process's.
-    const w = sqliteAgentsWorld(sqlite, ctx.flags.agents);
+    const w = sqliteAgentsWorld(sqlite, 2 * ctx.flags.agents);
     const forget = ctx.onAbort(w.cleanup);
     world = w;
     cleanup = () => {
       w.cleanup();
       forget();
     };
-  } else world = jsonAgentsWorld(ctx.root, ctx.flags.agents);
+  } else world = jsonAgentsWorld(ctx.root, 2 * ctx.flags.agents);
   try {
-    ctx.progress(`${world.agents.length} agents' stores written in ${(since(t0) / 1000).toFixed(1)} s; ${world.withAuth} of ${world.agents.length * AGENT_PROVIDERS.length} checks have auth`);
+    const sets = splitSets(world, ctx.flags.agents);
+    ctx.progress(
+      `${world.agents.length} agents' stores written in ${(since(t0) / 1000).toFixed(1)} s (two sets of ${ctx.flags.agents}); ${world.withAuth} of ${world.agents.length * AGENT_PROVIDERS.length} checks have auth`,
+    );
     const runs: AgentsFigures[] = [];
     for (const run of runNumbers(ctx)) {
-      let figures = await poolRun(ctx, world);
-      if (!ctx.envVariant) figures = { ...figures, threadReadMs: await threadRead(ctx, world), ...(await oldWay(ctx, world)) };
+      let figures = await poolRun(ctx, world, sets);
+      if (!ctx.envVariant) figures = { ...figures, ...(await threadRead(ctx, world, sets)), ...(await oldWay(ctx, world, sets)) };
       ctx.progress(
         `run ${run}/${ctx.flags.runs}: ${figures.checks} checks answered in ${figures.wallMs.toFixed(0)} ms (${figures.wrong} wrong), loop max ${figures.loopMaxMs.toFixed(1)} ms` +
-          (figures.threadReadMs === undefined ? '' : `; one thread ${figures.threadReadMs.toFixed(0)} ms, old way ${figures.oldWallMs?.toFixed(0)} ms`),
+          (figures.threadReadMs === undefined ? '' : `; one thread ${figures.threadReadMs.toFixed(0)} ms, old way ${figures.oldWallMs?.toFixed(0)} ms`) +
+          `; the pool's first burst ${figures.coldWallMs.toFixed(0)} ms, loop max ${figures.coldLoopMaxMs.toFixed(1)} ms` +
+          (figures.coldThreadReadMs === undefined ? '' : `, one thread's first ${figures.coldThreadReadMs.toFixed(0)} ms`),
       );
       runs.push(figures);
     }
@@ -78,66 +98,98 @@ export async function agentsCase(ctx: CaseContext, kind: 'json' | 'sqlite'): Pro
   }
 }
 
-async function poolRun(ctx: CaseContext, world: AgentsWorld): Promise<AgentsFigures> {
+/** The world's agents in two sets of `n`: the first burst's, and the measured one's. */
+interface AgentSets {
+  readonly first: AgentsWorld['agents'];
+  readonly measured: AgentsWorld['agents'];
+}
+
+function splitSets(world: AgentsWorld, n: number): AgentSets {
+  return { first: world.agents.slice(0, n), measured: world.agents.slice(n) };
+}
+
+async function poolRun(ctx: CaseContext, world: AgentsWorld, sets: AgentSets): Promise<AgentsFigures> {
   const pool = createAuthProbePool({ probes: defaultProbeConfig, ...poolEnv(ctx, world.vars) });
   try {
-    // A started pool: a thread up, its code loaded and compiled on the spare agent; nothing of the measured agents read.
+    // A started pool: a thread up, its code loaded; nothing of either set read.
     const warm = pool.createChecker({ agentDir: world.spare });
     await Promise.all(AGENT_PROVIDERS.map((p) => warm(p)));
     await settle();
-    const loop = await watchLoop();
-    const t0 = performance.now();
-    const pending: Promise<boolean | null>[] = [];
-    for (const agent of world.agents) {
-      const check = pool.createChecker({ agentDir: agent.agentDir });
-      for (const provider of AGENT_PROVIDERS) pending.push(check(provider).catch(() => null));
-    }
-    const issueMs = since(t0);
-    const answers = await Promise.all(pending);
-    const wallMs = since(t0);
-    const l = await loop.stop();
-    const wrong = wrongAnswers(answers, expectedOf(world));
-    return { agents: world.agents.length, checks: answers.length, wallMs, issueMs, loopMaxMs: l.loopMaxMs, delayMaxMs: l.delayMaxMs, gcMaxMs: l.gcMaxMs, wrong };
+    const cold = await burst(pool, sets.first);
+    await settle();
+    const b = await burst(pool, sets.measured);
+    return {
+      ...b,
+      coldWallMs: cold.wallMs,
+      coldLoopMaxMs: cold.loopMaxMs,
+      coldGcMaxMs: cold.gcMaxMs,
+      coldIssueMs: cold.issueMs,
+      wrong: cold.wrong + b.wrong,
+    };
   } finally {
     await pool.close({ force: true });
   }
 }
 
-const expectedOf = (world: AgentsWorld) => world.agents.flatMap((a) => a.expected);
+type Burst = Pick<AgentsFigures, 'agents' | 'checks' | 'wallMs' | 'issueMs' | 'loopMaxMs' | 'delayMaxMs' | 'gcMaxMs' | 'wrong'>;
+
+/** Every agent of `agents` checked for its 5 providers at once, the loop watched. */
+async function burst(pool: ReturnType<typeof createAuthProbePool>, agents: AgentsWorld['agents']): Promise<Burst> {
+  const loop = await watchLoop();
+  const t0 = performance.now();
+  const pending: Promise<boolean | null>[] = [];
+  for (const agent of agents) {
+    const check = pool.createChecker({ agentDir: agent.agentDir });
+    for (const provider of AGENT_PROVIDERS) pending.push(check(provider).catch(() => null));
+  }
+  const issueMs = since(t0);
+  const answers = await Promise.all(pending);
+  const wallMs = since(t0);
+  const l = await loop.stop();
+  const wrong = wrongAnswers(answers, expectedOf(agents));
+  return { agents: agents.length, checks: answers.length, wallMs, issueMs, loopMaxMs: l.loopMaxMs, delayMaxMs: l.delayMaxMs, gcMaxMs: l.gcMaxMs, wrong };
+}
+
+const expectedOf = (agents: AgentsWorld['agents']) => agents.flatMap((a) => a.expected);
 
 function runnerInput(ctx: CaseContext, world: AgentsWorld): RunnerInput {
   return { config: defaultProbeConfig, configDir: ctx.root, agentDir: world.spare, env: world.vars };
 }
 
-/** The same probes in sequence in one fresh worker thread; its read time, in milliseconds. */
-async function threadRead(ctx: CaseContext, world: AgentsWorld): Promise<number> {
+/** The same probes in sequence in one fresh worker thread, the first set then the measured one: each set's read time, in milliseconds. */
+async function threadRead(ctx: CaseContext, world: AgentsWorld, sets: AgentSets): Promise<{ threadReadMs: number; coldThreadReadMs: number }> {
   touch(world.files);
-  const data: ReadWorkerData = { input: runnerInput(ctx, world), agentDirs: world.agents.map((a) => a.agentDir), providers: AGENT_PROVIDERS, warmupAgentDir: world.spare };
+  const data: ReadWorkerData = {
+    input: runnerInput(ctx, world),
+    sets: [sets.first.map((a) => a.agentDir), sets.measured.map((a) => a.agentDir)],
+    providers: AGENT_PROVIDERS,
+    warmupAgentDir: world.spare,
+  };
   const worker = new Worker(READ_WORKER, { workerData: data });
   try {
     const [result] = (await once(worker, 'message')) as [ReadWorkerResult];
-    const wrong = wrongAnswers(result.answers, expectedOf(world));
+    const wrong = wrongAnswers(result.answers, [...expectedOf(sets.first), ...expectedOf(sets.measured)]);
     if (wrong > 0) ctx.progress(`WARNING: one thread's read got ${wrong} answers wrong`);
-    return result.readMs;
+    return { coldThreadReadMs: result.readMs[0] as number, threadReadMs: result.readMs[1] as number };
   } finally {
     await worker.terminate();
   }
 }
 
-/** The same probes in sequence on the main thread, an agent's providers in one task. */
-async function oldWay(ctx: CaseContext, world: AgentsWorld): Promise<{ oldWallMs: number; oldLoopMaxMs: number }> {
+/** The same probes in sequence on the main thread, an agent's providers in one task: the first set untimed, then the measured one. */
+async function oldWay(ctx: CaseContext, world: AgentsWorld, sets: AgentSets): Promise<{ oldWallMs: number; oldLoopMaxMs: number }> {
   const probeAgent = createAgentProbeRunner(runnerInput(ctx, world));
-  await probeAgent(world.spare, AGENT_PROVIDERS);
   // The main thread's parse cache would otherwise answer a second run from the first's reads.
   touch(world.files);
+  for (const agent of sets.first) await probeAgent(agent.agentDir, AGENT_PROVIDERS);
   await settle();
   const loop = await watchLoop();
   const t0 = performance.now();
   const answers: boolean[] = [];
-  for (const agent of world.agents) answers.push(...(await probeAgent(agent.agentDir, AGENT_PROVIDERS)));
+  for (const agent of sets.measured) answers.push(...(await probeAgent(agent.agentDir, AGENT_PROVIDERS)));
   const oldWallMs = since(t0);
   const l = await loop.stop();
-  const wrong = wrongAnswers(answers, expectedOf(world));
+  const wrong = wrongAnswers(answers, expectedOf(sets.measured));
   if (wrong > 0) ctx.progress(`WARNING: the old way got ${wrong} answers wrong`);
   return { oldWallMs, oldLoopMaxMs: l.loopMaxMs };
 }

@@ -171,6 +171,16 @@ function caseNotes(result: ScaleResult): string[] {
         (c.oldWallMs === undefined ? '' : `; old wall extrapolated from ${fmt(c.oldClis)} of ${fmt(c.clis)} CLIs run (${fmt(c.oldMeasuredMs)} ms measured)`),
     );
   }
+  for (const name of ['agents-json', 'agents-sqlite'] as const) {
+    const agents = result.cases[name];
+    if (!agents) continue;
+    const c = agents.median;
+    out.push(
+      `${name}: the row is the pool's second burst, on a second set of ${fmt(c.agents)} agents (its caller's turn ${fmt(c.issueMs)} ms); its first, on a thread just started: ` +
+        `${fmt(c.coldWallMs)} ms, loop max ${fmt(c.coldLoopMaxMs)} ms, GC max ${fmt(c.coldGcMaxMs)} ms, caller's turn ${fmt(c.coldIssueMs)} ms` +
+        (c.coldThreadReadMs === undefined ? '' : `; one thread's first read ${fmt(c.coldThreadReadMs)} ms`),
+    );
+  }
   if (ids) {
     const c = ids.median;
     out.push(

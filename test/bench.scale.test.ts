@@ -21,7 +21,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const GOOD: ScaleTargetInput = {
   'warm-2k': { median: { callMs: 2, wallMs: 80, loopMaxMs: 6 } },
   'warm-10k': { median: { callMs: 4.9, wallMs: 400, loopMaxMs: 15 } },
-  'agents-json': { median: { wallMs: 1400, loopMaxMs: 9, threadReadMs: 1000 } },
+  'agents-json': { median: { wallMs: 1400, loopMaxMs: 9, threadReadMs: 1000, coldWallMs: 2900, coldLoopMaxMs: 15, coldThreadReadMs: 2000 } },
   clis: { median: { wallMs: 4800, loopMaxMs: 3, boundMs: 4000 } },
   'ids-40k': { median: { loopMaxMs: 12, heapBeforeMb: 20, heapAfterExpiryMb: 23.9, rejected: 0 } },
   'first-sweep': { median: { wallMs: 500, loopMaxMs: 11 }, criticalPath: { median: { wallMs: 420 } } },
@@ -36,6 +36,8 @@ describe('the scale benchmark targets', () => {
       ['warm-2k warm() returns in <= 5 ms', true],
       ['warm-10k loop max <= 15 ms', true],
       ['warm-10k warm() returns in <= 5 ms', true],
+      ['agents-json first burst loop max <= 15 ms', true],
+      ["agents-json first burst wall <= 1.5 x one thread's first read (ms)", true],
       ['agents-json loop max <= 15 ms', true],
       ["agents-json wall <= 1.5 x one thread's read time (ms)", true],
       ['clis wall <= 1.25 x (CLIs / 16 at once) x CLI time (ms)', true],
@@ -46,16 +48,17 @@ describe('the scale benchmark targets', () => {
       ['first-sweep loop max <= 15 ms', true],
       ["memory: the pool's RSS rise, spawn helper included (by PSS) <= 60 MiB", true],
     ]);
-    expect(out[5]).toEqual({ target: "agents-json wall <= 1.5 x one thread's read time (ms)", value: 1400, limit: 1500, met: true });
-    expect(out[6]).toMatchObject({ value: 4800, limit: 5000 });
-    expect(out[9]?.value).toBeCloseTo(3.9, 6);
-    expect(out[10]).toMatchObject({ value: 500, limit: 525 });
+    expect(out[5]).toEqual({ target: "agents-json first burst wall <= 1.5 x one thread's first read (ms)", value: 2900, limit: 3000, met: true });
+    expect(out[7]).toEqual({ target: "agents-json wall <= 1.5 x one thread's read time (ms)", value: 1400, limit: 1500, met: true });
+    expect(out[8]).toMatchObject({ value: 4800, limit: 5000 });
+    expect(out[11]?.value).toBeCloseTo(3.9, 6);
+    expect(out[12]).toMatchObject({ value: 500, limit: 525 });
   });
 
   it('misses each target its figures break', () => {
     const out = scaleTargets({
       'warm-2k': { median: { callMs: 5.1, wallMs: 80, loopMaxMs: 15.2 } },
-      'agents-sqlite': { median: { wallMs: 1501, loopMaxMs: 40, threadReadMs: 1000 } },
+      'agents-sqlite': { median: { wallMs: 1501, loopMaxMs: 40, threadReadMs: 1000, coldWallMs: 3001, coldLoopMaxMs: 15.1, coldThreadReadMs: 2000 } },
       clis: { median: { wallMs: 5001, loopMaxMs: 3, boundMs: 4000 } },
       // 10 % of 60 MiB is more than the 4 MiB floor.
       'ids-40k': { median: { loopMaxMs: 3, heapBeforeMb: 60, heapAfterExpiryMb: 66.1, rejected: 0 } },
@@ -65,6 +68,8 @@ describe('the scale benchmark targets', () => {
     expect(out.filter((t) => !t.met).map((t) => t.target)).toEqual([
       'warm-2k loop max <= 15 ms',
       'warm-2k warm() returns in <= 5 ms',
+      'agents-sqlite first burst loop max <= 15 ms',
+      "agents-sqlite first burst wall <= 1.5 x one thread's first read (ms)",
       'agents-sqlite loop max <= 15 ms',
       "agents-sqlite wall <= 1.5 x one thread's read time (ms)",
       'clis wall <= 1.25 x (CLIs / 16 at once) x CLI time (ms)',
@@ -99,7 +104,9 @@ describe('the scale benchmark targets', () => {
   it('leaves out what was not measured, and misses a target whose figure is NaN', () => {
     expect(scaleTargets({})).toEqual([]);
     // An env variant of the old way alone (no threadReadMs): no wall target, only the loop's.
-    expect(scaleTargets({ 'agents-json': { median: { wallMs: 10, loopMaxMs: 3, threadReadMs: undefined } } }).map((t) => t.target)).toEqual(['agents-json loop max <= 15 ms']);
+    expect(
+      scaleTargets({ 'agents-json': { median: { wallMs: 10, loopMaxMs: 3, threadReadMs: undefined, coldWallMs: 20, coldLoopMaxMs: 4, coldThreadReadMs: undefined } } }).map((t) => t.target),
+    ).toEqual(['agents-json first burst loop max <= 15 ms', 'agents-json loop max <= 15 ms']);
     const [loop] = scaleTargets({ memory: { median: { totalRisePssMb: Number.NaN } } });
     expect(loop).toMatchObject({ met: false });
   });
@@ -143,8 +150,42 @@ describe("the scale benchmark's figures", () => {
 const FIGURES: Record<string, readonly string[]> = {
   'warm-2k': ['providers', 'callMs', 'wallMs', 'loopMaxMs', 'delayMaxMs', 'gcMaxMs', 'wrong', 'oldWallMs', 'oldLoopMaxMs'],
   'warm-10k': ['providers', 'callMs', 'wallMs', 'loopMaxMs', 'delayMaxMs', 'gcMaxMs', 'wrong', 'oldWallMs', 'oldLoopMaxMs'],
-  'agents-json': ['agents', 'checks', 'wallMs', 'issueMs', 'loopMaxMs', 'delayMaxMs', 'gcMaxMs', 'wrong', 'threadReadMs', 'oldWallMs', 'oldLoopMaxMs'],
-  'agents-sqlite': ['agents', 'checks', 'wallMs', 'issueMs', 'loopMaxMs', 'delayMaxMs', 'gcMaxMs', 'wrong', 'threadReadMs', 'oldWallMs', 'oldLoopMaxMs'],
+  'agents-json': [
+    'agents',
+    'checks',
+    'wallMs',
+    'issueMs',
+    'loopMaxMs',
+    'delayMaxMs',
+    'gcMaxMs',
+    'wrong',
+    'coldWallMs',
+    'coldLoopMaxMs',
+    'coldGcMaxMs',
+    'coldIssueMs',
+    'threadReadMs',
+    'coldThreadReadMs',
+    'oldWallMs',
+    'oldLoopMaxMs',
+  ],
+  'agents-sqlite': [
+    'agents',
+    'checks',
+    'wallMs',
+    'issueMs',
+    'loopMaxMs',
+    'delayMaxMs',
+    'gcMaxMs',
+    'wrong',
+    'coldWallMs',
+    'coldLoopMaxMs',
+    'coldGcMaxMs',
+    'coldIssueMs',
+    'threadReadMs',
+    'coldThreadReadMs',
+    'oldWallMs',
+    'oldLoopMaxMs',
+  ],
   clis: ['providers', 'clis', 'wallMs', 'loopMaxMs', 'delayMaxMs', 'gcMaxMs', 'maxConcurrent', 'cliRuns', 'boundMs', 'wrong', 'oldWallMs', 'oldMeasuredMs', 'oldClis', 'oldLoopMaxMs'],
   'ids-40k': [
     'ids',
@@ -165,7 +206,7 @@ const FIGURES: Record<string, readonly string[]> = {
   'first-sweep': ['providers', 'wallMs', 'createMs', 'loopMaxMs', 'delayMaxMs', 'gcMaxMs', 'threads', 'wrong'],
   memory: ['providers', 'threads', 'rssBeforeMb', 'rssAfterMb', 'processRiseMb', 'perThreadMb', 'helpers', 'helperRssMb', 'helperPssMb', 'totalRiseMb', 'totalRisePssMb'],
 };
-const OLD = ['threadReadMs', 'oldWallMs', 'oldMeasuredMs', 'oldClis', 'oldLoopMaxMs'];
+const OLD = ['threadReadMs', 'coldThreadReadMs', 'oldWallMs', 'oldMeasuredMs', 'oldClis', 'oldLoopMaxMs'];
 const ENV_CASES = ['warm-2k', 'warm-10k', 'agents-json', 'agents-sqlite', 'clis', 'ids-40k'];
 
 interface Case {

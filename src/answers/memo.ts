@@ -11,12 +11,16 @@ import type { Answer } from './answer.js';
 const SPELLINGS_PER_ANSWER = 64;
 
 export class AnswerMemo {
-  readonly #plain = new Map<string, Answer>();
+  /**
+   * Made when its first answer is found, not with the scope: a thousand agents' checkers are made in the caller's turn,
+   * and what that turn allocates all survives its first collection.
+   */
+  #plain: Map<string, Answer> | undefined;
   /** Made on the first check with a modelApi: most gateways' scopes never see one, and a thousand agents make a thousand memos. */
   #byModelApi: Map<string, Map<string, Answer>> | undefined;
 
   get(provider: string, modelApi: string | undefined): Answer | undefined {
-    return modelApi === undefined ? this.#plain.get(provider) : this.#byModelApi?.get(provider)?.get(modelApi);
+    return modelApi === undefined ? this.#plain?.get(provider) : this.#byModelApi?.get(provider)?.get(modelApi);
   }
 
   set(provider: string, modelApi: string | undefined, answer: Answer): void {
@@ -27,7 +31,7 @@ export class AnswerMemo {
     if (answer.spellings) answer.spellings.push(provider, modelApi);
     else answer.spellings = [provider, modelApi];
     if (modelApi === undefined) {
-      this.#plain.set(provider, answer);
+      (this.#plain ??= new Map()).set(provider, answer);
       return;
     }
     this.#byModelApi ??= new Map();
@@ -49,7 +53,7 @@ export class AnswerMemo {
 
   #delete(provider: string, modelApi: string | undefined): void {
     if (modelApi === undefined) {
-      this.#plain.delete(provider);
+      this.#plain?.delete(provider);
       return;
     }
     const inner = this.#byModelApi?.get(provider);

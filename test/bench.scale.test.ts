@@ -146,46 +146,18 @@ describe("the scale benchmark's figures", () => {
   });
 });
 
+/** The agents cases' figures: both bursts', and one thread's reads of both sets. */
+const AGENTS_FIGURES = [
+  ...['agents', 'checks', 'wallMs', 'issueMs', 'loopMaxMs', 'delayMaxMs', 'gcMaxMs', 'wrong'],
+  ...['coldWallMs', 'coldLoopMaxMs', 'coldGcMaxMs', 'coldIssueMs', 'threadReadMs', 'coldThreadReadMs', 'oldWallMs', 'oldLoopMaxMs'],
+];
+
 /** The figures every case's medians must carry as numbers (old ways and thread reads only without the env variables). */
 const FIGURES: Record<string, readonly string[]> = {
   'warm-2k': ['providers', 'callMs', 'wallMs', 'loopMaxMs', 'delayMaxMs', 'gcMaxMs', 'wrong', 'oldWallMs', 'oldLoopMaxMs'],
   'warm-10k': ['providers', 'callMs', 'wallMs', 'loopMaxMs', 'delayMaxMs', 'gcMaxMs', 'wrong', 'oldWallMs', 'oldLoopMaxMs'],
-  'agents-json': [
-    'agents',
-    'checks',
-    'wallMs',
-    'issueMs',
-    'loopMaxMs',
-    'delayMaxMs',
-    'gcMaxMs',
-    'wrong',
-    'coldWallMs',
-    'coldLoopMaxMs',
-    'coldGcMaxMs',
-    'coldIssueMs',
-    'threadReadMs',
-    'coldThreadReadMs',
-    'oldWallMs',
-    'oldLoopMaxMs',
-  ],
-  'agents-sqlite': [
-    'agents',
-    'checks',
-    'wallMs',
-    'issueMs',
-    'loopMaxMs',
-    'delayMaxMs',
-    'gcMaxMs',
-    'wrong',
-    'coldWallMs',
-    'coldLoopMaxMs',
-    'coldGcMaxMs',
-    'coldIssueMs',
-    'threadReadMs',
-    'coldThreadReadMs',
-    'oldWallMs',
-    'oldLoopMaxMs',
-  ],
+  'agents-json': AGENTS_FIGURES,
+  'agents-sqlite': AGENTS_FIGURES,
   clis: ['providers', 'clis', 'wallMs', 'loopMaxMs', 'delayMaxMs', 'gcMaxMs', 'maxConcurrent', 'cliRuns', 'boundMs', 'wrong', 'oldWallMs', 'oldMeasuredMs', 'oldClis', 'oldLoopMaxMs'],
   'ids-40k': [
     'ids',

@@ -15,7 +15,7 @@ export interface ReadWorkerData {
   /** Sets of agent directories, read in this order; each agent probed for every provider in one task. */
   readonly sets: readonly (readonly string[])[];
   readonly providers: readonly string[];
-  /** Probed first and not timed, so the code is compiled as the pool's was. */
+  /** Probed first and not timed: the code loaded and run once, as the pool's was on its spare agent. */
   readonly warmupAgentDir: string;
 }
 

@@ -29,8 +29,7 @@ export class EnvEpochs {
   /** The JSON of the last snapshot of an `env` object, to send a new one only when it changed. */
   #json: string | undefined;
   #snapshots = 0;
-  /** Lookups announced for the current epoch's tasks, and those announced for tasks not sent yet. */
-  #reads = 0;
+  /** Lookups announced for tasks not sent yet (those of the epoch's sent tasks are its ref's `reads`). */
   #announced = 0;
   /** The pool's `env` object; undefined: `process.env`, shared with the workers. */
   readonly #source: Readonly<Record<string, string | undefined>> | undefined;
@@ -56,7 +55,6 @@ export class EnvEpochs {
   current(now = Date.now()): EnvRef {
     const ref = this.#ref;
     if (ref && now - ref.at < ENV_EPOCH_MS) return this.#announce(ref);
-    this.#reads = 0;
     if (!this.#source) return (this.#ref = this.#announce({ at: now }));
     const env: Record<string, string> = {};
     for (const [name, value] of Object.entries(this.#source)) if (value !== undefined) env[name] = value;
@@ -69,11 +67,11 @@ export class EnvEpochs {
     return (this.#ref = { at: now, snapshot: { id: ++this.#snapshots, json: shared } });
   }
 
-  /** `ref`, with what was announced since its last task folded into its `reads` (a new ref: sent ones are copies). */
+  /** `ref`, with what was announced since its last task added to its `reads` (a new ref: sent ones are copies). */
   #announce(ref: EnvRef): EnvRef {
     if (this.#announced === 0) return ref;
-    this.#reads += this.#announced;
+    const reads = (ref.reads ?? 0) + this.#announced;
     this.#announced = 0;
-    return (this.#ref = { ...ref, reads: this.#reads });
+    return (this.#ref = { ...ref, reads });
   }
 }

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { useFixture } from './helpers/fixture.js';
@@ -80,6 +80,37 @@ describe('the dependency watcher', () => {
     }
   });
 
+  it("makes a new path's watch at its first check, just before reading it: a change made before the watch is that check's to find", async () => {
+    const file = dir.write('first-check/auth.json', '{"v":1}');
+    const changed: unknown[] = [];
+    const watchesAtRead: number[] = [];
+    const reading = async (task: Parameters<typeof readDependencies>[0]) => {
+      watchesAtRead.push(inotifyWatches());
+      return read(task);
+    };
+    const before = inotifyWatches();
+    const watcher = new DependencyWatcher({ enabled: true, debounceMs: 10, pollMs: 2000, verifyMs: 0, logger, read: reading, slices }, (items) => changed.push(...items));
+    try {
+      const item = { deps: new Map([[file, fileFingerprint(file)]]) };
+      watcher.track(item);
+      // Following it made no watch: a burst's answers are not held up by a thousand of them.
+      expect(inotifyWatches()).toBe(before);
+      // Written while nothing watches it: no event will ever tell of it.
+      writeFileSync(file, '{"v":22}');
+      expect(await eventually(() => changed.length === 1)).toBe(true);
+      expect(changed[0]).toMatchObject({ item, path: file, fingerprint: fileFingerprint(file) });
+      // The check read it with its directory's watch already made, and that watch tells of the next change.
+      expect(watchesAtRead[0]).toBe(before + 1);
+      item.deps.set(file, fileFingerprint(file));
+      writeFileSync(file, '{"v":333}');
+      expect(await eventually(() => changed.length === 2)).toBe(true);
+      expect(watchesAtRead).toHaveLength(2);
+    } finally {
+      watcher.close();
+    }
+    expect(inotifyWatches()).toBe(before);
+  });
+
   it('checks a burst of dependents once the burst is quiet, and events that never stop within ten debounce periods', async () => {
     const files = Array.from({ length: 25 }, (_, i) => dir.write(`burst/${i}.json`, '{"v":1}'));
     const reads: { at: number; paths: number }[] = [];
@@ -115,6 +146,24 @@ describe('the dependency watcher', () => {
     }
   });
 });
+
+/** The inotify watches this process holds (libuv's `fs.watch` on Linux): counted from each inotify descriptor's fdinfo. */
+function inotifyWatches(): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue; // closed since it was listed (the listing's own descriptor)
+    }
+    if (target !== 'anon_inode:inotify') continue;
+    n += readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('inotify wd:')).length;
+  }
+  return n;
+}
 
 describe('a rows dependency as its probe records it', () => {
   it('carries its files signature, which the digest comparison leaves out', async () => {

@@ -81,6 +81,13 @@ export class DependencyWatcher<T extends Dependent> {
   readonly #rowFiles = new Map<string, string>();
   /** Rows dependencies to read whatever their files say: newly followed (see `track`), or at a verify pass. */
   readonly #mustRead = new Set<string>();
+  /**
+   * Paths newly followed and not watched yet, with their fingerprints: their watches are made by the check that
+   * follows (`#flush`), just before it reads them, not as each answer arrives. A sweep's thousand directories are
+   * watched after its burst of answers, in slices, rather than in the middle of it (a third of the main thread's
+   * work per result); a change made before the watch is the check's to find, as one made before `track` always was.
+   */
+  readonly #unwatched = new Map<string, string>();
 
   constructor(
     private readonly options: WatchOptions,
@@ -105,16 +112,16 @@ export class DependencyWatcher<T extends Dependent> {
 
   /**
    * Starts following a dependent's paths (or, given the paths it followed before, only the difference), then
-   * checks them once: a change between its probe and now is not missed.
+   * checks them once, their watches made first (see `#unwatched`): a change between its probe and now is not missed.
    */
   track(item: T, previous?: ReadonlyMap<string, string>): void {
     if (this.#closed) return;
     if (previous) for (const path of previous.keys()) if (!item.deps.has(path)) this.#forget(item, path);
     for (const [path, fingerprint] of item.deps) {
       const dependents = this.#byPath.get(path);
-      // An existing file is watched from its directory now; a missing one from its nearest existing ancestor once
-      // a worker has found it (its first check, just below).
-      if (!dependents && !this.#polling) this.#watches.place(path, fingerprint, undefined);
+      // An existing file is watched from its directory, at its first check; a missing one from its nearest existing
+      // ancestor once that check has found it.
+      if (!dependents && !this.#polling) this.#unwatched.set(path, fingerprint);
       this.#byPath.set(path, withItem(dependents, item));
       this.#pending.add(path);
       if (isRowsKey(path)) this.#followRows(path, fingerprint);
@@ -150,6 +157,7 @@ export class DependencyWatcher<T extends Dependent> {
     }
     this.#byPath.delete(path);
     this.#rowFiles.delete(path);
+    this.#unwatched.delete(path);
     this.#watches.unanchor(path);
   }
 
@@ -162,6 +170,7 @@ export class DependencyWatcher<T extends Dependent> {
     this.#pending.clear();
     this.#rowFiles.clear();
     this.#mustRead.clear();
+    this.#unwatched.clear();
   }
 
   #onEvent(paths: Iterable<string>): void {
@@ -198,6 +207,8 @@ export class DependencyWatcher<T extends Dependent> {
    * files is a few messages) and reports the dependents whose fingerprint differs.
    */
   async #flush(): Promise<void> {
+    await this.#watchNew();
+    if (this.#closed) return;
     const pending = [...this.#pending];
     this.#pending.clear();
     this.#firstPendingAt = undefined;
@@ -229,6 +240,17 @@ export class DependencyWatcher<T extends Dependent> {
     if (changed.length > 0) this.onChanged(changed);
   }
 
+  /** Makes the watches of the paths followed since the last check (see `#unwatched`), a slice of a turn at a time. */
+  async #watchNew(): Promise<void> {
+    if (this.#unwatched.size === 0) return;
+    const paths = [...this.#unwatched];
+    this.#unwatched.clear();
+    await this.options.slices.forEach(paths, ([path, fingerprint]) => {
+      // Forgotten since, or no longer watching (a fallback to polling).
+      if (!this.#closed && !this.#polling && this.#byPath.has(path)) this.#watches.place(path, fingerprint, undefined);
+    });
+  }
+
   /** What a worker read of a followed path: its dependents whose fingerprint differs go to `changed`. */
   #seen(key: string, state: DepState | undefined, changed: FileChange<T>[]): void {
     const items = this.#byPath.get(key);
@@ -256,6 +278,7 @@ export class DependencyWatcher<T extends Dependent> {
       'cannot watch credential files; checking their fingerprints on an interval instead',
     );
     this.#watches.close();
+    this.#unwatched.clear();
     clearInterval(this.#poll);
     this.#poll = undefined;
     this.#startChecking();

@@ -54,4 +54,15 @@ describe("a check's form of a provider's result", () => {
     expect(CheckResultSchema.safeParse(bad('position', -1)).success).toBe(false);
     expect(CheckResultSchema.safeParse(bad('label', 'API key')).success).toBe(false);
   });
+
+  it('names the fields that were wrong, as the log does: the compiled schema hands a refusal to the runtime parser, issues and all', () => {
+    const good = checkResultOf(whole);
+    const fields = (raw: unknown) => {
+      const parsed = CheckResultSchema.safeParse(raw);
+      return parsed.success ? [] : parsed.error.issues.map((issue) => issue.path.join('.'));
+    };
+    expect(fields({ ...good, probes: [good.probes[0], { ...good.probes[1], position: -1 }] })).toEqual(['probes.1.position']);
+    expect(fields({ ...good, decidedBy: 1.5, auth: 'yes' })).toEqual(['auth', 'decidedBy']);
+    expect(fields({ ...good, probes: [{ ...good.probes[0], deps: '/a' }] })).toEqual(['probes.0.deps']);
+  });
 });

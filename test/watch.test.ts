@@ -104,7 +104,9 @@ describe('the dependency watcher', () => {
       item.deps.set(file, fileFingerprint(file));
       writeFileSync(file, '{"v":333}');
       expect(await eventually(() => changed.length === 2)).toBe(true);
-      expect(watchesAtRead).toHaveLength(2);
+      // Read again on that event (one check, or more if its events came apart), with no new watch.
+      expect(watchesAtRead.slice(1).length).toBeGreaterThan(0);
+      for (const n of watchesAtRead.slice(1)) expect(n).toBe(before + 1);
     } finally {
       watcher.close();
     }

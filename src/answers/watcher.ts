@@ -84,8 +84,9 @@ export class DependencyWatcher<T extends Dependent> {
   /**
    * Paths newly followed and not watched yet, with their fingerprints: their watches are made by the check that
    * follows (`#flush`), just before it reads them, not as each answer arrives. A sweep's thousand directories are
-   * watched after its burst of answers, in slices, rather than in the middle of it (a third of the main thread's
-   * work per result); a change made before the watch is the check's to find, as one made before `track` always was.
+   * watched after its burst of answers, in slices, rather than in the middle of it (about a tenth of the main
+   * thread's CPU in such a burst); a change made before the watch is the check's to find, as one made before `track`
+   * always was.
    */
   readonly #unwatched = new Map<string, string>();
 

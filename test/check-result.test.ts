@@ -6,6 +6,7 @@ const dist = (file: string) => fileURLToPath(new URL(`../dist/src/${file}`, impo
 const { checkResultOf, providerResultOf, CheckResultSchema } = (await import(dist('config/check-result.js'))) as typeof import('../src/config/check-result.js');
 const { ProviderResultSchema } = (await import(dist('config/schema.js'))) as typeof import('../src/config/schema.js');
 const { errorData } = (await import(dist('errors.js'))) as typeof import('../src/errors.js');
+const { CompiledCheckResultSchema } = (await import(dist('dispatch/task-results.js'))) as typeof import('../src/dispatch/task-results.js');
 
 const whole = ProviderResultSchema.parse({
   provider: 'anthropic',
@@ -58,7 +59,7 @@ describe("a check's form of a provider's result", () => {
   it('names the fields that were wrong, as the log does: the compiled schema hands a refusal to the runtime parser, issues and all', () => {
     const good = checkResultOf(whole);
     const fields = (raw: unknown) => {
-      const parsed = CheckResultSchema.safeParse(raw);
+      const parsed = CompiledCheckResultSchema.safeParse(raw);
       return parsed.success ? [] : parsed.error.issues.map((issue) => issue.path.join('.'));
     };
     expect(fields({ ...good, probes: [good.probes[0], { ...good.probes[1], position: -1 }] })).toEqual(['probes.1.position']);

@@ -43,20 +43,14 @@ const CheckProbeSchema = z.strictObject({
   deps: z.string().max(MAX_DEPS_CHARS).refine(isPairs, { message: 'must be path, fingerprint pairs' }).optional(),
 });
 
-/**
- * A provider's result for a check: its provider is the task's, by index. Compiled (zod's `z.compile`: the same
- * results and issues, from generated code): the main thread checks every result a worker streams, and the runtime
- * parser's walk of this nested shape was 3 µs a result there, most of a burst's validation.
- */
-export const CheckResultSchema = z.compile(
-  z.strictObject({
-    auth: z.boolean(),
-    decidedBy: z.number().int().nonnegative().nullable(),
-    durationMs: z.number().nonnegative(),
-    probes: z.array(CheckProbeSchema),
-    error: ErrorDataSchema.optional(),
-  }),
-);
+/** A provider's result for a check: its provider is the task's, by index. The main thread parses it compiled (`task-results.ts`). */
+export const CheckResultSchema = z.strictObject({
+  auth: z.boolean(),
+  decidedBy: z.number().int().nonnegative().nullable(),
+  durationMs: z.number().nonnegative(),
+  probes: z.array(CheckProbeSchema),
+  error: ErrorDataSchema.optional(),
+});
 
 export type CheckResult = z.infer<typeof CheckResultSchema>;
 type CheckProbe = CheckResult['probes'][number];

@@ -346,8 +346,8 @@ export const DepStateSchema = z.strictObject({
 });
 export type DepState = z.infer<typeof DepStateSchema>;
 
-/** A worker's states for a {@link DepsTask}, in its order. Compiled (see `CheckResultSchema`): a verify pass checks 256 at a time on the main thread. */
-export const DepsResultSchema = z.compile(z.strictObject({ states: z.array(DepStateSchema) }));
+/** A worker's states for a {@link DepsTask}, in its order. The main thread parses it compiled (`dispatcher.ts`). */
+export const DepsResultSchema = z.strictObject({ states: z.array(DepStateSchema) });
 
 /** A probe left out of a re-run, and the error it is reported with. */
 export interface ProbeSkip {

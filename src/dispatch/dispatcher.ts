@@ -8,6 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Piscina } from 'piscina';
+import { z } from 'zod';
 import { AuthProbeError } from '../errors.js';
 import { readsProcessEnv, type ResolvedOptions } from '../config/options.js';
 import { DepsResultSchema, type DepState, type DepsTask, type ProviderResult } from '../config/schema.js';
@@ -23,6 +24,9 @@ import { createControl, culprit, taskThread } from './watchdog.js';
 import { createWorkerPool, endOverdueThread, firstThreadOnline } from './worker-pool.js';
 import type { Slices } from '../slices.js';
 import { EnvEpochs } from './env-epochs.js';
+
+/** A verify pass's states, 256 a task, parsed compiled on this thread (see `CompiledCheckResultSchema`). */
+const CompiledDepsResultSchema = z.compile(DepsResultSchema);
 
 export type { DispatchRequest } from './request.js';
 
@@ -170,7 +174,7 @@ export class Dispatcher {
     const pool = this.#pool();
     if (this.#starting) await this.#starting;
     if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
-    const parsed = DepsResultSchema.safeParse(await pool.run(task));
+    const parsed = CompiledDepsResultSchema.safeParse(await pool.run(task));
     if (!parsed.success || parsed.data.states.length !== task.deps.length) throw new AuthProbeError('E_BAD_WORKER_RESULT', 'dependency states');
     return parsed.data.states;
   }

@@ -53,23 +53,159 @@ export const CheckResultSchema = z.strictObject({
 });
 
 export type CheckResult = z.infer<typeof CheckResultSchema>;
-type CheckProbe = CheckResult['probes'][number];
 
-/** Worker side: the check's form of `result`. */
-export function checkResultOf(result: ProviderResult): CheckResult {
-  return {
-    auth: result.auth,
-    decidedBy: result.decidedBy,
-    durationMs: result.durationMs,
-    probes: result.probes.map((p) => {
-      const c: { -readonly [K in keyof CheckProbe]: CheckProbe[K] } = { position: p.position, index: p.index, source: p.source, kind: p.kind, outcome: p.outcome, durationMs: p.durationMs };
-      if (p.error) c.code = p.error.code;
-      if (p.validUntil !== undefined) c.validUntil = p.validUntil;
-      if (p.deps) c.deps = joinDeps(p.deps);
-      return c;
-    }),
-    ...(result.error ? { error: result.error } : {}),
-  };
+/** The numbers of a result in a packed message, before its probes': see `PackedChecks`. */
+const RESULT_WIDTH = 7;
+/** The numbers of each probe. */
+const PROBE_WIDTH = 9;
+/** What stands for "none" where a number is a string's index, or `decidedBy`. */
+const NONE = -1;
+const SOURCES = CheckProbeSchema.shape.source.options;
+const KINDS = ProbeKindSchema.options;
+const OUTCOMES = CheckProbeSchema.shape.outcome.options;
+
+/**
+ * Results in their check form, as one message carries them between the threads: their numbers in one array, their
+ * strings (dependency lists, error codes) once each. Copying objects between threads serialises and rebuilds every
+ * property by name: in a thousand agents' sweep that was about 5 µs a result of the worker's time, on the thread the
+ * sweep waits for, and 2 µs of the gateway's to rebuild them. An agent's providers read the same files, so their
+ * dependency lists are one string, sent once and kept once.
+ *
+ * Per result: its index in the task's providers, `auth` (1 or 0), `decidedBy` (NONE: null), `durationMs`, its error's
+ * code and message (string indices, NONE: no error), and its probes' count; then per probe: `position`, `index`,
+ * `source`, `kind` and `outcome` (their enums' indices), `durationMs`, `code` (a string's index, NONE: none),
+ * `validUntil` (NaN: none), `deps` (a string's index, NONE: none).
+ */
+export interface PackedChecks {
+  readonly nums: Float64Array;
+  readonly strings: readonly string[];
+}
+
+/** The main thread's check of a packed message's frame; each result it holds is then checked on its own (`CheckResultSchema`). */
+export const PackedChecksSchema = z.strictObject({ nums: z.instanceof(Float64Array), strings: z.array(z.string()) });
+
+/** Dependency lists a packer compares a probe's with, before it joins it into a string of its own. */
+const RECENT_DEPS = 8;
+
+type DepPairs = NonNullable<ProviderResult['probes'][number]['deps']>;
+
+/** Worker side: packs results' check forms, until `take()`. */
+export class ChecksPacker {
+  #nums: number[] = [];
+  #strings: string[] = [];
+  /** Error codes and messages: few, and short. */
+  readonly #ids = new Map<string, number>();
+  /**
+   * The last lists of dependencies packed, with their strings' indices. An agent's providers read the same files,
+   * whose paths and fingerprints the worker reads once per task (the same strings): compared pair by pair, their
+   * lists are found equal without joining them or hashing a joined string, which was most of what packing cost.
+   */
+  #recent: { readonly deps: DepPairs; readonly id: number }[] = [];
+
+  add(index: number, { auth, decidedBy, durationMs, probes, error }: ProviderResult): void {
+    const nums = this.#nums;
+    nums.push(index, auth ? 1 : 0, decidedBy ?? NONE, durationMs, this.#id(error?.code), this.#id(error?.message), probes.length);
+    for (const p of probes) {
+      nums.push(
+        p.position,
+        p.index,
+        SOURCES.indexOf(p.source),
+        KINDS.indexOf(p.kind),
+        OUTCOMES.indexOf(p.outcome as (typeof OUTCOMES)[number]),
+        p.durationMs,
+        this.#id(p.error?.code),
+        p.validUntil ?? Number.NaN,
+        p.deps && p.deps.length > 0 ? this.#depsId(p.deps) : NONE,
+      );
+    }
+  }
+
+  /** What was added since the last `take()`. */
+  take(): PackedChecks {
+    const packed: PackedChecks = { nums: Float64Array.from(this.#nums), strings: this.#strings };
+    this.#nums = [];
+    this.#strings = [];
+    this.#ids.clear();
+    this.#recent = [];
+    return packed;
+  }
+
+  #id(value: string | undefined): number {
+    if (value === undefined) return NONE;
+    let id = this.#ids.get(value);
+    if (id === undefined) {
+      id = this.#strings.push(value) - 1;
+      this.#ids.set(value, id);
+    }
+    return id;
+  }
+
+  #depsId(deps: DepPairs): number {
+    for (const recent of this.#recent) if (samePairs(recent.deps, deps)) return recent.id;
+    const id = this.#strings.push(joinDeps(deps)) - 1;
+    if (this.#recent.length === RECENT_DEPS) this.#recent.shift();
+    this.#recent.push({ deps, id });
+    return id;
+  }
+}
+
+function samePairs(a: DepPairs, b: DepPairs): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as DepPairs[number];
+    const y = b[i] as DepPairs[number];
+    if (x[0] !== y[0] || x[1] !== y[1]) return false;
+  }
+  return true;
+}
+
+/**
+ * Main side: each result of a packed message as it claims to be, its index and its check form, for
+ * `CheckResultSchema` to judge. What a number cannot stand for (an enum's index out of range, a string's index that
+ * names none) is left as the number, which the schema refuses, naming its field. Results are read until the numbers
+ * end, or until a result's count of probes runs past them: the rest of that message is not readable.
+ */
+export function unpackChecks({ nums, strings }: PackedChecks): { readonly index: number; readonly check: unknown }[] {
+  const out: { index: number; check: unknown }[] = [];
+  const str = (n: number): unknown => (n === NONE ? undefined : Number.isInteger(n) && n >= 0 && n < strings.length ? strings[n] : n);
+  const of = <T>(values: readonly T[], n: number): T | number => (Number.isInteger(n) && n >= 0 && n < values.length ? (values[n] as T) : n);
+  let k = 0;
+  while (k + RESULT_WIDTH <= nums.length) {
+    const count = nums[k + 6] as number;
+    const end = k + RESULT_WIDTH + count * PROBE_WIDTH;
+    if (!Number.isInteger(count) || count < 0 || end > nums.length) break;
+    const auth = nums[k + 1] as number;
+    const decidedBy = nums[k + 2] as number;
+    const code = str(nums[k + 4] as number);
+    const check: Record<string, unknown> = {
+      auth: auth === 1 ? true : auth === 0 ? false : auth,
+      decidedBy: decidedBy === NONE ? null : decidedBy,
+      durationMs: nums[k + 3],
+      probes: new Array<unknown>(count),
+    };
+    if (code !== undefined) check.error = { code, message: str(nums[k + 5] as number) };
+    const index = nums[k] as number;
+    k += RESULT_WIDTH;
+    for (let j = 0; j < count; j++, k += PROBE_WIDTH) {
+      const probe: Record<string, unknown> = {
+        position: nums[k],
+        index: nums[k + 1],
+        source: of(SOURCES, nums[k + 2] as number),
+        kind: of(KINDS, nums[k + 3] as number),
+        outcome: of(OUTCOMES, nums[k + 4] as number),
+        durationMs: nums[k + 5],
+      };
+      const probeCode = str(nums[k + 6] as number);
+      if (probeCode !== undefined) probe.code = probeCode;
+      const validUntil = nums[k + 7] as number;
+      if (!Number.isNaN(validUntil)) probe.validUntil = validUntil;
+      const deps = str(nums[k + 8] as number);
+      if (deps !== undefined) probe.deps = deps;
+      (check.probes as unknown[])[j] = probe;
+    }
+    out.push({ index, check });
+  }
+  return out;
 }
 
 /** `deps` as one string, path, fingerprint, path, … joined by SEP. A loop, not `flat().join()`: this is a thread's work for every result it streams, and `flat` makes an array and walks it generically. */

@@ -13,12 +13,11 @@ import { z } from 'zod';
 import { errorData, type ErrorCode } from '../errors.js';
 import type { ResolvedOptions } from '../config/options.js';
 import { ProviderResultSchema, TaskResultSchema, type ProviderResult } from '../config/schema.js';
-import { CheckResultSchema, type DepsLists, providerResultOf } from '../config/check-result.js';
+import { CheckResultSchema, type DepsLists, PackedChecksSchema, providerResultOf, unpackChecks } from '../config/check-result.js';
 import type { Accounting } from './accounting.js';
 import type { CommandSession } from './helper-host.js';
 import type { DispatchRequest } from './request.js';
 import type { Slices } from '../slices.js';
-import type { ResultsMessage } from '../probes/result-outbox.js';
 
 /**
  * The check form's schema compiled (zod's `z.compile`: the same results and issues, from generated code): this thread
@@ -27,6 +26,9 @@ import type { ResultsMessage } from '../probes/result-outbox.js';
  * never parses a check form, pays nothing for it at its start.
  */
 export const CompiledCheckResultSchema = z.compile(CheckResultSchema);
+
+/** What a worker posts on a task's port (`ResultsMessage`, see `probes/result-outbox.ts`): its frame; each result in it is checked on its own. */
+const ResultsMessageSchema = z.compile(z.union([z.strictObject({ results: z.array(z.unknown()) }), z.strictObject({ checks: PackedChecksSchema })]));
 
 /** Called with each provider's result, by its index in the task's providers. */
 export type OnResult = (index: number, result: ProviderResult) => void;
@@ -97,11 +99,12 @@ export class TaskResults {
 
   #received(message: unknown): void {
     if (this.#session?.accept(message)) return;
-    const { results } = (message ?? {}) as Partial<ResultsMessage>;
-    if (!Array.isArray(results)) return;
+    const parsed = ResultsMessageSchema.safeParse(message);
+    if (!parsed.success) return;
+    const results: readonly unknown[] = 'checks' in parsed.data ? unpackChecks(parsed.data.checks) : parsed.data.results;
     // Each result is a piece of work of its own, queued in order now: the task's completion, queued after, finds
     // every result it streamed taken.
-    for (const streamed of results as unknown[]) this.#context.slices.run(() => this.#streamed(streamed));
+    for (const streamed of results) this.#context.slices.run(() => this.#streamed(streamed));
   }
 
   /** Posts to the worker on the task's channel: a command's answer. */

@@ -14,21 +14,25 @@
 import { performance } from 'node:perf_hooks';
 import type { MessagePort } from 'node:worker_threads';
 import type { ProviderResult } from '../config/schema.js';
-import { checkResultOf, type CheckResult } from '../config/check-result.js';
+import { ChecksPacker, type PackedChecks } from '../config/check-result.js';
 
 /** How long a result may wait for others to share its message, in milliseconds. */
 export const FLUSH_AFTER_MS = 2;
 
-/** One provider's result, by its index in the task's providers: whole (for `explain()`), or its check's form. */
-export type StreamedResult = { readonly index: number; readonly result: ProviderResult } | { readonly index: number; readonly check: CheckResult };
-
-/** What a worker posts on a task's port: results, in the order they completed. */
-export interface ResultsMessage {
-  readonly results: readonly StreamedResult[];
+/** One provider's result whole (for `explain()`), by its index in the task's providers. */
+export interface StreamedResult {
+  readonly index: number;
+  readonly result: ProviderResult;
 }
 
+/** What a worker posts on a task's port: results, in the order they completed; whole, or packed in their check form (see `config/check-result.ts`). */
+export type ResultsMessage = { readonly results: readonly StreamedResult[] } | { readonly checks: PackedChecks };
+
 export class ResultOutbox {
+  /** Whole results waiting (`full`), or the check forms packed. */
   #waiting: StreamedResult[] = [];
+  readonly #packer = new ChecksPacker();
+  #count = 0;
   #since = 0;
 
   /** `full`: results go whole (`explain()`), not in their check's form (see `config/check-result.ts`). */
@@ -38,19 +42,24 @@ export class ResultOutbox {
   ) {}
 
   add(index: number, result: ProviderResult): void {
-    if (this.#waiting.length === 0) {
+    if (this.#count++ === 0) {
       this.#since = performance.now();
       queueMicrotask(() => this.flush());
     }
-    this.#waiting.push(this.full ? { index, result } : { index, check: checkResultOf(result) });
+    if (this.full) this.#waiting.push({ index, result });
+    else this.#packer.add(index, result);
     if (performance.now() - this.#since >= FLUSH_AFTER_MS) this.flush();
   }
 
   /** Posts what waits, if anything does. */
   flush(): void {
-    if (this.#waiting.length === 0) return;
-    const message: ResultsMessage = { results: this.#waiting };
-    this.#waiting = [];
+    if (this.#count === 0) return;
+    this.#count = 0;
+    let message: ResultsMessage;
+    if (this.full) {
+      message = { results: this.#waiting };
+      this.#waiting = [];
+    } else message = { checks: this.#packer.take() };
     this.port.postMessage(message);
   }
 }

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 
 // Internal: reached through the build, like the worker.
 const dist = (file: string) => fileURLToPath(new URL(`../dist/src/${file}`, import.meta.url));
-const { ChecksPacker, unpackChecks, providerResultOf, CheckResultSchema, DepsLists } = (await import(dist('config/check-result.js'))) as typeof import('../src/config/check-result.js');
+const { ChecksPacker, unpackChecks, providerResultOf, CheckResultSchema, DepsLists, RESULT_WIDTH, PROBE_WIDTH } = (await import(
+  dist('config/check-result.js')
+)) as typeof import('../src/config/check-result.js');
 const { ProviderResultSchema } = (await import(dist('config/schema.js'))) as typeof import('../src/config/schema.js');
 const { errorData } = (await import(dist('errors.js'))) as typeof import('../src/errors.js');
 const { CompiledCheckResultSchema } = (await import(dist('dispatch/task-results.js'))) as typeof import('../src/dispatch/task-results.js');
@@ -109,18 +111,29 @@ describe("a check's form of a provider's result", () => {
 
   it('leaves what a packed number cannot stand for as the number, for the schema to refuse by its field; a count past the numbers ends the message', () => {
     const message = sent(whole, whole);
-    const nums = Float64Array.from(message.nums);
+    const refused = (edit: (nums: Float64Array) => void) => {
+      const nums = Float64Array.from(message.nums);
+      edit(nums);
+      const parsed = CompiledCheckResultSchema.safeParse(unpackChecks({ nums, strings: message.strings })[0]?.check);
+      return parsed.success ? [] : parsed.error.issues.map((issue) => issue.path.join('.')).sort();
+    };
     // The first result's second probe: its kind (an enum's index) and its deps (a string's index) out of range.
-    const second = 7 + 9;
-    nums[second + 3] = 99;
-    nums[second + 8] = 7;
-    const [first] = unpackChecks({ nums, strings: message.strings });
-    const parsed = CompiledCheckResultSchema.safeParse(first?.check);
-    expect(parsed.success).toBe(false);
-    expect(parsed.error?.issues.map((issue) => issue.path.join('.')).sort()).toEqual(['probes.1.deps', 'probes.1.kind']);
+    const second = RESULT_WIDTH + PROBE_WIDTH;
+    expect(
+      refused((nums) => {
+        nums[second + 3] = 99;
+        nums[second + 9] = 7;
+      }),
+    ).toEqual(['probes.1.deps', 'probes.1.kind']);
+    // A value the check form refuses is refused unpacked, not read as absent: a NaN expiry, a negative decidedBy.
+    expect(refused((nums) => (nums[second + 8] = Number.NaN))).toEqual(['probes.1.validUntil']);
+    expect(refused((nums) => (nums[3] = -1))).toEqual(['decidedBy']);
+    // A presence neither 1 nor 0.
+    expect(refused((nums) => (nums[2] = 2))).toEqual(['decidedBy']);
+    expect(refused(() => undefined)).toEqual([]);
     // The second result claims more probes than the numbers hold: the first is still read, the second is not.
     const past = Float64Array.from(message.nums);
-    past[7 + 2 * 9 + 6] = 3;
+    past[RESULT_WIDTH + 2 * PROBE_WIDTH + 7] = 3;
     expect(unpackChecks({ nums: past, strings: message.strings }).map((r) => r.index)).toEqual([0]);
     expect(unpackChecks({ nums: message.nums.subarray(0, message.nums.length - 1), strings: message.strings }).map((r) => r.index)).toEqual([0]);
   });

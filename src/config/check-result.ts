@@ -55,10 +55,10 @@ export const CheckResultSchema = z.strictObject({
 export type CheckResult = z.infer<typeof CheckResultSchema>;
 
 /** The numbers of a result in a packed message, before its probes': see `PackedChecks`. */
-const RESULT_WIDTH = 7;
+export const RESULT_WIDTH = 8;
 /** The numbers of each probe. */
-const PROBE_WIDTH = 9;
-/** What stands for "none" where a number is a string's index, or `decidedBy`. */
+export const PROBE_WIDTH = 10;
+/** What stands for "none" where a number is a string's index (which is never negative). */
 const NONE = -1;
 const SOURCES = CheckProbeSchema.shape.source.options;
 const KINDS = ProbeKindSchema.options;
@@ -71,10 +71,12 @@ const OUTCOMES = CheckProbeSchema.shape.outcome.options;
  * sweep waits for, and 2 µs of the gateway's to rebuild them. An agent's providers read the same files, so their
  * dependency lists are one string, sent once and kept once.
  *
- * Per result: its index in the task's providers, `auth` (1 or 0), `decidedBy` (NONE: null), `durationMs`, its error's
- * code and message (string indices, NONE: no error), and its probes' count; then per probe: `position`, `index`,
- * `source`, `kind` and `outcome` (their enums' indices), `durationMs`, `code` (a string's index, NONE: none),
- * `validUntil` (NaN: none), `deps` (a string's index, NONE: none).
+ * Per result: its index in the task's providers, `auth` (1 or 0), whether it has a `decidedBy` (1 or 0: null) and
+ * that number, `durationMs`, its error's code and message (string indices, NONE: no error), and its probes' count;
+ * then per probe: `position`, `index`, `source`, `kind` and `outcome` (their enums' indices), `durationMs`, `code` (a
+ * string's index, NONE: none), whether it has a `validUntil` (1 or 0) and that number, `deps` (a string's index, NONE:
+ * none). Presence goes apart from the value, and every value as it was: a value the check form refuses (a NaN, a
+ * negative index) is refused unpacked, never read as "none".
  */
 export interface PackedChecks {
   readonly nums: Float64Array;
@@ -104,7 +106,7 @@ export class ChecksPacker {
 
   add(index: number, { auth, decidedBy, durationMs, probes, error }: ProviderResult): void {
     const nums = this.#nums;
-    nums.push(index, auth ? 1 : 0, decidedBy ?? NONE, durationMs, this.#id(error?.code), this.#id(error?.message), probes.length);
+    nums.push(index, auth ? 1 : 0, decidedBy === null ? 0 : 1, decidedBy ?? 0, durationMs, this.#id(error?.code), this.#id(error?.message), probes.length);
     for (const p of probes) {
       nums.push(
         p.position,
@@ -114,7 +116,8 @@ export class ChecksPacker {
         OUTCOMES.indexOf(p.outcome as (typeof OUTCOMES)[number]),
         p.durationMs,
         this.#id(p.error?.code),
-        p.validUntil ?? Number.NaN,
+        p.validUntil === undefined ? 0 : 1,
+        p.validUntil ?? 0,
         p.deps && p.deps.length > 0 ? this.#depsId(p.deps) : NONE,
       );
     }
@@ -162,28 +165,30 @@ function samePairs(a: DepPairs, b: DepPairs): boolean {
 /**
  * Main side: each result of a packed message as it claims to be, its index and its check form, for
  * `CheckResultSchema` to judge. What a number cannot stand for (an enum's index out of range, a string's index that
- * names none) is left as the number, which the schema refuses, naming its field. Results are read until the numbers
- * end, or until a result's count of probes runs past them: the rest of that message is not readable.
+ * names none) is left as the number, and a presence that is neither 1 nor 0 makes its value NaN: the schema refuses
+ * either, naming its field. Results are read until the numbers end, or until a result's count of probes runs past
+ * them: the rest of that message is not readable.
  */
 export function unpackChecks({ nums, strings }: PackedChecks): { readonly index: number; readonly check: unknown }[] {
   const out: { index: number; check: unknown }[] = [];
   const str = (n: number): unknown => (n === NONE ? undefined : Number.isInteger(n) && n >= 0 && n < strings.length ? strings[n] : n);
   const of = <T>(values: readonly T[], n: number): T | number => (Number.isInteger(n) && n >= 0 && n < values.length ? (values[n] as T) : n);
+  /** A value that may be absent: `absent` when its presence is 0, the value when it is 1, NaN otherwise. */
+  const maybe = <T>(presence: number, value: number, absent: T): number | T => (presence === 1 ? value : presence === 0 ? absent : Number.NaN);
   let k = 0;
   while (k + RESULT_WIDTH <= nums.length) {
-    const count = nums[k + 6] as number;
+    const count = nums[k + 7] as number;
     const end = k + RESULT_WIDTH + count * PROBE_WIDTH;
     if (!Number.isInteger(count) || count < 0 || end > nums.length) break;
     const auth = nums[k + 1] as number;
-    const decidedBy = nums[k + 2] as number;
-    const code = str(nums[k + 4] as number);
+    const code = str(nums[k + 5] as number);
     const check: Record<string, unknown> = {
       auth: auth === 1 ? true : auth === 0 ? false : auth,
-      decidedBy: decidedBy === NONE ? null : decidedBy,
-      durationMs: nums[k + 3],
+      decidedBy: maybe(nums[k + 2] as number, nums[k + 3] as number, null),
+      durationMs: nums[k + 4],
       probes: new Array<unknown>(count),
     };
-    if (code !== undefined) check.error = { code, message: str(nums[k + 5] as number) };
+    if (code !== undefined) check.error = { code, message: str(nums[k + 6] as number) };
     const index = nums[k] as number;
     k += RESULT_WIDTH;
     for (let j = 0; j < count; j++, k += PROBE_WIDTH) {
@@ -197,9 +202,9 @@ export function unpackChecks({ nums, strings }: PackedChecks): { readonly index:
       };
       const probeCode = str(nums[k + 6] as number);
       if (probeCode !== undefined) probe.code = probeCode;
-      const validUntil = nums[k + 7] as number;
-      if (!Number.isNaN(validUntil)) probe.validUntil = validUntil;
-      const deps = str(nums[k + 8] as number);
+      const validUntil = maybe(nums[k + 7] as number, nums[k + 8] as number, undefined);
+      if (validUntil !== undefined) probe.validUntil = validUntil;
+      const deps = str(nums[k + 9] as number);
       if (deps !== undefined) probe.deps = deps;
       (check.probes as unknown[])[j] = probe;
     }

@@ -67,9 +67,10 @@ const OUTCOMES = CheckProbeSchema.shape.outcome.options;
 /**
  * Results in their check form, as one message carries them between the threads: their numbers in one array, their
  * strings (dependency lists, error codes) once each. Copying objects between threads serialises and rebuilds every
- * property by name: in a thousand agents' sweep that was about 5 µs a result of the worker's time, on the thread the
- * sweep waits for, and 2 µs of the gateway's to rebuild them. An agent's providers read the same files, so their
- * dependency lists are one string, sent once and kept once.
+ * property by name: 32 results took about 1 µs each to post and 2 µs each to rebuild on the gateway's thread, against
+ * 0.2 µs and 0.2 µs packed (a microbenchmark on one thread). An agent's providers read the same files, so their
+ * dependency lists are one string, sent once and kept once; in a thousand agents' burst the main thread's CPU fell by
+ * 13-20 ms (of 90-100).
  *
  * Per result: its index in the task's providers, `auth` (1 or 0), whether it has a `decidedBy` (1 or 0: null) and
  * that number, `durationMs`, its error's code and message (string indices, NONE: no error), and its probes' count;

@@ -70,9 +70,23 @@ export function jsonAgentsWorld(root: string, agents: number): AgentsWorld {
   };
 }
 
-/** `agents` agents with `openclaw-agent.sqlite` stores and the shared state database, and a spare, in a temp dir of their own (`cleanup()` removes it). */
+/**
+ * `agents` agents with `openclaw-agent.sqlite` stores and the shared state database, and a spare, in a temp dir of
+ * their own (`cleanup()` removes it). Each database is left as a running gateway's is, with its `-wal` and `-shm`
+ * beside it: the builder's connection, the last to close, removed them, and the first read-only open of a WAL database
+ * makes them again (32 KiB of shared memory index, on disk). Without this, the first run of a case timed that creation
+ * for 2,000 databases (the pool, which reads first, at about twice its later runs' wall) and the runs after it did not.
+ */
 export function sqliteAgentsWorld(sqlite: Sqlite, agents: number): AgentsWorld & { cleanup(): void } {
   const s = buildSqliteScenario(sqlite, { agents, spareAgents: 1, providers: AGENT_PROVIDERS, transcriptKb: 0, seed: SEED });
+  for (const dbPath of [s.stateDbPath, ...s.agents.map((a) => a.dbPath), ...s.spares.map((a) => a.dbPath)]) {
+    const db = new sqlite.DatabaseSync(dbPath, { readOnly: true });
+    try {
+      db.exec('SELECT count(*) FROM sqlite_master');
+    } finally {
+      db.close();
+    }
+  }
   return {
     vars: { HOME: s.home, OPENCLAW_STATE_DIR: s.stateDir },
     agents: s.agents.map((a) => ({ agentDir: a.agentDir, expected: a.expected })),

@@ -113,6 +113,65 @@ describe('the dependency watcher', () => {
     expect(inotifyWatches()).toBe(before);
   });
 
+  it('follows dependents that hold the same map together: a change reports each still followed, and the path is let go with the last', async () => {
+    const file = dir.write('shared/auth.json', '{"v":1}');
+    const changed: { item: unknown }[] = [];
+    const before = inotifyWatches();
+    const watcher = new DependencyWatcher({ enabled: true, debounceMs: 10, pollMs: 2000, verifyMs: 0, logger, read, slices }, (items) => changed.push(...items));
+    try {
+      // An agent's providers read the same store as it was: their cells share one map.
+      const deps = new Map([[file, fileFingerprint(file)]]);
+      const [a, b, c] = [{ deps }, { deps }, { deps }];
+      for (const item of [a, b, c]) watcher.track(item);
+      expect(await eventually(() => inotifyWatches() === before + 1)).toBe(true);
+      watcher.untrack(b);
+      writeFileSync(file, '{"v":22}');
+      expect(await eventually(() => changed.length === 2)).toBe(true);
+      expect(new Set(changed.map((change) => change.item))).toEqual(new Set([a, c]));
+      watcher.untrack(a);
+      expect(watcher.size).toBe(1);
+      watcher.untrack(c);
+      expect(watcher.size).toBe(0);
+      expect(inotifyWatches()).toBe(before);
+    } finally {
+      watcher.close();
+    }
+  });
+
+  it('compares a dependent moved to the map it was told of with that map: the change it was told of is not reported again, the next one is', async () => {
+    const file = dir.write('moved/auth.json', '{"v":1}');
+    const deps = new Map([[file, fileFingerprint(file)]]);
+    const a = { deps };
+    const b = { deps };
+    const changed: { item: unknown; fingerprint: string }[] = [];
+    // What the answer book does with a change: the cell that decides its answer keeps its place with what was seen (a
+    // new map, as `Cell.observe` makes), the other is let go.
+    const onChanged = (items: { item: typeof a; path: string; fingerprint: string }[]) => {
+      for (const change of items) {
+        changed.push(change);
+        if (change.item === a) {
+          a.deps = new Map([[change.path, change.fingerprint]]);
+          watcher.moved(a);
+        } else watcher.untrack(change.item);
+      }
+    };
+    // A verify pass every 20 ms: the file is read again and again while it stays as it is.
+    const watcher = new DependencyWatcher({ enabled: true, debounceMs: 10, pollMs: 2000, verifyMs: 20, logger, read, slices }, onChanged);
+    try {
+      watcher.track(a);
+      watcher.track(b);
+      writeFileSync(file, '{"v":22}');
+      expect(await eventually(() => changed.length === 2)).toBe(true);
+      await new Promise((r) => setTimeout(r, 150)); // several verify passes of the file as it is
+      expect(changed.length).toBe(2);
+      writeFileSync(file, '{"v":333}');
+      expect(await eventually(() => changed.length === 3)).toBe(true);
+      expect(changed[2]).toMatchObject({ item: a, fingerprint: fileFingerprint(file) });
+    } finally {
+      watcher.close();
+    }
+  });
+
   it('checks a burst of dependents once the burst is quiet, and events that never stop within ten debounce periods', async () => {
     const files = Array.from({ length: 25 }, (_, i) => dir.write(`burst/${i}.json`, '{"v":1}'));
     const reads: { at: number; paths: number }[] = [];

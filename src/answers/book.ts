@@ -205,6 +205,7 @@ export class AnswerBook {
       cell.observe(path, fingerprint);
       if (answer.decides(cell, Date.now())) {
         cell.changed();
+        this.#watcher.moved(cell);
         answer.staleSince ??= performance.now();
         touched.add(answer);
       } else {

@@ -160,9 +160,8 @@ export class AnswerRuns {
       reported.add(outcome.position);
       // A run that started before the cell's inputs changed does not decide it (the cell stays due), unless it read the files as last seen.
       if (!cell?.current(outcome, cell.runGen)) continue;
-      const before = cell.deps;
       cell.apply(outcome, now, this.#life);
-      this.#watcher.track(cell, before);
+      this.#watcher.track(cell);
     }
     if (result.auth) return;
     // Every probe asked for should have been reported: one that was not (the whole task failed) failed.

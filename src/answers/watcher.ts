@@ -24,7 +24,11 @@ import { DirectoryWatches } from './watch-dirs.js';
 import { withItem, withoutItem, type Few } from './few.js';
 import type { Slices } from '../slices.js';
 
-/** Anything whose answer depends on files: path → fingerprint when it was computed. */
+/**
+ * Anything whose answer depends on files: path → fingerprint when it was computed. Its map is replaced, never changed in
+ * place, and the watcher is told of each new one (`track`, or `moved` when no file was read for it): dependents
+ * holding the same map are followed together.
+ */
 export interface Dependent {
   readonly deps: ReadonlyMap<string, string>;
 }
@@ -59,9 +63,32 @@ export interface WatchOptions {
 /** Dependencies read in one worker task at most. */
 const READ_SLICE = 256;
 
+/**
+ * Dependents that were tracked with the same dependency map, followed as one: results that read the same files as they
+ * were share their map (see `DepsLists`), so a thousand agents' checks are about a thousand groups, each an agent's
+ * cells, not five thousand cells each followed path by path.
+ */
+class Group<T> {
+  /** Its members: each holds `deps` (see `moved`). */
+  items: Few<T> = [];
+  /** Whether its paths are pending since the last check (see `#check`): a member tracked after that adds nothing. */
+  checking = false;
+
+  constructor(
+    /** The map its members hold. */
+    readonly deps: ReadonlyMap<string, string>,
+  ) {}
+}
+
 export class DependencyWatcher<T extends Dependent> {
-  /** Each followed path's dependents (see `few.ts`). */
-  readonly #byPath = new Map<string, Few<T>>();
+  /** Each followed path's groups of dependents (see `few.ts`). */
+  readonly #byPath = new Map<string, Few<Group<T>>>();
+  /** The groups, by the map their members were tracked with. */
+  readonly #groups = new Map<ReadonlyMap<string, string>, Group<T>>();
+  /** Each dependent's group. */
+  readonly #groupOf = new Map<T, Group<T>>();
+  /** Groups whose paths are pending (see `Group.checking`): reset when a check takes them. */
+  #checking: Group<T>[] = [];
   readonly #watches = new DirectoryWatches(
     (paths) => this.#onEvent(paths),
     (err) => this.#fallBack(err),
@@ -112,24 +139,83 @@ export class DependencyWatcher<T extends Dependent> {
   }
 
   /**
-   * Starts following a dependent's paths (or, given the paths it followed before, only the difference), then
-   * checks them once, their watches made first (see `#unwatched`): a change between its probe and now is not missed.
+   * Starts following a dependent's paths (those it followed before and no longer reads are forgotten), then checks
+   * them once, their watches made first (see `#unwatched`): a change between its probe and now is not missed.
    */
-  track(item: T, previous?: ReadonlyMap<string, string>): void {
-    if (this.#closed) return;
-    if (previous) for (const path of previous.keys()) if (!item.deps.has(path)) this.#forget(item, path);
-    for (const [path, fingerprint] of item.deps) {
-      const dependents = this.#byPath.get(path);
-      // An existing file is watched from its directory, at its first check; a missing one from its nearest existing
-      // ancestor once that check has found it.
-      if (!dependents && !this.#polling) this.#unwatched.set(path, fingerprint);
-      this.#byPath.set(path, withItem(dependents, item));
+  track(item: T): void {
+    const group = this.#regroup(item);
+    if (!group) return;
+    this.#check(group);
+    this.#schedule();
+    this.#startChecking();
+  }
+
+  /**
+   * The dependent's map changed with no new reading of its files (it was told of a change, see `Cell.observe`): it
+   * follows them with that map from now on, and nothing is checked again.
+   */
+  moved(item: T): void {
+    if (this.#groupOf.has(item)) this.#regroup(item);
+  }
+
+  /** Puts `item` in the group of its map, if it is not there already; returns that group (undefined: it has no paths). */
+  #regroup(item: T): Group<T> | undefined {
+    if (this.#closed) return undefined;
+    const was = this.#groupOf.get(item);
+    if (was?.deps === item.deps) return was;
+    // Joined first: a path it reads still is never forgotten on the way (its watch closed and made again).
+    const group = item.deps.size > 0 ? this.#join(item) : undefined;
+    if (was) this.#leave(item, was);
+    if (group) this.#groupOf.set(item, group);
+    else this.#groupOf.delete(item);
+    return group;
+  }
+
+  /** Adds `item` to the group of its map, made (and its paths followed) if it is the first; returns it. */
+  #join(item: T): Group<T> {
+    let group = this.#groups.get(item.deps);
+    if (!group) {
+      const made = (group = new Group<T>(item.deps));
+      this.#groups.set(item.deps, made);
+      for (const [path, fingerprint] of item.deps) {
+        const groups = this.#byPath.get(path);
+        // An existing file is watched from its directory, at its first check; a missing one from its nearest existing
+        // ancestor once that check has found it.
+        if (!groups && !this.#polling) this.#unwatched.set(path, fingerprint);
+        this.#byPath.set(path, withItem(groups, made));
+      }
+    }
+    group.items = withItem(group.items, item);
+    return group;
+  }
+
+  /** Takes `item` out of `group`; a group left empty stops following its paths, and a path no group follows is forgotten. */
+  #leave(item: T, group: Group<T>): void {
+    const left = withoutItem(group.items, item);
+    if (left) {
+      group.items = left;
+      return;
+    }
+    group.items = [];
+    if (this.#groups.get(group.deps) === group) this.#groups.delete(group.deps);
+    for (const path of group.deps.keys()) {
+      const groups = this.#byPath.get(path);
+      if (!groups) continue;
+      const others = withoutItem(groups, group);
+      if (others) this.#byPath.set(path, others);
+      else this.#forget(path);
+    }
+  }
+
+  /** Makes the group's paths pending for the next check, once per check however many of its members are tracked meanwhile. */
+  #check(group: Group<T>): void {
+    if (group.checking) return;
+    group.checking = true;
+    this.#checking.push(group);
+    for (const [path, fingerprint] of group.deps) {
       this.#pending.add(path);
       if (isRowsKey(path)) this.#followRows(path, fingerprint);
     }
-    if (item.deps.size === 0) return;
-    this.#schedule();
-    this.#startChecking();
   }
 
   /**
@@ -145,17 +231,13 @@ export class DependencyWatcher<T extends Dependent> {
   }
 
   untrack(item: T): void {
-    for (const path of item.deps.keys()) this.#forget(item, path);
+    const group = this.#groupOf.get(item);
+    if (!group) return;
+    this.#groupOf.delete(item);
+    this.#leave(item, group);
   }
 
-  #forget(item: T, path: string): void {
-    const dependents = this.#byPath.get(path);
-    if (!dependents) return;
-    const left = withoutItem(dependents, item);
-    if (left) {
-      this.#byPath.set(path, left);
-      return;
-    }
+  #forget(path: string): void {
     this.#byPath.delete(path);
     this.#rowFiles.delete(path);
     this.#unwatched.delete(path);
@@ -168,6 +250,9 @@ export class DependencyWatcher<T extends Dependent> {
     clearInterval(this.#poll);
     this.#watches.close();
     this.#byPath.clear();
+    this.#groups.clear();
+    this.#groupOf.clear();
+    this.#checking = [];
     this.#pending.clear();
     this.#rowFiles.clear();
     this.#mustRead.clear();
@@ -212,6 +297,8 @@ export class DependencyWatcher<T extends Dependent> {
     if (this.#closed) return;
     const pending = [...this.#pending];
     this.#pending.clear();
+    for (const group of this.#checking) group.checking = false;
+    this.#checking = [];
     this.#firstPendingAt = undefined;
     const changed: FileChange<T>[] = [];
     for (let i = 0; i < pending.length; i += READ_SLICE) {
@@ -262,7 +349,12 @@ export class DependencyWatcher<T extends Dependent> {
     // A rows dependency whose files were as they were: its rows were not read.
     if (fingerprint === undefined) return;
     if (isRowsKey(key)) this.#rowChecks++;
-    for (const item of items) if (!sameFingerprint(item.deps.get(key), fingerprint)) changed.push({ item, path: key, fingerprint });
+    // Every member of a group holds its map (see `moved`): one comparison a group, and a group whose files are as they
+    // were costs no more (the gateway's shared store, rewritten on every request, is followed by every agent).
+    for (const group of items) {
+      if (sameFingerprint(group.deps.get(key), fingerprint)) continue;
+      for (const item of group.items) changed.push({ item, path: key, fingerprint });
+    }
     // A directory on the way may have appeared or gone. A path now watched from elsewhere is read once more, so a
     // change made while its new watch was being set up is not missed.
     if (!this.#polling && this.#watches.place(key, fingerprint, state.anchors)) {

@@ -55,6 +55,8 @@ export class Cell<Owner = unknown> {
   gen = 0;
   /** `gen` when its answer's latest run started: what that run's outcome is compared with (an answer has one run at a time). */
   runGen = -1;
+  /** The dependency watcher's record of the cell (see `Dependent.watched`). */
+  watched: unknown = undefined;
 
   constructor(
     /** The answer it belongs to: what a file change of this cell's dependencies re-runs. */

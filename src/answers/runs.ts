@@ -154,10 +154,8 @@ export class AnswerRuns {
   }
 
   #applyOutcomes(answer: Answer, { only }: RunRecord, result: ProviderResult, now: number): void {
-    const reported = new Set<number>();
     for (const outcome of result.probes) {
       const cell = answer.cells[outcome.position];
-      reported.add(outcome.position);
       // A run that started before the cell's inputs changed does not decide it (the cell stays due), unless it read the files as last seen.
       if (!cell?.current(outcome, cell.runGen)) continue;
       cell.apply(outcome, now, this.#life);
@@ -166,7 +164,7 @@ export class AnswerRuns {
     if (result.auth) return;
     // Every probe asked for should have been reported: one that was not (the whole task failed) failed.
     for (const cell of answer.cells) {
-      if ((only && !only.includes(cell.position)) || reported.has(cell.position) || cell.gen !== cell.runGen) continue;
+      if ((only && !only.includes(cell.position)) || cell.gen !== cell.runGen || reportedIn(result, cell.position)) continue;
       cell.fail(now, this.#life);
     }
   }
@@ -290,4 +288,10 @@ export class AnswerRuns {
     answer.stateEndsAt = now + (answer.failing ? Math.max(this.#options.staleMs, this.#life.backoff.maxMs) : this.#options.staleMs);
     this.schedule(answer, now);
   }
+}
+
+/** Whether the result reports the probe at `position`: a plan's few probes, looked for only when none found auth. */
+function reportedIn(result: ProviderResult, position: number): boolean {
+  for (const outcome of result.probes) if (outcome.position === position) return true;
+  return false;
 }

@@ -31,6 +31,11 @@ import type { Slices } from '../slices.js';
  */
 export interface Dependent {
   readonly deps: ReadonlyMap<string, string>;
+  /**
+   * The watcher's own record of the dependent (its group), kept on it: a thousand agents' burst follows thirteen
+   * thousand cells, which a map of the watcher's would hold as many entries of, each hashed.
+   */
+  watched?: unknown;
 }
 
 /** A followed path whose fingerprint differs from the one a dependent recorded. */
@@ -85,8 +90,6 @@ export class DependencyWatcher<T extends Dependent> {
   readonly #byPath = new Map<string, Few<Group<T>>>();
   /** The groups, by the map their members were tracked with. */
   readonly #groups = new Map<ReadonlyMap<string, string>, Group<T>>();
-  /** Each dependent's group. */
-  readonly #groupOf = new Map<T, Group<T>>();
   /** Groups whose paths are pending (see `Group.checking`): reset when a check takes them. */
   #checking: Group<T>[] = [];
   readonly #watches = new DirectoryWatches(
@@ -155,19 +158,18 @@ export class DependencyWatcher<T extends Dependent> {
    * follows them with that map from now on, and nothing is checked again.
    */
   moved(item: T): void {
-    if (this.#groupOf.has(item)) this.#regroup(item);
+    if (item.watched !== undefined) this.#regroup(item);
   }
 
   /** Puts `item` in the group of its map, if it is not there already; returns that group (undefined: it has no paths). */
   #regroup(item: T): Group<T> | undefined {
     if (this.#closed) return undefined;
-    const was = this.#groupOf.get(item);
+    const was = item.watched as Group<T> | undefined;
     if (was?.deps === item.deps) return was;
     // Joined first: a path it reads still is never forgotten on the way (its watch closed and made again).
     const group = item.deps.size > 0 ? this.#join(item) : undefined;
     if (was) this.#leave(item, was);
-    if (group) this.#groupOf.set(item, group);
-    else this.#groupOf.delete(item);
+    item.watched = group;
     return group;
   }
 
@@ -231,9 +233,9 @@ export class DependencyWatcher<T extends Dependent> {
   }
 
   untrack(item: T): void {
-    const group = this.#groupOf.get(item);
-    if (!group) return;
-    this.#groupOf.delete(item);
+    const group = item.watched as Group<T> | undefined;
+    if (!group || this.#closed) return;
+    item.watched = undefined;
     this.#leave(item, group);
   }
 
@@ -251,7 +253,6 @@ export class DependencyWatcher<T extends Dependent> {
     this.#watches.close();
     this.#byPath.clear();
     this.#groups.clear();
-    this.#groupOf.clear();
     this.#checking = [];
     this.#pending.clear();
     this.#rowFiles.clear();

@@ -172,6 +172,48 @@ describe('the dependency watcher', () => {
     }
   });
 
+  it('checks nothing for a dependent tracked with what the last check found, and checks one tracked with an older reading', async () => {
+    const file = dir.write('seen/auth.json', '{"v":1}');
+    const first = fileFingerprint(file);
+    let reads = 0;
+    const counting = async (task: Parameters<typeof readDependencies>[0]) => {
+      reads++;
+      return read(task);
+    };
+    const a = { deps: new Map([[file, first]]) };
+    const changed: { item: unknown }[] = [];
+    // As the answer book does: the first dependent keeps its place with what was seen, the others are let go.
+    const onChanged = (items: { item: typeof a; path: string; fingerprint: string }[]) => {
+      for (const change of items) {
+        changed.push(change);
+        if (change.item === a) {
+          a.deps = new Map([[change.path, change.fingerprint]]);
+          watcher.moved(a);
+        } else watcher.untrack(change.item);
+      }
+    };
+    const watcher = new DependencyWatcher({ enabled: true, debounceMs: 10, pollMs: 2000, verifyMs: 0, logger, read: counting, slices }, onChanged);
+    try {
+      watcher.track(a);
+      expect(await eventually(() => reads === 1)).toBe(true);
+      // Another agent's answer that read the same file as it is: its watch is in place, so a change would come as an event.
+      const b = { deps: new Map([[file, first]]) };
+      watcher.track(b);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(reads).toBe(1);
+      writeFileSync(file, '{"v":22}');
+      expect(await eventually(() => changed.length === 2)).toBe(true);
+      // An answer whose probe read the file before that change, tracked after its check: no event will tell of it.
+      const c = { deps: new Map([[file, first]]) };
+      watcher.track(c);
+      expect(await eventually(() => changed.length === 3)).toBe(true);
+      expect(changed[2]).toMatchObject({ item: c, path: file });
+      expect(reads).toBe(3);
+    } finally {
+      watcher.close();
+    }
+  });
+
   it('checks a burst of dependents once the burst is quiet, and events that never stop within ten debounce periods', async () => {
     const files = Array.from({ length: 25 }, (_, i) => dir.write(`burst/${i}.json`, '{"v":1}'));
     const reads: { at: number; paths: number }[] = [];

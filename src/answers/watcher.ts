@@ -17,7 +17,7 @@
  * `-wal` on every open: our own reads would wake us again) costs a stat, in
  * the worker.
  */
-import { filesSignatureOf, isRowsKey, sameFingerprint } from '../probes/fingerprint.js';
+import { absent, filesSignatureOf, isRowsKey, sameFingerprint } from '../probes/fingerprint.js';
 import type { DepState, DepsTask } from '../config/schema.js';
 import type { AuthProbeLogger as Logger } from '../logger.js';
 import { DirectoryWatches } from './watch-dirs.js';
@@ -119,6 +119,13 @@ export class DependencyWatcher<T extends Dependent> {
    * always was.
    */
   readonly #unwatched = new Map<string, string>();
+  /**
+   * Watched paths as the last check found them, until an event may have changed them: a dependent tracked with that
+   * fingerprint adds nothing to check, since any change after that check comes as an event. A thousand agents' shared
+   * files (the main store, `~/.codex/auth.json`) are then checked once, not again at every burst or refresh that
+   * tracks one more dependent of them, with every dependent compared each time.
+   */
+  readonly #seenAs = new Map<string, string>();
 
   constructor(
     private readonly options: WatchOptions,
@@ -148,8 +155,7 @@ export class DependencyWatcher<T extends Dependent> {
   track(item: T): void {
     const group = this.#regroup(item);
     if (!group) return;
-    this.#check(group);
-    this.#schedule();
+    if (this.#check(group)) this.#schedule();
     this.#startChecking();
   }
 
@@ -209,15 +215,22 @@ export class DependencyWatcher<T extends Dependent> {
     }
   }
 
-  /** Makes the group's paths pending for the next check, once per check however many of its members are tracked meanwhile. */
-  #check(group: Group<T>): void {
-    if (group.checking) return;
+  /**
+   * Makes the group's paths pending for the next check (but those as the last check found them, see `#seenAs`), once
+   * per check however many of its members are tracked meanwhile. True when one was made pending.
+   */
+  #check(group: Group<T>): boolean {
+    if (group.checking) return false;
     group.checking = true;
     this.#checking.push(group);
+    let added = false;
     for (const [path, fingerprint] of group.deps) {
-      this.#pending.add(path);
       if (isRowsKey(path)) this.#followRows(path, fingerprint);
+      else if (this.#seenAs.get(path) === fingerprint) continue;
+      this.#pending.add(path);
+      added = true;
     }
+    return added;
   }
 
   /**
@@ -241,6 +254,7 @@ export class DependencyWatcher<T extends Dependent> {
 
   #forget(path: string): void {
     this.#byPath.delete(path);
+    this.#seenAs.delete(path);
     this.#rowFiles.delete(path);
     this.#unwatched.delete(path);
     this.#watches.unanchor(path);
@@ -258,10 +272,14 @@ export class DependencyWatcher<T extends Dependent> {
     this.#rowFiles.clear();
     this.#mustRead.clear();
     this.#unwatched.clear();
+    this.#seenAs.clear();
   }
 
   #onEvent(paths: Iterable<string>): void {
-    for (const path of paths) this.#pending.add(path);
+    for (const path of paths) {
+      this.#pending.add(path);
+      this.#seenAs.delete(path);
+    }
     if (this.#pending.size > 0) this.#schedule();
   }
 
@@ -358,9 +376,15 @@ export class DependencyWatcher<T extends Dependent> {
     }
     // A directory on the way may have appeared or gone. A path now watched from elsewhere is read once more, so a
     // change made while its new watch was being set up is not missed.
-    if (!this.#polling && this.#watches.place(key, fingerprint, state.anchors)) {
+    if (this.#polling) return;
+    if (this.#watches.place(key, fingerprint, state.anchors)) {
+      this.#seenAs.delete(key);
       this.#pending.add(key);
       this.#schedule();
+    } else if (!isRowsKey(key) && !this.#pending.has(key) && (state.anchors !== undefined || !absent(fingerprint))) {
+      // Watched where it should be (a missing path read without its anchors is left as it was, maybe unwatched), and no
+      // event since its read: as it was found until an event says otherwise.
+      this.#seenAs.set(key, fingerprint);
     }
   }
 
@@ -373,6 +397,7 @@ export class DependencyWatcher<T extends Dependent> {
     );
     this.#watches.close();
     this.#unwatched.clear();
+    this.#seenAs.clear();
     clearInterval(this.#poll);
     this.#poll = undefined;
     this.#startChecking();

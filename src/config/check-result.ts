@@ -247,19 +247,17 @@ export class DepsLists {
 
 /** Main thread: the provider's result, from its check's form (an error's message is its code's). */
 export function providerResultOf(provider: string, { auth, decidedBy, durationMs, probes, error }: CheckResult, lists?: DepsLists): ProviderResult {
-  return {
-    provider,
-    auth,
-    decidedBy,
-    probes: probes.map(({ code, deps, ...kept }): ProbeOutcome => {
-      const p: { -readonly [K in keyof ProbeOutcome]: ProbeOutcome[K] } = kept;
-      if (code !== undefined) p.error = errorData(code);
-      if (deps !== undefined) p.deps = lists ? (lists.of(deps) as [string, string][]) : pairs(deps);
-      return p;
-    }),
-    durationMs,
-    ...(error ? { error } : {}),
-  };
+  const out = new Array<ProbeOutcome>(probes.length);
+  for (let i = 0; i < probes.length; i++) {
+    // Field by field, the same fields in the same order for every probe: one shape for the cells that read them.
+    const { position, index, source, kind, outcome, durationMs: ms, validUntil, code, deps } = probes[i] as CheckResult['probes'][number];
+    const p: { -readonly [K in keyof ProbeOutcome]: ProbeOutcome[K] } = { position, index, source, kind, outcome, durationMs: ms };
+    if (validUntil !== undefined) p.validUntil = validUntil;
+    if (code !== undefined) p.error = errorData(code);
+    if (deps !== undefined) p.deps = lists ? (lists.of(deps) as [string, string][]) : pairs(deps);
+    out[i] = p;
+  }
+  return error ? { provider, auth, decidedBy, probes: out, durationMs, error } : { provider, auth, decidedBy, probes: out, durationMs };
 }
 
 function pairs(deps: string): [string, string][] {

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { errorData, type ErrorCode } from '../errors.js';
 import type { ResolvedOptions } from '../config/options.js';
 import { ProviderResultSchema, TaskResultSchema, type ProviderResult } from '../config/schema.js';
-import { CheckResultSchema, type DepsLists, PackedChecksSchema, providerResultOf, unpackChecks } from '../config/check-result.js';
+import { type CheckResult, CheckResultSchema, type DepsLists, PackedChecksSchema, providerResultOf, unpackChecks } from '../config/check-result.js';
 import type { Accounting } from './accounting.js';
 import type { CommandSession } from './helper-host.js';
 import type { DispatchRequest } from './request.js';
@@ -195,11 +195,16 @@ function validateOne(provider: string, raw: unknown): { ok: true; result: Provid
   return { ok: false, fields: one.success ? ['provider'] : issueFields(one.error) };
 }
 
-/** A check's form of one provider's result (see `config/check-result.ts`), if it is well formed; else the fields that were not (at most 5). */
+/**
+ * A check's form of one provider's result (see `config/check-result.ts`), if it is well formed; else the fields that
+ * were not (at most 5). Validated as it is (zod's `validate`: the compiled checks without the copy a parse builds, which
+ * was a kilobyte a result on the gateway's heap), then made the provider's result; a result refused is parsed once
+ * more, for its issues. `raw` is this thread's own object, unpacked from the message, so what was validated is what is read.
+ */
 function validateCheck(provider: string, raw: unknown, deps: DepsLists): { ok: true; result: ProviderResult } | { ok: false; fields: string[] } {
+  if (CompiledCheckResultSchema.validate(raw)) return { ok: true, result: providerResultOf(provider, raw as CheckResult, deps) };
   const one = CompiledCheckResultSchema.safeParse(raw);
-  if (one.success) return { ok: true, result: providerResultOf(provider, one.data, deps) };
-  return { ok: false, fields: issueFields(one.error) };
+  return { ok: false, fields: one.success ? ['check'] : issueFields(one.error) };
 }
 
 /** The fields a validation found wrong, at most 5: named in the log, never their values. */

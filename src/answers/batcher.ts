@@ -90,7 +90,7 @@ async function runBatched(
   };
   // Runs with CLIs first, slowest first, so their waits start at once and overlap; lookups next, by scope, so an
   // agent's providers share a task (and one read of its store); modules last.
-  const grouped = tasksByCost(runs, costed, (item) => item.state.scope.key, size, commandsPerTask(options.maxConcurrentCommands, options.maxThreads));
+  const grouped = tasksByCost(runs, costed, (item) => item.state.ordinal, size, commandsPerTask(options.maxConcurrentCommands, options.maxThreads));
   // Told before the first of them is sent: a worker reading process.env then knows how much of it the burst will ask for.
   dispatcher.expectEnvReads(envReads);
   const described = new Map<ScopeState, TaskScope>();

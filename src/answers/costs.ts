@@ -84,11 +84,15 @@ export class RunCosts {
 
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Sorts runs into the order they go to the workers: by class; runs with a CLI or a module slowest first, then by id; lookups by scope (`groupOf`), then by id. */
-function sorted<T extends { readonly id: string }>(items: readonly T[], costOf: (item: T) => RunCost, groupOf: (item: T) => string) {
+/**
+ * Sorts runs into the order they go to the workers: by class; runs with a CLI or a module slowest first, then by id;
+ * lookups by scope (`groupOf`: a number, where a scope's key was a path to compare character by character, a thousand
+ * agents' directories alike to their last few), then by id.
+ */
+function sorted<T extends { readonly id: string }>(items: readonly T[], costOf: (item: T) => RunCost, groupOf: (item: T) => number) {
   return items
     .map((item, i) => ({ item, i, cost: costOf(item), group: groupOf(item) }))
-    .sort((a, b) => a.cost.cls - b.cost.cls || (a.cost.cls === 1 ? compare(a.group, b.group) : b.cost.ms - a.cost.ms) || compare(a.item.id, b.item.id) || a.i - b.i);
+    .sort((a, b) => a.cost.cls - b.cost.cls || (a.cost.cls === 1 ? a.group - b.group : b.cost.ms - a.cost.ms) || compare(a.item.id, b.item.id) || a.i - b.i);
 }
 
 /**
@@ -97,7 +101,7 @@ function sorted<T extends { readonly id: string }>(items: readonly T[], costOf: 
  * land on one thread; cut by the command budget's share of a thread, they make several tasks, which the balancer
  * spreads over the threads (least busy first). Lookups stay together, by scope, as the order put them.
  */
-export function tasksByCost<T extends { readonly id: string }>(items: readonly T[], costOf: (item: T) => RunCost, groupOf: (item: T) => string, size: number, commands: number): T[][] {
+export function tasksByCost<T extends { readonly id: string }>(items: readonly T[], costOf: (item: T) => RunCost, groupOf: (item: T) => number, size: number, commands: number): T[][] {
   const tasks: T[][] = [];
   let task: T[] = [];
   let withCommand = 0;

@@ -12,8 +12,12 @@ import type { ResolvedScope } from '../config/scope.js';
 import type { Answer } from './answer.js';
 import { AnswerMemo } from './memo.js';
 
+let ordinals = 0;
+
 /** Everything the pool keeps per scope. */
 export class ScopeState {
+  /** Its number, in the order states were made: what a burst's runs are grouped by (see `tasksByCost`), a number to compare, not its key. */
+  readonly ordinal = ordinals++;
   /** Kept answers by key (normalised id, plus modelApi for providers that answer by it), shared by all its checkers. */
   readonly answers = new Map<string, Answer>();
   /** What its checkers' callers spelt, → the kept answers (see `memo.ts`). */

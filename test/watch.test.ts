@@ -143,20 +143,12 @@ describe('the dependency watcher', () => {
     const deps = new Map([[file, fileFingerprint(file)]]);
     const a = { deps };
     const b = { deps };
-    const changed: { item: unknown; fingerprint: string }[] = [];
-    // What the answer book does with a change: the cell that decides its answer keeps its place with what was seen (a
-    // new map, as `Cell.observe` makes), the other is let go.
-    const onChanged = (items: { item: typeof a; path: string; fingerprint: string }[]) => {
-      for (const change of items) {
-        changed.push(change);
-        if (change.item === a) {
-          a.deps = new Map([[change.path, change.fingerprint]]);
-          watcher.moved(a);
-        } else watcher.untrack(change.item);
-      }
-    };
+    const changed: Change[] = [];
     // A verify pass every 20 ms: the file is read again and again while it stays as it is.
-    const watcher = new DependencyWatcher({ enabled: true, debounceMs: 10, pollMs: 2000, verifyMs: 20, logger, read, slices }, onChanged);
+    const watcher: Watcher = new DependencyWatcher(
+      { enabled: true, debounceMs: 10, pollMs: 2000, verifyMs: 20, logger, read, slices },
+      asTheBookDoes(a, changed, () => watcher),
+    );
     try {
       watcher.track(a);
       watcher.track(b);
@@ -181,18 +173,11 @@ describe('the dependency watcher', () => {
       return read(task);
     };
     const a = { deps: new Map([[file, first]]) };
-    const changed: { item: unknown }[] = [];
-    // As the answer book does: the first dependent keeps its place with what was seen, the others are let go.
-    const onChanged = (items: { item: typeof a; path: string; fingerprint: string }[]) => {
-      for (const change of items) {
-        changed.push(change);
-        if (change.item === a) {
-          a.deps = new Map([[change.path, change.fingerprint]]);
-          watcher.moved(a);
-        } else watcher.untrack(change.item);
-      }
-    };
-    const watcher = new DependencyWatcher({ enabled: true, debounceMs: 10, pollMs: 2000, verifyMs: 0, logger, read: counting, slices }, onChanged);
+    const changed: Change[] = [];
+    const watcher: Watcher = new DependencyWatcher(
+      { enabled: true, debounceMs: 10, pollMs: 2000, verifyMs: 0, logger, read: counting, slices },
+      asTheBookDoes(a, changed, () => watcher),
+    );
     try {
       watcher.track(a);
       expect(await eventually(() => reads === 1)).toBe(true);
@@ -249,6 +234,29 @@ describe('the dependency watcher', () => {
     }
   });
 });
+
+interface Dependent {
+  deps: Map<string, string>;
+}
+type Change = { item: Dependent; path: string; fingerprint: string };
+type Watcher = InstanceType<typeof DependencyWatcher<Dependent>>;
+
+/**
+ * What the answer book does with the changes a watcher reports (`AnswerBook.filesChanged`): `keeper`, standing for the
+ * cell that decides its answer, keeps its place with what was seen (a new map, as `Cell.observe` makes); every other
+ * dependent is let go. Each change goes to `changed`.
+ */
+function asTheBookDoes(keeper: Dependent, changed: Change[], watcher: () => Watcher) {
+  return (items: Change[]) => {
+    for (const change of items) {
+      changed.push(change);
+      if (change.item === keeper) {
+        keeper.deps = new Map([[change.path, change.fingerprint]]);
+        watcher().moved(keeper);
+      } else watcher().untrack(change.item);
+    }
+  };
+}
 
 /** The inotify watches this process holds (libuv's `fs.watch` on Linux): counted from each inotify descriptor's fdinfo. */
 function inotifyWatches(): number {

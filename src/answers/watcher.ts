@@ -76,7 +76,7 @@ const READ_SLICE = 256;
 class Group<T> {
   /** Its members: each holds `deps` (see `moved`). */
   items: Few<T> = [];
-  /** Whether its paths are pending since the last check (see `#check`): a member tracked after that adds nothing. */
+  /** Whether its paths were made pending since the last check (see `#check`): a member tracked meanwhile adds nothing. */
   checking = false;
 
   constructor(
@@ -149,8 +149,9 @@ export class DependencyWatcher<T extends Dependent> {
   }
 
   /**
-   * Starts following a dependent's paths (those it followed before and no longer reads are forgotten), then checks
-   * them once, their watches made first (see `#unwatched`): a change between its probe and now is not missed.
+   * Starts following a dependent's paths (those it followed before and no longer reads are forgotten), then has them
+   * checked once, their watches made first (see `#unwatched`), but those as the last check found them (see `#seenAs`):
+   * a change between its probe and now is not missed.
    */
   track(item: T): void {
     const group = this.#regroup(item);
@@ -221,14 +222,17 @@ export class DependencyWatcher<T extends Dependent> {
    */
   #check(group: Group<T>): boolean {
     if (group.checking) return false;
-    group.checking = true;
-    this.#checking.push(group);
     let added = false;
     for (const [path, fingerprint] of group.deps) {
       if (isRowsKey(path)) this.#followRows(path, fingerprint);
       else if (this.#seenAs.get(path) === fingerprint) continue;
       this.#pending.add(path);
       added = true;
+    }
+    // Marked only when something was made pending: a group is then held until the check that takes it, no longer.
+    if (added) {
+      group.checking = true;
+      this.#checking.push(group);
     }
     return added;
   }

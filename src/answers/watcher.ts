@@ -76,8 +76,8 @@ const READ_SLICE = 256;
 class Group<T> {
   /** Its members: each holds `deps` (see `moved`). */
   items: Few<T> = [];
-  /** Whether its paths were made pending since the last check (see `#check`): a member tracked meanwhile adds nothing. */
-  checking = false;
+  /** The check its paths were last made pending for (see `#check`): a member tracked before that check adds nothing. */
+  pendingFor = -1;
 
   constructor(
     /** The map its members hold. */
@@ -90,8 +90,8 @@ export class DependencyWatcher<T extends Dependent> {
   readonly #byPath = new Map<string, Few<Group<T>>>();
   /** The groups, by the map their members were tracked with. */
   readonly #groups = new Map<ReadonlyMap<string, string>, Group<T>>();
-  /** Groups whose paths are pending (see `Group.checking`): reset when a check takes them. */
-  #checking: Group<T>[] = [];
+  /** Checks begun: the next one is the one paths made pending now are for. */
+  #checks = 0;
   readonly #watches = new DirectoryWatches(
     (paths) => this.#onEvent(paths),
     (err) => this.#fallBack(err),
@@ -205,8 +205,7 @@ export class DependencyWatcher<T extends Dependent> {
       group.items = left;
       return;
     }
-    group.items = [];
-    if (this.#groups.get(group.deps) === group) this.#groups.delete(group.deps);
+    this.#groups.delete(group.deps);
     for (const path of group.deps.keys()) {
       const groups = this.#byPath.get(path);
       if (!groups) continue;
@@ -221,7 +220,7 @@ export class DependencyWatcher<T extends Dependent> {
    * per check however many of its members are tracked meanwhile. True when one was made pending.
    */
   #check(group: Group<T>): boolean {
-    if (group.checking) return false;
+    if (group.pendingFor === this.#checks) return false;
     let added = false;
     for (const [path, fingerprint] of group.deps) {
       if (isRowsKey(path)) this.#followRows(path, fingerprint);
@@ -229,11 +228,7 @@ export class DependencyWatcher<T extends Dependent> {
       this.#pending.add(path);
       added = true;
     }
-    // Marked only when something was made pending: a group is then held until the check that takes it, no longer.
-    if (added) {
-      group.checking = true;
-      this.#checking.push(group);
-    }
+    if (added) group.pendingFor = this.#checks;
     return added;
   }
 
@@ -271,7 +266,6 @@ export class DependencyWatcher<T extends Dependent> {
     this.#watches.close();
     this.#byPath.clear();
     this.#groups.clear();
-    this.#checking = [];
     this.#pending.clear();
     this.#rowFiles.clear();
     this.#mustRead.clear();
@@ -320,8 +314,7 @@ export class DependencyWatcher<T extends Dependent> {
     if (this.#closed) return;
     const pending = [...this.#pending];
     this.#pending.clear();
-    for (const group of this.#checking) group.checking = false;
-    this.#checking = [];
+    this.#checks++;
     this.#firstPendingAt = undefined;
     const changed: FileChange<T>[] = [];
     for (let i = 0; i < pending.length; i += READ_SLICE) {

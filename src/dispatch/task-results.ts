@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { errorData, type ErrorCode } from '../errors.js';
 import type { ResolvedOptions } from '../config/options.js';
 import { ProviderResultSchema, TaskResultSchema, type ProviderResult } from '../config/schema.js';
-import { type CheckResult, CheckResultSchema, type DepsLists, PackedChecksSchema, providerResultOf, unpackChecks } from '../config/check-result.js';
+import { CheckResultSchema, type DepsLists, PackedChecksSchema, providerResultOf, unpackChecks } from '../config/check-result.js';
 import type { Accounting } from './accounting.js';
 import type { CommandSession } from './helper-host.js';
 import type { DispatchRequest } from './request.js';
@@ -202,7 +202,7 @@ function validateOne(provider: string, raw: unknown): { ok: true; result: Provid
  * more, for its issues. `raw` is this thread's own object, unpacked from the message, so what was validated is what is read.
  */
 function validateCheck(provider: string, raw: unknown, deps: DepsLists): { ok: true; result: ProviderResult } | { ok: false; fields: string[] } {
-  if (CompiledCheckResultSchema.validate(raw)) return { ok: true, result: providerResultOf(provider, raw as CheckResult, deps) };
+  if (CompiledCheckResultSchema.validate(raw)) return { ok: true, result: providerResultOf(provider, raw, deps) };
   const one = CompiledCheckResultSchema.safeParse(raw);
   return { ok: false, fields: one.success ? ['check'] : issueFields(one.error) };
 }

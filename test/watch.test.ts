@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { useFixture } from './helpers/fixture.js';
 import { eventually } from './helpers/processes.js';
+import type { DepList } from '../src/answers/deps.js';
 
 // The watcher is internal: reached through the build, like the worker.
 const dist = (file: string) => fileURLToPath(new URL(`../dist/src/${file}`, import.meta.url));
@@ -26,7 +27,7 @@ describe('the dependency watcher', () => {
     // A debounce of ten minutes: file events alone would not be checked within this test.
     const watcher = new DependencyWatcher({ enabled: true, debounceMs: 600_000, pollMs: 2000, verifyMs: 50, logger, read, slices }, (items) => changed.push(...items));
     try {
-      const item = { deps: new Map([[file, fileFingerprint(file)]]) };
+      const item = { deps: list([file, fileFingerprint(file)]) };
       watcher.track(item);
       expect(watcher.mode).toBe('watch');
       writeFileSync(file, '{"v":22}');
@@ -42,7 +43,7 @@ describe('the dependency watcher', () => {
     const file = dir.write('b/auth.json', '{"v":1}');
     const changed: unknown[] = [];
     const watcher = new DependencyWatcher({ enabled: true, debounceMs: 10, pollMs: 2000, verifyMs: 20, logger, read, slices }, (items) => changed.push(...items));
-    watcher.track({ deps: new Map([[file, fileFingerprint(file)]]) });
+    watcher.track({ deps: list([file, fileFingerprint(file)]) });
     await new Promise((r) => setTimeout(r, 150)); // several verifications
     expect(changed).toEqual([]);
     watcher.close();
@@ -70,7 +71,7 @@ describe('the dependency watcher', () => {
     // No verify pass: only the read after the watch was placed can see it.
     const watcher = new DependencyWatcher({ enabled: true, debounceMs: 10, pollMs: 2000, verifyMs: 0, logger, read: racing, slices }, (items) => changed.push(...items));
     try {
-      const item = { deps: new Map([[file, 'missing']]) };
+      const item = { deps: list([file, 'missing']) };
       watcher.track(item);
       expect(await eventually(() => changed.length === 1)).toBe(true);
       expect(changed[0]).toMatchObject({ item, path: file, fingerprint: fileFingerprint(file) });
@@ -91,7 +92,7 @@ describe('the dependency watcher', () => {
     const before = inotifyWatches();
     const watcher = new DependencyWatcher({ enabled: true, debounceMs: 10, pollMs: 2000, verifyMs: 0, logger, read: reading, slices }, (items) => changed.push(...items));
     try {
-      const item = { deps: new Map([[file, fileFingerprint(file)]]) };
+      const item = { deps: list([file, fileFingerprint(file)]) };
       watcher.track(item);
       // Following it made no watch: a burst's answers are not held up by a thousand of them.
       expect(inotifyWatches()).toBe(before);
@@ -101,7 +102,8 @@ describe('the dependency watcher', () => {
       expect(changed[0]).toMatchObject({ item, path: file, fingerprint: fileFingerprint(file) });
       // The check read it with its directory's watch already made, and that watch tells of the next change.
       expect(watchesAtRead[0]).toBe(before + 1);
-      item.deps.set(file, fileFingerprint(file));
+      item.deps = list([file, fileFingerprint(file)]);
+      watcher.moved(item);
       writeFileSync(file, '{"v":333}');
       expect(await eventually(() => changed.length === 2)).toBe(true);
       // Read again on that event (one check, or more if its events came apart), with no new watch.
@@ -120,7 +122,7 @@ describe('the dependency watcher', () => {
     const watcher = new DependencyWatcher({ enabled: true, debounceMs: 10, pollMs: 2000, verifyMs: 0, logger, read, slices }, (items) => changed.push(...items));
     try {
       // An agent's providers read the same store as it was: their cells share one map.
-      const deps = new Map([[file, fileFingerprint(file)]]);
+      const deps = list([file, fileFingerprint(file)]);
       const [a, b, c] = [{ deps }, { deps }, { deps }];
       for (const item of [a, b, c]) watcher.track(item);
       expect(await eventually(() => inotifyWatches() === before + 1)).toBe(true);
@@ -140,7 +142,7 @@ describe('the dependency watcher', () => {
 
   it('compares a dependent moved to the map it was told of with that map: the change it was told of is not reported again, the next one is', async () => {
     const file = dir.write('moved/auth.json', '{"v":1}');
-    const deps = new Map([[file, fileFingerprint(file)]]);
+    const deps = list([file, fileFingerprint(file)]);
     const a = { deps };
     const b = { deps };
     const changed: Change[] = [];
@@ -172,7 +174,7 @@ describe('the dependency watcher', () => {
       reads++;
       return read(task);
     };
-    const a = { deps: new Map([[file, first]]) };
+    const a = { deps: list([file, first]) };
     const changed: Change[] = [];
     const watcher: Watcher = new DependencyWatcher(
       { enabled: true, debounceMs: 10, pollMs: 2000, verifyMs: 0, logger, read: counting, slices },
@@ -182,14 +184,14 @@ describe('the dependency watcher', () => {
       watcher.track(a);
       expect(await eventually(() => reads === 1)).toBe(true);
       // Another agent's answer that read the same file as it is: its watch is in place, so a change would come as an event.
-      const b = { deps: new Map([[file, first]]) };
+      const b = { deps: list([file, first]) };
       watcher.track(b);
       await new Promise((r) => setTimeout(r, 100));
       expect(reads).toBe(1);
       writeFileSync(file, '{"v":22}');
       expect(await eventually(() => changed.length === 2)).toBe(true);
       // An answer whose probe read the file before that change, tracked after its check: no event will tell of it.
-      const c = { deps: new Map([[file, first]]) };
+      const c = { deps: list([file, first]) };
       watcher.track(c);
       expect(await eventually(() => changed.length === 3)).toBe(true);
       expect(changed[2]).toMatchObject({ item: c, path: file });
@@ -213,7 +215,7 @@ describe('the dependency watcher', () => {
       const started = Date.now();
       // One dependent per file, 5 ms apart (longer than a debounce period in all): each puts the check off.
       for (const file of files) {
-        watcher.track({ deps: new Map([[file, fileFingerprint(file)]]) });
+        watcher.track({ deps: list([file, fileFingerprint(file)]) });
         await new Promise((r) => setTimeout(r, 5));
       }
       const quietFrom = Date.now();
@@ -236,14 +238,19 @@ describe('the dependency watcher', () => {
 });
 
 interface Dependent {
-  deps: Map<string, string>;
+  deps: DepList;
+}
+
+/** A dependency list as a result gives it (see `answers/deps.ts`). */
+function list(...pairs: [string, string][]): DepList {
+  return pairs;
 }
 type Change = { item: Dependent; path: string; fingerprint: string };
 type Watcher = InstanceType<typeof DependencyWatcher<Dependent>>;
 
 /**
  * What the answer book does with the changes a watcher reports (`AnswerBook.filesChanged`): `keeper`, standing for the
- * cell that decides its answer, keeps its place with what was seen (a new map, as `Cell.observe` makes); every other
+ * cell that decides its answer, keeps its place with what was seen (a new list, as `Cell.observe` makes); every other
  * dependent is let go. Each change goes to `changed`.
  */
 function asTheBookDoes(keeper: Dependent, changed: Change[], watcher: () => Watcher) {
@@ -251,7 +258,7 @@ function asTheBookDoes(keeper: Dependent, changed: Change[], watcher: () => Watc
     for (const change of items) {
       changed.push(change);
       if (change.item === keeper) {
-        keeper.deps = new Map([[change.path, change.fingerprint]]);
+        keeper.deps = list([change.path, change.fingerprint]);
         watcher().moved(keeper);
       } else watcher().untrack(change.item);
     }

@@ -12,20 +12,7 @@
  */
 import { sameFingerprint } from '../probes/fingerprint.js';
 import type { ProbeKind, ProbeOutcome } from '../config/schema.js';
-
-const NO_DEPS: ReadonlyMap<string, string> = new Map();
-
-/**
- * The map of a dependency list: one per list, shared by every cell given that list (results that read the same files
- * as they were get the same list, see `DepsLists`). Cells never change a map they hold: `observe` makes a new one.
- */
-const MAPS = new WeakMap<ProbeOutcome['deps'] & object, ReadonlyMap<string, string>>();
-
-function depsMap(deps: NonNullable<ProbeOutcome['deps']>): ReadonlyMap<string, string> {
-  let map = MAPS.get(deps);
-  if (!map) MAPS.set(deps, (map = new Map(deps)));
-  return map;
-}
+import { fingerprintIn, NO_DEPS, withFingerprint, type DepList } from './deps.js';
 
 /** How long outcomes are kept, in milliseconds: the pool's resolved TTLs and backoff. */
 export interface Lifetimes {
@@ -41,8 +28,11 @@ export class Cell<Owner = unknown> {
   state: CellState = 'unknown';
   /** The last outcome that was not a failure: what a failing probe is taken to still say. */
   good: 'present' | 'absent' | undefined;
-  /** Paths the outcome depends on, with their fingerprints when read. A failure with none keeps the earlier ones. */
-  deps: ReadonlyMap<string, string> = NO_DEPS;
+  /**
+   * Paths the outcome depends on, with their fingerprints when read: the result's list, shared with every cell given
+   * the same (see `deps.ts`), never changed in place. A failure with none keeps the earlier ones.
+   */
+  deps: DepList = NO_DEPS;
   /** When the outcome must be run again, in epoch ms; 0 when it is due now (never run, or its files changed). */
   dueAt = 0;
   /** When a `present` outcome stops being true by the clock (a token's expiry, less the skew), in epoch ms. */
@@ -89,7 +79,7 @@ export class Cell<Owner = unknown> {
     this.state = this.good = outcome.outcome === 'present' ? 'present' : 'absent';
     this.failures = 0;
     this.failingSince = undefined;
-    this.deps = outcome.deps ? depsMap(outcome.deps) : NO_DEPS;
+    this.deps = outcome.deps ?? NO_DEPS;
     this.validUntil = outcome.outcome === 'present' ? outcome.validUntil : undefined;
     // A finding that rests on an expiry is judged again at that moment, not at the end of its TTL.
     this.dueAt = Math.min(now + (outcome.outcome === 'present' ? life.positiveTtlMs : life.negativeTtlMs), this.validUntil ?? Infinity);
@@ -105,7 +95,7 @@ export class Cell<Owner = unknown> {
     this.failingSince ??= now;
     if (now - this.failingSince > life.positiveTtlMs) this.good = undefined;
     // A failure that read files (a half-written one) is followed through them; one that read nothing keeps what was followed.
-    if (deps && deps.length > 0) this.deps = depsMap(deps);
+    if (deps && deps.length > 0) this.deps = deps;
     this.dueAt = now + Math.min(life.backoff.initialMs * 2 ** Math.min(this.failures - 1, 30), life.backoff.maxMs);
   }
 
@@ -131,14 +121,21 @@ export class Cell<Owner = unknown> {
    */
   current(outcome: ProbeOutcome, gen: number): boolean {
     if (this.gen === gen) return true;
-    if (!outcome.deps || outcome.deps.length === 0 || outcome.deps.length !== this.deps.size) return false;
-    return outcome.deps.every(([path, fingerprint]) => sameFingerprint(this.deps.get(path), fingerprint));
+    const read = outcome.deps;
+    if (!read || read.length === 0 || read.length !== this.deps.length) return false;
+    if (read === this.deps) return true;
+    for (let i = 0; i < read.length; i++) {
+      const [path, fingerprint] = read[i] as readonly [string, string];
+      const mine = this.deps[i] as readonly [string, string];
+      // Most often the run read the files in the same order: the pair at its index, before a scan.
+      if (!sameFingerprint(mine[0] === path ? mine[1] : fingerprintIn(this.deps, path), fingerprint)) return false;
+    }
+    return true;
   }
 
   /** Records the fingerprint a file was seen with after a change. */
   observe(path: string, fingerprint: string): void {
-    if (!this.deps.has(path)) return;
-    this.deps = new Map(this.deps).set(path, fingerprint);
+    this.deps = withFingerprint(this.deps, path, fingerprint);
   }
 
   /** Forgets the outcome, as if never run: for a probe whose files changed while it does not decide the answer. */

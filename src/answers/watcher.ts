@@ -23,14 +23,15 @@ import type { AuthProbeLogger as Logger } from '../logger.js';
 import { DirectoryWatches } from './watch-dirs.js';
 import { withItem, withoutItem, type Few } from './few.js';
 import type { Slices } from '../slices.js';
+import { fingerprintIn, type DepList } from './deps.js';
 
 /**
- * Anything whose answer depends on files: path → fingerprint when it was computed. Its map is replaced, never changed in
- * place, and the watcher is told of each new one (`track`, or `moved` when no file was read for it): dependents
- * holding the same map are followed together.
+ * Anything whose answer depends on files: path, fingerprint pairs as they were when it was computed (see `deps.ts`). Its
+ * list is replaced, never changed in place, and the watcher is told of each new one (`track`, or `moved` when no file
+ * was read for it): dependents holding the same list are followed together.
  */
 export interface Dependent {
-  readonly deps: ReadonlyMap<string, string>;
+  readonly deps: DepList;
   /**
    * The watcher's own record of the dependent (its group), kept on it: a thousand agents' burst follows thirteen
    * thousand cells, which a map of the watcher's would hold as many entries of, each hashed.
@@ -69,8 +70,8 @@ export interface WatchOptions {
 const READ_SLICE = 256;
 
 /**
- * Dependents that were tracked with the same dependency map, followed as one: results that read the same files as they
- * were share their map (see `DepsLists`), so a thousand agents' checks are about a thousand groups, each an agent's
+ * Dependents that were tracked with the same dependency list, followed as one: results that read the same files as they
+ * were share their list (see `DepsLists`), so a thousand agents' checks are about a thousand groups, each an agent's
  * cells, not five thousand cells each followed path by path.
  */
 class Group<T> {
@@ -80,16 +81,16 @@ class Group<T> {
   pendingFor = -1;
 
   constructor(
-    /** The map its members hold. */
-    readonly deps: ReadonlyMap<string, string>,
+    /** The list its members hold. */
+    readonly deps: DepList,
   ) {}
 }
 
 export class DependencyWatcher<T extends Dependent> {
   /** Each followed path's groups of dependents (see `few.ts`). */
   readonly #byPath = new Map<string, Few<Group<T>>>();
-  /** The groups, by the map their members were tracked with. */
-  readonly #groups = new Map<ReadonlyMap<string, string>, Group<T>>();
+  /** The groups, by the list their members were tracked with. */
+  readonly #groups = new Map<DepList, Group<T>>();
   /** Checks begun: the next one is the one paths made pending now are for. */
   #checks = 0;
   readonly #watches = new DirectoryWatches(
@@ -161,26 +162,26 @@ export class DependencyWatcher<T extends Dependent> {
   }
 
   /**
-   * The dependent's map changed with no new reading of its files (it was told of a change, see `Cell.observe`): it
-   * follows them with that map from now on, and nothing is checked again.
+   * The dependent's list changed with no new reading of its files (it was told of a change, see `Cell.observe`): it
+   * follows them with that list from now on, and nothing is checked again.
    */
   moved(item: T): void {
     if (item.watched !== undefined) this.#regroup(item);
   }
 
-  /** Puts `item` in the group of its map, if it is not there already; returns that group (undefined: it has no paths). */
+  /** Puts `item` in the group of its list, if it is not there already; returns that group (undefined: it has no paths). */
   #regroup(item: T): Group<T> | undefined {
     if (this.#closed) return undefined;
     const was = item.watched as Group<T> | undefined;
     if (was?.deps === item.deps) return was;
     // Joined first: a path it reads still is never forgotten on the way (its watch closed and made again).
-    const group = item.deps.size > 0 ? this.#join(item) : undefined;
+    const group = item.deps.length > 0 ? this.#join(item) : undefined;
     if (was) this.#leave(item, was);
     item.watched = group;
     return group;
   }
 
-  /** Adds `item` to the group of its map, made (and its paths followed) if it is the first; returns it. */
+  /** Adds `item` to the group of its list, made (and its paths followed) if it is the first; returns it. */
   #join(item: T): Group<T> {
     let group = this.#groups.get(item.deps);
     if (!group) {
@@ -206,7 +207,7 @@ export class DependencyWatcher<T extends Dependent> {
       return;
     }
     this.#groups.delete(group.deps);
-    for (const path of group.deps.keys()) {
+    for (const [path] of group.deps) {
       const groups = this.#byPath.get(path);
       if (!groups) continue;
       const others = withoutItem(groups, group);
@@ -365,10 +366,10 @@ export class DependencyWatcher<T extends Dependent> {
     // A rows dependency whose files were as they were: its rows were not read.
     if (fingerprint === undefined) return;
     if (isRowsKey(key)) this.#rowChecks++;
-    // Every member of a group holds its map (see `moved`): one comparison a group, and a group whose files are as they
+    // Every member of a group holds its list (see `moved`): one comparison a group, and a group whose files are as they
     // were costs no more (the gateway's shared store, rewritten on every request, is followed by every agent).
     for (const group of items) {
-      if (sameFingerprint(group.deps.get(key), fingerprint)) continue;
+      if (sameFingerprint(fingerprintIn(group.deps, key), fingerprint)) continue;
       for (const item of group.items) changed.push({ item, path: key, fingerprint });
     }
     // A directory on the way may have appeared or gone. A path now watched from elsewhere is read once more, so a

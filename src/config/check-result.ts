@@ -230,8 +230,8 @@ const MAX_LISTS = 4096;
 /**
  * Main thread, one per pool: dependency lists by their check form, so that results that read the same files as they
  * were (an agent's five providers, its one store; a thousand agents' one `~/.codex/auth.json`) get one list, which
- * their cells then share as one map (`Cell.apply`): the strings and maps of a thousand agents' answers are kept once
- * per distinct list, not once per probe. Bounded: past MAX_LISTS, it forgets them all.
+ * their cells then share (`Cell.apply`, `answers/deps.ts`): the strings and arrays of a thousand agents' answers are
+ * kept once per distinct list, not once per probe. Bounded: past MAX_LISTS, it forgets them all (cells keep theirs).
  */
 export class DepsLists {
   readonly #lists = new Map<string, readonly [string, string][]>();

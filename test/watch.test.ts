@@ -235,10 +235,59 @@ describe('the dependency watcher', () => {
       watcher.close();
     }
   });
+
+  it('sets no timer in the past for a dependent tracked while a late check makes its watches, and checks it', async () => {
+    // Node 24 warns of a negative delay on the gateway's stderr (TimeoutNegativeWarning); earlier Nodes take it as 1 ms.
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    const slice = new Slices((err) => {
+      throw err;
+    }, 1);
+    const debounceMs = 10;
+    const [first, second] = [dir.write('late/a.json', '{"v":1}'), dir.write('late/b.json', '{"v":1}')];
+    const checked: string[] = [];
+    const reading = async (task: Parameters<typeof readDependencies>[0]) => {
+      checked.push(...task.deps);
+      return read(task);
+    };
+    const watcher = new DependencyWatcher({ enabled: true, debounceMs, pollMs: 2000, verifyMs: 0, logger, read: reading, slices: slice }, () => {});
+    try {
+      // Three timers of the same delay fire in the order they were set, in one turn: the first spends that turn's
+      // slice, so the check the watcher's timer (the second) begins makes its watches in a later turn; the third
+      // tracks a dependent meanwhile.
+      setTimeout(() => slice.run(() => busy(3)), debounceMs);
+      watcher.track({ deps: list([first, fileFingerprint(first)]) });
+      const tracked = new Promise<void>((resolve) =>
+        setTimeout(() => {
+          watcher.track({ deps: list([second, fileFingerprint(second)]) });
+          resolve();
+        }, debounceMs),
+      );
+      // The loop held past ten debounce periods since the first was tracked (a gateway's busy turn).
+      busy(12 * debounceMs);
+      await tracked;
+      expect(await eventually(() => checked.includes(second))).toBe(true);
+      expect(checked).toContain(first);
+      await new Promise((r) => setImmediate(r));
+      expect(warnings).not.toContain('TimeoutNegativeWarning');
+    } finally {
+      watcher.close();
+      process.off('warning', onWarning);
+    }
+  });
 });
 
 interface Dependent {
   deps: DepList;
+}
+
+/** Holds the thread for `ms` milliseconds. */
+function busy(ms: number): void {
+  const from = performance.now();
+  while (performance.now() - from < ms) {
+    // held
+  }
 }
 
 /** A dependency list as a result gives it (see `answers/deps.ts`). */

@@ -293,10 +293,16 @@ export class DependencyWatcher<T extends Dependent> {
     if (this.#debounce === undefined || this.#dueAt < this.#timerAt) this.#arm(this.#dueAt - now);
   }
 
+  /**
+   * `wait` may be past already: a dependent tracked while a check that began late (its loop held past ten debounce
+   * periods) makes its watches finds the oldest pending event older than that. It is due now, not at a negative delay
+   * (which Node 24 warns of, on the gateway's stderr).
+   */
   #arm(wait: number): void {
     clearTimeout(this.#debounce);
-    this.#timerAt = Date.now() + wait;
-    this.#debounce = setTimeout(() => this.#debounced(), wait).unref();
+    const delay = Math.max(0, wait);
+    this.#timerAt = Date.now() + delay;
+    this.#debounce = setTimeout(() => this.#debounced(), delay).unref();
   }
 
   #debounced(): void {

@@ -38,12 +38,19 @@ export interface AgentsFigures {
   readonly coldLoopMaxMs: number;
   readonly coldGcMaxMs: number;
   readonly coldIssueMs: number;
+  /** The process's CPU time over the first burst, every thread's (`process.cpuUsage()`): see `cpuMs`. */
+  readonly coldCpuMs: number;
   /** Calling every checker, before the first await: the main thread's share in the checks' turn. */
   readonly issueMs: number;
   /** The loop watcher's figures (`loop-watch.ts`): the 1 ms interval's longest gap, and the delay histogram's max. */
   readonly loopMaxMs: number;
   readonly delayMaxMs: number;
   readonly gcMaxMs: number;
+  /**
+   * The process's CPU time over the burst, every thread's (the gateway's, the workers', V8's helpers'): over the
+   * machine's cores, the least wall the burst could have, however its threads were scheduled.
+   */
+  readonly cpuMs: number;
   /** Answers unlike the stores' (a rejected check counts). */
   readonly wrong: number;
   /** One worker thread reading the same stores in sequence, and the old way on the main thread (absent in an env variant). */
@@ -124,6 +131,7 @@ async function poolRun(ctx: CaseContext, world: AgentsWorld, sets: AgentSets): P
       coldLoopMaxMs: cold.loopMaxMs,
       coldGcMaxMs: cold.gcMaxMs,
       coldIssueMs: cold.issueMs,
+      coldCpuMs: cold.cpuMs,
       wrong: cold.wrong + b.wrong,
     };
   } finally {
@@ -131,11 +139,12 @@ async function poolRun(ctx: CaseContext, world: AgentsWorld, sets: AgentSets): P
   }
 }
 
-type Burst = Pick<AgentsFigures, 'agents' | 'checks' | 'wallMs' | 'issueMs' | 'loopMaxMs' | 'delayMaxMs' | 'gcMaxMs' | 'wrong'>;
+type Burst = Pick<AgentsFigures, 'agents' | 'checks' | 'wallMs' | 'issueMs' | 'loopMaxMs' | 'delayMaxMs' | 'gcMaxMs' | 'cpuMs' | 'wrong'>;
 
 /** Every agent of `agents` checked for its 5 providers at once, the loop watched. */
 async function burst(pool: ReturnType<typeof createAuthProbePool>, agents: AgentsWorld['agents']): Promise<Burst> {
   const loop = await watchLoop();
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const pending: Promise<boolean | null>[] = [];
   for (const agent of agents) {
@@ -145,9 +154,11 @@ async function burst(pool: ReturnType<typeof createAuthProbePool>, agents: Agent
   const issueMs = since(t0);
   const answers = await Promise.all(pending);
   const wallMs = since(t0);
+  const cpu = process.cpuUsage(cpu0);
   const l = await loop.stop();
   const wrong = wrongAnswers(answers, expectedOf(agents));
-  return { agents: agents.length, checks: answers.length, wallMs, issueMs, loopMaxMs: l.loopMaxMs, delayMaxMs: l.delayMaxMs, gcMaxMs: l.gcMaxMs, wrong };
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  return { agents: agents.length, checks: answers.length, wallMs, issueMs, loopMaxMs: l.loopMaxMs, delayMaxMs: l.delayMaxMs, gcMaxMs: l.gcMaxMs, cpuMs, wrong };
 }
 
 const expectedOf = (agents: AgentsWorld['agents']) => agents.flatMap((a) => a.expected);

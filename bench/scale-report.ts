@@ -119,6 +119,12 @@ function sizeOf(name: CaseName, m: Record<string, number>): string {
   }
 }
 
+/** A burst's CPU time and the least wall it allows on `cpus` cores, as a multiple of one thread's read when there is one. */
+function cpuFloor(cpuMs: number, cpus: number, threadReadMs: number | undefined): string {
+  const floor = cpuMs / cpus;
+  return `${fmt(cpuMs)} ms, no wall below ${fmt(floor)} ms${threadReadMs === undefined ? '' : ` (${fmt(floor / threadReadMs)} x one thread's read)`}`;
+}
+
 /** The terminal table: the machine, one row per case (medians), each case's own figures, the env comparison, the targets. */
 export function formatScaleTable(result: ScaleResult): string {
   const m = result.machine;
@@ -178,7 +184,9 @@ function caseNotes(result: ScaleResult): string[] {
     out.push(
       `${name}: the row is the pool's second burst, on a second set of ${fmt(c.agents)} agents (its caller's turn ${fmt(c.issueMs)} ms); its first, on a thread just started: ` +
         `${fmt(c.coldWallMs)} ms, loop max ${fmt(c.coldLoopMaxMs)} ms, GC max ${fmt(c.coldGcMaxMs)} ms, caller's turn ${fmt(c.coldIssueMs)} ms` +
-        (c.coldThreadReadMs === undefined ? '' : `; one thread's first read ${fmt(c.coldThreadReadMs)} ms`),
+        (c.coldThreadReadMs === undefined ? '' : `; one thread's first read ${fmt(c.coldThreadReadMs)} ms`) +
+        `. The process's CPU, every thread's, over ${result.machine.cpus} cores: ${cpuFloor(c.cpuMs, result.machine.cpus, c.threadReadMs)} in the second burst, ` +
+        `${cpuFloor(c.coldCpuMs, result.machine.cpus, c.coldThreadReadMs)} in the first`,
     );
   }
   if (ids) {

@@ -57,6 +57,9 @@ export interface AgentsFigures {
   readonly threadReadMs?: number;
   /** That thread's read of the first set, before: its code not yet compiled. */
   readonly coldThreadReadMs?: number;
+  /** The process's CPU time over that thread's reads, of the measured set and of the first (see `cpuMs`). */
+  readonly threadCpuMs?: number;
+  readonly coldThreadCpuMs?: number;
   readonly oldWallMs?: number;
   readonly oldLoopMaxMs?: number;
 }
@@ -168,7 +171,7 @@ function runnerInput(ctx: CaseContext, world: AgentsWorld): RunnerInput {
 }
 
 /** The same probes in sequence in one fresh worker thread, the first set then the measured one: each set's read time, in milliseconds. */
-async function threadRead(ctx: CaseContext, world: AgentsWorld, sets: AgentSets): Promise<{ threadReadMs: number; coldThreadReadMs: number }> {
+async function threadRead(ctx: CaseContext, world: AgentsWorld, sets: AgentSets): Promise<Required<Pick<AgentsFigures, 'threadReadMs' | 'coldThreadReadMs' | 'threadCpuMs' | 'coldThreadCpuMs'>>> {
   touch(world.files);
   const data: ReadWorkerData = {
     input: runnerInput(ctx, world),
@@ -181,7 +184,12 @@ async function threadRead(ctx: CaseContext, world: AgentsWorld, sets: AgentSets)
     const [result] = (await once(worker, 'message')) as [ReadWorkerResult];
     const wrong = wrongAnswers(result.answers, [...expectedOf(sets.first), ...expectedOf(sets.measured)]);
     if (wrong > 0) ctx.progress(`WARNING: one thread's read got ${wrong} answers wrong`);
-    return { coldThreadReadMs: result.readMs[0] as number, threadReadMs: result.readMs[1] as number };
+    return {
+      coldThreadReadMs: result.readMs[0] as number,
+      threadReadMs: result.readMs[1] as number,
+      coldThreadCpuMs: result.cpuMs[0] as number,
+      threadCpuMs: result.cpuMs[1] as number,
+    };
   } finally {
     await worker.terminate();
   }

@@ -19,9 +19,13 @@ export interface ReadWorkerData {
   readonly warmupAgentDir: string;
 }
 
-/** What it posts: each set's read time in milliseconds, and the answers set by set, agent by agent, provider by provider. */
+/**
+ * What it posts: each set's read time in milliseconds, the process's CPU time over it (every thread's: this one's and
+ * V8's helpers'; the main thread waits), and the answers set by set, agent by agent, provider by provider.
+ */
 export interface ReadWorkerResult {
   readonly readMs: readonly number[];
+  readonly cpuMs: readonly number[];
   readonly answers: readonly boolean[];
 }
 
@@ -30,10 +34,14 @@ const probeAgent = createAgentProbeRunner(data.input);
 await probeAgent(data.warmupAgentDir, data.providers);
 const answers: boolean[] = [];
 const readMs: number[] = [];
+const cpuMs: number[] = [];
 for (const set of data.sets) {
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (const agentDir of set) answers.push(...(await probeAgent(agentDir, data.providers)));
   readMs.push(performance.now() - t0);
+  const cpu = process.cpuUsage(cpu0);
+  cpuMs.push((cpu.user + cpu.system) / 1000);
 }
-const result: ReadWorkerResult = { readMs, answers };
+const result: ReadWorkerResult = { readMs, cpuMs, answers };
 parentPort?.postMessage(result);

@@ -186,7 +186,8 @@ function caseNotes(result: ScaleResult): string[] {
         `${fmt(c.coldWallMs)} ms, loop max ${fmt(c.coldLoopMaxMs)} ms, GC max ${fmt(c.coldGcMaxMs)} ms, caller's turn ${fmt(c.coldIssueMs)} ms` +
         (c.coldThreadReadMs === undefined ? '' : `; one thread's first read ${fmt(c.coldThreadReadMs)} ms`) +
         `. The process's CPU, every thread's, over ${result.machine.cpus} cores: ${cpuFloor(c.cpuMs, result.machine.cpus, c.threadReadMs)} in the second burst, ` +
-        `${cpuFloor(c.coldCpuMs, result.machine.cpus, c.coldThreadReadMs)} in the first`,
+        `${cpuFloor(c.coldCpuMs, result.machine.cpus, c.coldThreadReadMs)} in the first` +
+        (c.threadCpuMs === undefined ? '' : `; over one thread's reads ${fmt(c.threadCpuMs)} ms and ${fmt(c.coldThreadCpuMs)} ms`),
     );
   }
   if (ids) {

@@ -3,9 +3,9 @@
  * the one `DepsLists` made for the result's check form, shared by every cell whose probe read the same files as they
  * were (an agent's five providers, its one store), and never changed in place: a new fingerprint makes a new list.
  *
- * A list, not a `Map`: a probe reads a few files, so a look-up is a short scan, and a thousand agents' cells keep four
- * thousand lists, which as maps were a sixth of what a burst keeps on the gateway's heap (a map and its table are about
- * 350 bytes; the list is kept anyway, by `DepsLists`).
+ * A list, not a `Map` made of it: a probe reads a few files, so a look-up is a short scan, and the list is kept anyway
+ * (by `DepsLists`), where a map and its table were about 350 bytes more per list: a thousand agents' burst keeps about a
+ * thousand lists.
  */
 export type DepList = readonly (readonly [string, string])[];
 

@@ -146,10 +146,10 @@ describe("the scale benchmark's figures", () => {
   });
 });
 
-/** The agents cases' figures: both bursts', and one thread's reads of both sets. */
+/** The agents cases' figures: both bursts' (their process CPU too), and one thread's reads of both sets (and their CPU). */
 const AGENTS_FIGURES = [
-  ...['agents', 'checks', 'wallMs', 'issueMs', 'loopMaxMs', 'delayMaxMs', 'gcMaxMs', 'wrong'],
-  ...['coldWallMs', 'coldLoopMaxMs', 'coldGcMaxMs', 'coldIssueMs', 'threadReadMs', 'coldThreadReadMs', 'oldWallMs', 'oldLoopMaxMs'],
+  ...['agents', 'checks', 'wallMs', 'issueMs', 'loopMaxMs', 'delayMaxMs', 'gcMaxMs', 'cpuMs', 'wrong'],
+  ...['coldWallMs', 'coldLoopMaxMs', 'coldGcMaxMs', 'coldIssueMs', 'coldCpuMs', 'threadReadMs', 'coldThreadReadMs', 'threadCpuMs', 'coldThreadCpuMs', 'oldWallMs', 'oldLoopMaxMs'],
 ];
 
 /** The figures every case's medians must carry as numbers (old ways and thread reads only without the env variables). */
@@ -178,7 +178,7 @@ const FIGURES: Record<string, readonly string[]> = {
   'first-sweep': ['providers', 'wallMs', 'createMs', 'loopMaxMs', 'delayMaxMs', 'gcMaxMs', 'threads', 'wrong'],
   memory: ['providers', 'threads', 'rssBeforeMb', 'rssAfterMb', 'processRiseMb', 'perThreadMb', 'helpers', 'helperRssMb', 'helperPssMb', 'totalRiseMb', 'totalRisePssMb'],
 };
-const OLD = ['threadReadMs', 'coldThreadReadMs', 'oldWallMs', 'oldMeasuredMs', 'oldClis', 'oldLoopMaxMs'];
+const OLD = ['threadReadMs', 'coldThreadReadMs', 'threadCpuMs', 'coldThreadCpuMs', 'oldWallMs', 'oldMeasuredMs', 'oldClis', 'oldLoopMaxMs'];
 const ENV_CASES = ['warm-2k', 'warm-10k', 'agents-json', 'agents-sqlite', 'clis', 'ids-40k'];
 
 interface Case {
@@ -264,6 +264,9 @@ describe('npm run bench:scale, with tiny sizes', () => {
     expect(cases['warm-2k']?.median['providers']).toBe(20);
     expect(cases['warm-10k']?.median['providers']).toBe(40);
     expect(cases['agents-json']?.median['checks']).toBe(20);
+    // A burst took CPU, and the least wall it allows on the machine's cores is printed beside one thread's read.
+    expect(cases['agents-json']?.median['cpuMs']).toBeGreaterThan(0);
+    expect(cases['agents-json']?.median['threadCpuMs']).toBeGreaterThan(0);
     // Each fake CLI ran once in the sweep; they ran side by side, never more than there are.
     expect(cases['clis']?.median).toMatchObject({ clis: 4, cliRuns: 4, boundMs: 150, oldClis: 1 });
     expect(cases['clis']?.median['maxConcurrent']).toBeGreaterThanOrEqual(1);
@@ -282,6 +285,7 @@ describe('npm run bench:scale, with tiny sizes', () => {
     expect(stderr).toMatch(/^machine: \d+ x .*, Node v/m);
     expect(stderr).toMatch(/^targets:\n {2}\[(met|MISSED)\] warm-2k loop max <= 15 ms/m);
     expect(stderr).toContain('[bench:scale clis] run 1/1: swept in');
+    expect(stderr).toMatch(/^agents-json: .*over \d+ cores: [\d.]+ ms, no wall below [\d.]+ ms \([\d.]+ x one thread's read\) in the second burst/m);
     expect(JSON.parse(readFileSync(`${out}/scale.json`, 'utf8'))).toMatchObject({ cases: { clis: { median: { wallMs: cases['clis']?.median['wallMs'] } } } });
     expect(readdirSync(tmp)).toEqual(['.keep']);
   }, 120_000);

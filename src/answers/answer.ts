@@ -77,10 +77,11 @@ export class Answer implements Interest {
   /** When the change that made a run due happened (monotonic ms): how stale the refresh let the answer be. */
   staleSince: number | undefined;
   /**
-   * The spellings (and modelApis) its scope's memo knows it by, flat: a spelling, then its modelApi, and so on. Dropped
-   * from the memo with it (see `memo.ts`); none yet when undefined.
+   * The spellings (and modelApis) its scope's memo knows it by: one spelling with no modelApi as that string, more
+   * flat (a spelling, then its modelApi, and so on). Dropped from the memo with it (see `memo.ts`); none yet when
+   * undefined.
    */
-  spellings: (string | undefined)[] | undefined;
+  spellings: string | (string | undefined)[] | undefined;
   // Made when first needed: most answers never have a check wait or a warm, and ten thousand empty arrays are kept too.
   #decided: DecidedWaiter[] | undefined;
   #warms: WarmWaiter[] | undefined;

@@ -25,11 +25,14 @@ export class AnswerMemo {
 
   set(provider: string, modelApi: string | undefined, answer: Answer): void {
     const known = this.get(provider, modelApi);
-    if (known === answer || (answer.spellings?.length ?? 0) >= 2 * SPELLINGS_PER_ANSWER) return;
+    const spellings = answer.spellings;
+    if (known === answer || (typeof spellings === 'object' && spellings.length >= 2 * SPELLINGS_PER_ANSWER)) return;
     if (known) this.#delete(provider, modelApi);
-    // Kept with every answer, so flat and made at its size: most answers are known by one spelling.
-    if (answer.spellings) answer.spellings.push(provider, modelApi);
-    else answer.spellings = [provider, modelApi];
+    // Kept with every answer: most are known by one spelling and no modelApi, kept as that string alone (an array of
+    // two was 64 bytes an answer more); more, flat.
+    if (spellings === undefined) answer.spellings = modelApi === undefined ? provider : [provider, modelApi];
+    else if (typeof spellings === 'string') answer.spellings = [spellings, undefined, provider, modelApi];
+    else spellings.push(provider, modelApi);
     if (modelApi === undefined) {
       (this.#plain ??= new Map()).set(provider, answer);
       return;
@@ -42,13 +45,18 @@ export class AnswerMemo {
 
   /** The answer left the book: its spellings leave the memo. */
   forget(answer: Answer): void {
-    const spellings = answer.spellings ?? [];
+    const spellings = answer.spellings;
+    answer.spellings = undefined;
+    if (spellings === undefined) return;
+    if (typeof spellings === 'string') {
+      if (this.get(spellings, undefined) === answer) this.#delete(spellings, undefined);
+      return;
+    }
     for (let i = 0; i < spellings.length; i += 2) {
       const provider = spellings[i] as string;
       const modelApi = spellings[i + 1];
       if (this.get(provider, modelApi) === answer) this.#delete(provider, modelApi);
     }
-    answer.spellings = undefined;
   }
 
   #delete(provider: string, modelApi: string | undefined): void {

@@ -20,6 +20,12 @@ export function collectGarbage(): void {
   gc();
 }
 
+/** The process's CPU time since `start` (a `process.cpuUsage()`), user and system, every thread's, in milliseconds. */
+export function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const cpu = process.cpuUsage(start);
+  return (cpu.user + cpu.system) / 1000;
+}
+
 /** One OS thread of this process and its scheduling nice value. */
 export interface ThreadNice {
   readonly tid: number;

@@ -20,6 +20,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { createAuthProbePool, defaultProbeConfig } from '../src/index.js';
 import { watchLoop } from './loop-watch.js';
+import { cpuMsSince } from './proc.js';
 import { createAgentProbeRunner, type RunnerInput } from './probe-runner.js';
 import { AGENT_PROVIDERS, jsonAgentsWorld, sqliteAgentsWorld, type AgentsWorld } from './scale-agents-world.js';
 import { poolEnv, runNumbers, settle, since, touch, wrongAnswers, type CaseContext } from './scale-case.js';
@@ -157,10 +158,9 @@ async function burst(pool: ReturnType<typeof createAuthProbePool>, agents: Agent
   const issueMs = since(t0);
   const answers = await Promise.all(pending);
   const wallMs = since(t0);
-  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = cpuMsSince(cpu0);
   const l = await loop.stop();
   const wrong = wrongAnswers(answers, expectedOf(agents));
-  const cpuMs = (cpu.user + cpu.system) / 1000;
   return { agents: agents.length, checks: answers.length, wallMs, issueMs, loopMaxMs: l.loopMaxMs, delayMaxMs: l.delayMaxMs, gcMaxMs: l.gcMaxMs, cpuMs, wrong };
 }
 

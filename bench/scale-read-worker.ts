@@ -7,6 +7,7 @@
  * the other, as the pool's bursts are (see `scale-agents.ts`).
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { cpuMsSince } from './proc.js';
 import { createAgentProbeRunner, type RunnerInput } from './probe-runner.js';
 
 /** What the worker receives. */
@@ -40,8 +41,7 @@ for (const set of data.sets) {
   const t0 = performance.now();
   for (const agentDir of set) answers.push(...(await probeAgent(agentDir, data.providers)));
   readMs.push(performance.now() - t0);
-  const cpu = process.cpuUsage(cpu0);
-  cpuMs.push((cpu.user + cpu.system) / 1000);
+  cpuMs.push(cpuMsSince(cpu0));
 }
 const result: ReadWorkerResult = { readMs, cpuMs, answers };
 parentPort?.postMessage(result);

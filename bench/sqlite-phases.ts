@@ -10,7 +10,7 @@
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import type { AuthChecker, AuthProbePool, PoolStats } from '../src/index.js';
-import { collectGarbage } from './proc.js';
+import { collectGarbage, cpuMsSince } from './proc.js';
 import { otherCpu } from './sqlite-cpu.js';
 import { SQL, type Sqlite } from './sqlite-db.js';
 import { answersOf, type Store } from './sqlite-profiles.js';
@@ -114,8 +114,7 @@ export async function runPhase(name: PhaseName, ctx: PhaseContext, work: () => P
     gc.disconnect();
   }
   const otherCpuCores = others();
-  const cpu = process.cpuUsage(cpu0);
-  const processCpuCores = (cpu.user + cpu.system) / 1000 / (performance.now() - startedAt);
+  const processCpuCores = cpuMsSince(cpu0) / (performance.now() - startedAt);
   const statsAfter = view?.stats();
   const writer = await ctx.writer.figures();
   return {

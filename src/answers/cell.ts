@@ -124,13 +124,7 @@ export class Cell<Owner = unknown> {
     const read = outcome.deps;
     if (!read || read.length === 0 || read.length !== this.deps.length) return false;
     if (read === this.deps) return true;
-    for (let i = 0; i < read.length; i++) {
-      const [path, fingerprint] = read[i] as readonly [string, string];
-      const mine = this.deps[i] as readonly [string, string];
-      // Most often the run read the files in the same order: the pair at its index, before a scan.
-      if (!sameFingerprint(mine[0] === path ? mine[1] : fingerprintIn(this.deps, path), fingerprint)) return false;
-    }
-    return true;
+    return read.every(([path, fingerprint]) => sameFingerprint(fingerprintIn(this.deps, path), fingerprint));
   }
 
   /** Records the fingerprint a file was seen with after a change. */

@@ -6,7 +6,9 @@
  * these agents' stores. Measured: the wall time to the last answer, the
  * loop's max and the longest GC pause; against "one thread's read time" (the
  * same probes in sequence in one worker thread, `scale-read-worker.ts`) and
- * the old way, the same probes in sequence on the main thread.
+ * the old way, the same probes in sequence on the main thread; and beside
+ * them a bare pool (`scale-bare.ts`), what the same threads allow when the
+ * main thread does next to nothing per check.
  *
  * Two bursts a run, on two sets of as many agents: the pool's first (`cold`:
  * a thread just started, five checks of a spare agent behind it, so neither
@@ -22,6 +24,7 @@ import { createAuthProbePool, defaultProbeConfig } from '../src/index.js';
 import { watchLoop } from './loop-watch.js';
 import { cpuMsSince } from './proc.js';
 import { createAgentProbeRunner, type RunnerInput } from './probe-runner.js';
+import { createBarePool, dirsOf } from './scale-bare.js';
 import { AGENT_PROVIDERS, jsonAgentsWorld, sqliteAgentsWorld, type AgentsWorld } from './scale-agents-world.js';
 import { poolEnv, runNumbers, settle, since, touch, wrongAnswers, type CaseContext } from './scale-case.js';
 import type { ReadWorkerData, ReadWorkerResult } from './scale-read-worker.js';
@@ -61,6 +64,13 @@ export interface AgentsFigures {
   /** The process's CPU time over that thread's reads, of the measured set and of the first (see `cpuMs`). */
   readonly threadCpuMs?: number;
   readonly coldThreadCpuMs?: number;
+  /**
+   * The bare pool (`scale-bare.ts`: the same probes on as many threads, a Map lookup and a promise per check on the
+   * main thread): the measured burst's wall and the process's CPU over it, and its first burst's wall.
+   */
+  readonly bareWallMs?: number;
+  readonly bareCpuMs?: number;
+  readonly coldBareWallMs?: number;
   readonly oldWallMs?: number;
   readonly oldLoopMaxMs?: number;
 }
@@ -94,10 +104,12 @@ export async function agentsCase(ctx: CaseContext, kind: 'json' | 'sqlite'): Pro
     const runs: AgentsFigures[] = [];
     for (const run of runNumbers(ctx)) {
       let figures = await poolRun(ctx, world, sets);
-      if (!ctx.envVariant) figures = { ...figures, ...(await threadRead(ctx, world, sets)), ...(await oldWay(ctx, world, sets)) };
+      if (!ctx.envVariant) figures = { ...figures, ...(await threadRead(ctx, world, sets)), ...(await bareRun(ctx, world, sets)), ...(await oldWay(ctx, world, sets)) };
       ctx.progress(
         `run ${run}/${ctx.flags.runs}: ${figures.checks} checks answered in ${figures.wallMs.toFixed(0)} ms (${figures.wrong} wrong), loop max ${figures.loopMaxMs.toFixed(1)} ms` +
-          (figures.threadReadMs === undefined ? '' : `; one thread ${figures.threadReadMs.toFixed(0)} ms, old way ${figures.oldWallMs?.toFixed(0)} ms`) +
+          (figures.threadReadMs === undefined
+            ? ''
+            : `; one thread ${figures.threadReadMs.toFixed(0)} ms, bare pool ${figures.bareWallMs?.toFixed(0)} ms, old way ${figures.oldWallMs?.toFixed(0)} ms`) +
           `; the pool's first burst ${figures.coldWallMs.toFixed(0)} ms, loop max ${figures.coldLoopMaxMs.toFixed(1)} ms` +
           (figures.coldThreadReadMs === undefined ? '' : `, one thread's first ${figures.coldThreadReadMs.toFixed(0)} ms`),
       );
@@ -192,6 +204,24 @@ async function threadRead(ctx: CaseContext, world: AgentsWorld, sets: AgentSets)
     };
   } finally {
     await worker.terminate();
+  }
+}
+
+/** The bare pool's two bursts, the first set then the measured one, after its spare agent's (see `scale-bare.ts`). */
+async function bareRun(ctx: CaseContext, world: AgentsWorld, sets: AgentSets): Promise<Required<Pick<AgentsFigures, 'bareWallMs' | 'bareCpuMs' | 'coldBareWallMs'>>> {
+  touch(world.files);
+  const bare = createBarePool(runnerInput(ctx, world));
+  try {
+    await bare.burst([world.spare]);
+    await settle();
+    const cold = await bare.burst(dirsOf(sets.first));
+    await settle();
+    const measured = await bare.burst(dirsOf(sets.measured));
+    const wrong = wrongAnswers([...cold.answers, ...measured.answers], [...expectedOf(sets.first), ...expectedOf(sets.measured)]);
+    if (wrong > 0) ctx.progress(`WARNING: the bare pool got ${wrong} answers wrong`);
+    return { bareWallMs: measured.wallMs, bareCpuMs: measured.cpuMs, coldBareWallMs: cold.wallMs };
+  } finally {
+    await bare.close();
   }
 }
 

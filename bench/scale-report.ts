@@ -187,7 +187,11 @@ function caseNotes(result: ScaleResult): string[] {
         (c.coldThreadReadMs === undefined ? '' : `; one thread's first read ${fmt(c.coldThreadReadMs)} ms`) +
         `. The process's CPU, every thread's, over ${result.machine.cpus} cores: ${cpuFloor(c.cpuMs, result.machine.cpus, c.threadReadMs)} in the second burst, ` +
         `${cpuFloor(c.coldCpuMs, result.machine.cpus, c.coldThreadReadMs)} in the first` +
-        (c.threadCpuMs === undefined ? '' : `; over one thread's reads ${fmt(c.threadCpuMs)} ms and ${fmt(c.coldThreadCpuMs)} ms`),
+        (c.threadCpuMs === undefined ? '' : `; over one thread's reads ${fmt(c.threadCpuMs)} ms and ${fmt(c.coldThreadCpuMs)} ms`) +
+        (c.bareWallMs === undefined || c.threadReadMs === undefined
+          ? ''
+          : `. A bare pool (the same probes and threads, a Map lookup and a promise per check on this thread): ${fmt(c.bareWallMs)} ms ` +
+            `(${fmt(c.bareWallMs / c.threadReadMs)} x one thread's read), CPU ${fmt(c.bareCpuMs)} ms; its first burst ${fmt(c.coldBareWallMs)} ms`),
     );
   }
   if (ids) {

@@ -146,10 +146,11 @@ describe("the scale benchmark's figures", () => {
   });
 });
 
-/** The agents cases' figures: both bursts' (their process CPU too), and one thread's reads of both sets (and their CPU). */
+/** The agents cases' figures: both bursts' (their process CPU too), one thread's reads of both sets (and their CPU), and the bare pool's. */
 const AGENTS_FIGURES = [
   ...['agents', 'checks', 'wallMs', 'issueMs', 'loopMaxMs', 'delayMaxMs', 'gcMaxMs', 'cpuMs', 'wrong'],
-  ...['coldWallMs', 'coldLoopMaxMs', 'coldGcMaxMs', 'coldIssueMs', 'coldCpuMs', 'threadReadMs', 'coldThreadReadMs', 'threadCpuMs', 'coldThreadCpuMs', 'oldWallMs', 'oldLoopMaxMs'],
+  ...['coldWallMs', 'coldLoopMaxMs', 'coldGcMaxMs', 'coldIssueMs', 'coldCpuMs', 'threadReadMs', 'coldThreadReadMs', 'threadCpuMs', 'coldThreadCpuMs'],
+  ...['bareWallMs', 'bareCpuMs', 'coldBareWallMs', 'oldWallMs', 'oldLoopMaxMs'],
 ];
 
 /** The figures every case's medians must carry as numbers (old ways and thread reads only without the env variables). */
@@ -178,7 +179,7 @@ const FIGURES: Record<string, readonly string[]> = {
   'first-sweep': ['providers', 'wallMs', 'createMs', 'loopMaxMs', 'delayMaxMs', 'gcMaxMs', 'threads', 'wrong'],
   memory: ['providers', 'threads', 'rssBeforeMb', 'rssAfterMb', 'processRiseMb', 'perThreadMb', 'helpers', 'helperRssMb', 'helperPssMb', 'totalRiseMb', 'totalRisePssMb'],
 };
-const OLD = ['threadReadMs', 'coldThreadReadMs', 'threadCpuMs', 'coldThreadCpuMs', 'oldWallMs', 'oldMeasuredMs', 'oldClis', 'oldLoopMaxMs'];
+const OLD = ['threadReadMs', 'coldThreadReadMs', 'threadCpuMs', 'coldThreadCpuMs', 'bareWallMs', 'bareCpuMs', 'coldBareWallMs', 'oldWallMs', 'oldMeasuredMs', 'oldClis', 'oldLoopMaxMs'];
 const ENV_CASES = ['warm-2k', 'warm-10k', 'agents-json', 'agents-sqlite', 'clis', 'ids-40k'];
 
 interface Case {
@@ -286,6 +287,7 @@ describe('npm run bench:scale, with tiny sizes', () => {
     expect(stderr).toMatch(/^targets:\n {2}\[(met|MISSED)\] warm-2k loop max <= 15 ms/m);
     expect(stderr).toContain('[bench:scale clis] run 1/1: swept in');
     expect(stderr).toMatch(/^agents-json: .*over \d+ cores: [\d.]+ ms, no wall below [\d.]+ ms \([\d.]+ x one thread's read\) in the second burst/m);
+    expect(stderr).toMatch(/^agents-json: .*\. A bare pool \(.*\): [\d.]+ ms \([\d.]+ x one thread's read\), CPU [\d.]+ ms; its first burst [\d.]+ ms$/m);
     expect(JSON.parse(readFileSync(`${out}/scale.json`, 'utf8'))).toMatchObject({ cases: { clis: { median: { wallMs: cases['clis']?.median['wallMs'] } } } });
     expect(readdirSync(tmp)).toEqual(['.keep']);
   }, 120_000);

@@ -19,7 +19,7 @@ import { taskThread, watchTask, type ProbePosition } from './watchdog.js';
 const WORKER_FILE = fileURLToPath(new URL('../../workers/probe-worker.js', import.meta.url));
 
 /** Each worker's young generation, in MiB (V8's default for a thread is larger). */
-const WORKER_YOUNG_GENERATION_MB = 16;
+export const WORKER_YOUNG_GENERATION_MB = 16;
 
 /** A Piscina pool for the options, whose threads share `commandBudget` (see `probes/command-budget.ts`); it starts `minThreads` threads at once. */
 export function createWorkerPool(o: ResolvedOptions, commandBudget: SharedArrayBuffer): Piscina {

@@ -1,0 +1,117 @@
+/**
+ * The agents cases' bare pool: what the least main-thread work per check
+ * allows. The same probes as the pool's, in a Piscina pool of the pool's
+ * threads (count, niceness, young generation), while the main thread does
+ * only a Map lookup and a promise per check: a burst's misses go out in tasks
+ * of six agents (about the pool's 32 providers a task), and their answers come
+ * back as bytes. No validation, cells, watches, expiry, slices of the loop or
+ * counters: not a design to ship, but the wall and CPU a burst would have if
+ * the gateway's thread did next to nothing, beside one thread's read of the
+ * same stores and the pool's own (see `scale-agents.ts`).
+ */
+import { Piscina } from 'piscina';
+import { resolveOptions } from '../src/config/options.js';
+import { WORKER_YOUNG_GENERATION_MB } from '../src/dispatch/worker-pool.js';
+import { cpuMsSince } from './proc.js';
+import type { RunnerInput } from './probe-runner.js';
+import type { BareTask } from './scale-bare-worker.js';
+import { AGENT_PROVIDERS, type AgentsWorld } from './scale-agents-world.js';
+import { since } from './scale-case.js';
+
+const BARE_WORKER = new URL('./scale-bare-worker.js', import.meta.url).href;
+
+/** Agents per task: five providers each, about the pool's 32 providers a task. */
+const AGENTS_PER_TASK = 6;
+
+/** A burst of the bare pool: its wall, the process's CPU over it, and its answers (agent by agent, provider by provider). */
+export interface BareBurst {
+  readonly wallMs: number;
+  readonly cpuMs: number;
+  readonly answers: readonly boolean[];
+}
+
+interface Kept {
+  promise: Promise<boolean>;
+  settle: (auth: boolean) => void;
+}
+
+/** A scope's kept answers, and its misses not sent yet. */
+interface BareScope {
+  readonly agentDir: string;
+  readonly answers: Map<string, Kept>;
+  misses: string[];
+}
+
+/** Bursts of checks on a bare pool of `input`'s probes; `close()` ends its threads. */
+export function createBarePool(input: RunnerInput) {
+  const o = resolveOptions({ probes: input.config, configDir: input.configDir, env: input.env });
+  const pool = new Piscina({
+    filename: BARE_WORKER,
+    minThreads: o.maxThreads,
+    maxThreads: o.maxThreads,
+    niceIncrement: o.niceIncrement,
+    resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+    workerData: input,
+  });
+  const scopes = new Map<string, BareScope>();
+  let queued: BareScope[] = [];
+
+  const send = (): void => {
+    const batch = queued;
+    queued = [];
+    for (let i = 0; i < batch.length; i += AGENTS_PER_TASK) {
+      const group = batch.slice(i, i + AGENTS_PER_TASK);
+      const misses = group.map((s) => {
+        const m = s.misses;
+        s.misses = [];
+        return m;
+      });
+      // Every agent of a burst asks for the same providers.
+      const task: BareTask = { agentDirs: group.map((s) => s.agentDir), providers: misses[0] as string[] };
+      void (pool.run(task) as Promise<Uint8Array>).then((bytes) => {
+        let k = 0;
+        group.forEach((scope, g) => {
+          for (const provider of misses[g] as string[]) scope.answers.get(provider)?.settle(bytes[k++] === 1);
+        });
+      });
+    }
+  };
+
+  const checker = (agentDir: string) => {
+    let scope = scopes.get(agentDir);
+    if (!scope) scopes.set(agentDir, (scope = { agentDir, answers: new Map(), misses: [] }));
+    const home = scope;
+    return (provider: string): Promise<boolean> => {
+      const kept = home.answers.get(provider);
+      if (kept) return kept.promise;
+      let settle!: (auth: boolean) => void;
+      const promise = new Promise<boolean>((resolve) => (settle = resolve));
+      home.answers.set(provider, { promise, settle });
+      if (home.misses.length === 0) {
+        if (queued.length === 0) queueMicrotask(send);
+        queued.push(home);
+      }
+      home.misses.push(provider);
+      return promise;
+    };
+  };
+
+  return {
+    /** Every agent of `agentDirs` checked for its 5 providers at once, as the pool's bursts are. */
+    async burst(agentDirs: readonly string[]): Promise<BareBurst> {
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      const pending: Promise<boolean>[] = [];
+      for (const agentDir of agentDirs) {
+        const check = checker(agentDir);
+        for (const provider of AGENT_PROVIDERS) pending.push(check(provider));
+      }
+      const answers = await Promise.all(pending);
+      return { wallMs: since(t0), cpuMs: cpuMsSince(cpu0), answers };
+    },
+    close: () => pool.close(),
+  };
+}
+
+/** The agents of a world as directories. */
+export const dirsOf = (agents: AgentsWorld['agents']): string[] => agents.map((a) => a.agentDir);

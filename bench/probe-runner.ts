@@ -32,6 +32,16 @@ export function createProbeRunner(input: RunnerInput): ProviderProbe {
 
 /** The same runner for many agents: `input.agentDir` is replaced by each call's. */
 export function createAgentProbeRunner(input: RunnerInput): AgentProbe {
+  const probeAgents = createAgentsProbeRunner(input);
+  return (agentDir, providers) => probeAgents([agentDir], providers);
+}
+
+/**
+ * Probes several agents' providers in one task, as the pool's batched tasks do (what they read in common, a shared
+ * store, is read once a task): every agent of `agentDirs` for each of `providers`; the answers agent by agent, provider
+ * by provider. One agent is a task of its own scope, as `createAgentProbeRunner` makes.
+ */
+export function createAgentsProbeRunner(input: RunnerInput): (agentDirs: readonly string[], providers: readonly string[]) => Promise<boolean[]> {
   // The pool's own option parsing and defaults, so probes get the same limits (timeouts, file sizes) on both paths.
   // Commands by spawnSync in the calling process, as before any fix (the library's default runs them in a helper).
   // One provider at a time here (probeProvider's own gates): the budget is never consulted.
@@ -40,12 +50,24 @@ export function createAgentProbeRunner(input: RunnerInput): AgentProbe {
   // Nobody watches these cells here: on the main thread a hung probe simply blocks, as it did before any fix.
   // One cell per provider of a task, so one buffer per task size.
   const controls = new Map<number, SharedArrayBuffer>();
-  return async (agentDir, providers) => {
-    let control = controls.get(providers.length);
-    if (!control) controls.set(providers.length, (control = createControl(providers.length)));
-    const task: ProbeTask = { providers, scope: { agentDir }, env: input.env, mode: 'first', control };
+  return async (agentDirs, providers) => {
+    const size = agentDirs.length * providers.length;
+    let control = controls.get(size);
+    if (!control) controls.set(size, (control = createControl(size)));
+    const task: ProbeTask =
+      agentDirs.length === 1
+        ? { providers, scope: { agentDir: agentDirs[0] as string }, env: input.env, mode: 'first', control }
+        : {
+            providers: agentDirs.flatMap(() => providers),
+            scope: { agentDir: agentDirs[0] as string },
+            env: input.env,
+            scopes: agentDirs.map((agentDir) => ({ scope: { agentDir }, env: input.env })),
+            scopeIndex: agentDirs.flatMap((_, a) => providers.map(() => a)),
+            mode: 'first',
+            control,
+          };
     const answers: boolean[] = [];
-    for (let i = 0; i < providers.length; i++) answers.push((await probeProvider(init, config, task, i)).auth);
+    for (let i = 0; i < size; i++) answers.push((await probeProvider(init, config, task, i)).auth);
     return answers;
   };
 }

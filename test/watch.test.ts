@@ -31,7 +31,9 @@ describe('the dependency watcher', () => {
       watcher.track(item);
       expect(watcher.mode).toBe('watch');
       writeFileSync(file, '{"v":22}');
-      expect(await eventually(() => changed.length === 1)).toBe(true);
+      // At least once: nobody tells the watcher of what it reported (the book would, see `asTheBookDoes`), so every
+      // later check reports it again, and two may come between two looks.
+      expect(await eventually(() => changed.length >= 1)).toBe(true);
       expect(changed[0]).toMatchObject({ item, path: file, fingerprint: fileFingerprint(file) });
       expect(watcher.size).toBe(1); // still followed: its owner re-tracks it with what the re-run read
     } finally {
@@ -73,7 +75,9 @@ describe('the dependency watcher', () => {
     try {
       const item = { deps: list([file, 'missing']) };
       watcher.track(item);
-      expect(await eventually(() => changed.length === 1)).toBe(true);
+      // At least once: its watch moves again once the file is there, and that check, reading it once more, reports it
+      // again to a dependent nobody updates.
+      expect(await eventually(() => changed.length >= 1)).toBe(true);
       expect(changed[0]).toMatchObject({ item, path: file, fingerprint: fileFingerprint(file) });
       expect(reads.slice(0, 2)).toEqual([[file], [file]]);
     } finally {
@@ -105,8 +109,10 @@ describe('the dependency watcher', () => {
       item.deps = list([file, fileFingerprint(file)]);
       watcher.moved(item);
       writeFileSync(file, '{"v":333}');
-      expect(await eventually(() => changed.length === 2)).toBe(true);
-      // Read again on that event (one check, or more if its events came apart), with no new watch.
+      // Once, or more if its events came apart into two checks.
+      expect(await eventually(() => changed.length >= 2)).toBe(true);
+      expect(changed[1]).toMatchObject({ item, path: file, fingerprint: fileFingerprint(file) });
+      // Read again on that event, with no new watch.
       expect(watchesAtRead.slice(1).length).toBeGreaterThan(0);
       for (const n of watchesAtRead.slice(1)) expect(n).toBe(before + 1);
     } finally {
@@ -128,7 +134,8 @@ describe('the dependency watcher', () => {
       expect(await eventually(() => inotifyWatches() === before + 1)).toBe(true);
       watcher.untrack(b);
       writeFileSync(file, '{"v":22}');
-      expect(await eventually(() => changed.length === 2)).toBe(true);
+      // Each of the two at least once (twice if the write's events came apart into two checks).
+      expect(await eventually(() => changed.length >= 2)).toBe(true);
       expect(new Set(changed.map((change) => change.item))).toEqual(new Set([a, c]));
       watcher.untrack(a);
       expect(watcher.size).toBe(1);

@@ -42,6 +42,14 @@ interface BareScope {
   misses: string[];
 }
 
+/** Settles each agent's misses, in task order: `auth(k)` is the answer of the task's `k`th check. */
+function settleAll(group: readonly BareScope[], misses: readonly string[][], auth: (k: number) => boolean): void {
+  let k = 0;
+  group.forEach((scope, g) => {
+    for (const provider of misses[g] as string[]) scope.answers.get(provider)?.settle(auth(k++));
+  });
+}
+
 /** Bursts of checks on a bare pool of `input`'s probes; `close()` ends its threads. */
 export function createBarePool(input: RunnerInput) {
   const o = resolveOptions({ probes: input.config, configDir: input.configDir, env: input.env });
@@ -68,12 +76,11 @@ export function createBarePool(input: RunnerInput) {
       });
       // Every agent of a burst asks for the same providers.
       const task: BareTask = { agentDirs: group.map((s) => s.agentDir), providers: misses[0] as string[] };
-      void (pool.run(task) as Promise<Uint8Array>).then((bytes) => {
-        let k = 0;
-        group.forEach((scope, g) => {
-          for (const provider of misses[g] as string[]) scope.answers.get(provider)?.settle(bytes[k++] === 1);
-        });
-      });
+      // A task that failed answers false: its checks count as wrong (the case warns), and none is left waiting.
+      void (pool.run(task) as Promise<Uint8Array>).then(
+        (bytes) => settleAll(group, misses, (k) => bytes[k] === 1),
+        () => settleAll(group, misses, () => false),
+      );
     }
   };
 

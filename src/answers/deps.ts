@@ -12,22 +12,23 @@ export type DepList = readonly (readonly [string, string])[];
 /** No dependencies. */
 export const NO_DEPS: DepList = Object.freeze([]);
 
+/** Where `deps` records `path`, or -1 when it does not. */
+function indexOfPath(deps: DepList, path: string): number {
+  for (let i = 0; i < deps.length; i++) if ((deps[i] as readonly [string, string])[0] === path) return i;
+  return -1;
+}
+
 /** The fingerprint `deps` recorded for `path`, or undefined when it has none. */
 export function fingerprintIn(deps: DepList, path: string): string | undefined {
-  for (let i = 0; i < deps.length; i++) {
-    const pair = deps[i] as readonly [string, string];
-    if (pair[0] === path) return pair[1];
-  }
-  return undefined;
+  const i = indexOfPath(deps, path);
+  return i < 0 ? undefined : (deps[i] as readonly [string, string])[1];
 }
 
 /** `deps` with `path`'s fingerprint replaced; `deps` itself when it does not follow `path`. */
 export function withFingerprint(deps: DepList, path: string, fingerprint: string): DepList {
-  for (let i = 0; i < deps.length; i++) {
-    if ((deps[i] as readonly [string, string])[0] !== path) continue;
-    const out = deps.slice();
-    out[i] = [path, fingerprint];
-    return out;
-  }
-  return deps;
+  const i = indexOfPath(deps, path);
+  if (i < 0) return deps;
+  const out = deps.slice();
+  out[i] = [path, fingerprint];
+  return out;
 }

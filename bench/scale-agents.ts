@@ -24,7 +24,7 @@ import { createAuthProbePool, defaultProbeConfig } from '../src/index.js';
 import { watchLoop } from './loop-watch.js';
 import { cpuMsSince } from './proc.js';
 import { createAgentProbeRunner, type RunnerInput } from './probe-runner.js';
-import { createBarePool, dirsOf } from './scale-bare.js';
+import { createBarePool } from './scale-bare.js';
 import { AGENT_PROVIDERS, jsonAgentsWorld, sqliteAgentsWorld, type AgentsWorld } from './scale-agents-world.js';
 import { poolEnv, runNumbers, settle, since, touch, wrongAnswers, type CaseContext } from './scale-case.js';
 import type { ReadWorkerData, ReadWorkerResult } from './scale-read-worker.js';
@@ -135,12 +135,13 @@ async function poolRun(ctx: CaseContext, world: AgentsWorld, sets: AgentSets): P
   const pool = createAuthProbePool({ probes: defaultProbeConfig, ...poolEnv(ctx, world.vars) });
   try {
     // A started pool: a thread up, its code loaded; nothing of either set read.
-    const warm = pool.createChecker({ agentDir: world.spare });
+    const checkerOf: CheckerOf = (agentDir) => pool.createChecker({ agentDir });
+    const warm = checkerOf(world.spare);
     await Promise.all(AGENT_PROVIDERS.map((p) => warm(p)));
     await settle();
-    const cold = await burst(pool, sets.first);
+    const cold = await burst(checkerOf, sets.first);
     await settle();
-    const b = await burst(pool, sets.measured);
+    const b = await burst(checkerOf, sets.measured);
     return {
       ...b,
       coldWallMs: cold.wallMs,
@@ -157,14 +158,17 @@ async function poolRun(ctx: CaseContext, world: AgentsWorld, sets: AgentSets): P
 
 type Burst = Pick<AgentsFigures, 'agents' | 'checks' | 'wallMs' | 'issueMs' | 'loopMaxMs' | 'delayMaxMs' | 'gcMaxMs' | 'cpuMs' | 'wrong'>;
 
-/** Every agent of `agents` checked for its 5 providers at once, the loop watched. */
-async function burst(pool: ReturnType<typeof createAuthProbePool>, agents: AgentsWorld['agents']): Promise<Burst> {
+/** An agent's checker: the pool's, or the bare pool's (see `scale-bare.ts`). */
+type CheckerOf = (agentDir: string) => (provider: string) => Promise<boolean>;
+
+/** Every agent of `agents` checked for its 5 providers at once, the loop watched: the pool's bursts and the bare pool's alike. */
+async function burst(checkerOf: CheckerOf, agents: AgentsWorld['agents']): Promise<Burst> {
   const loop = await watchLoop();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const pending: Promise<boolean | null>[] = [];
   for (const agent of agents) {
-    const check = pool.createChecker({ agentDir: agent.agentDir });
+    const check = checkerOf(agent.agentDir);
     for (const provider of AGENT_PROVIDERS) pending.push(check(provider).catch(() => null));
   }
   const issueMs = since(t0);
@@ -207,18 +211,18 @@ async function threadRead(ctx: CaseContext, world: AgentsWorld, sets: AgentSets)
   }
 }
 
-/** The bare pool's two bursts, the first set then the measured one, after its spare agent's (see `scale-bare.ts`). */
+/** The bare pool's two bursts, timed as the pool's are (`poolRun`): the first set then the measured one, after its spare agent's (see `scale-bare.ts`). */
 async function bareRun(ctx: CaseContext, world: AgentsWorld, sets: AgentSets): Promise<Required<Pick<AgentsFigures, 'bareWallMs' | 'bareCpuMs' | 'coldBareWallMs'>>> {
   touch(world.files);
   const bare = createBarePool(runnerInput(ctx, world));
   try {
-    await bare.burst([world.spare]);
+    const spare = bare.checker(world.spare);
+    await Promise.all(AGENT_PROVIDERS.map((p) => spare(p)));
     await settle();
-    const cold = await bare.burst(dirsOf(sets.first));
+    const cold = await burst(bare.checker, sets.first);
     await settle();
-    const measured = await bare.burst(dirsOf(sets.measured));
-    const wrong = wrongAnswers([...cold.answers, ...measured.answers], [...expectedOf(sets.first), ...expectedOf(sets.measured)]);
-    if (wrong > 0) ctx.progress(`WARNING: the bare pool got ${wrong} answers wrong`);
+    const measured = await burst(bare.checker, sets.measured);
+    if (cold.wrong + measured.wrong > 0) ctx.progress(`WARNING: the bare pool got ${cold.wrong + measured.wrong} answers wrong`);
     return { bareWallMs: measured.wallMs, bareCpuMs: measured.cpuMs, coldBareWallMs: cold.wallMs };
   } finally {
     await bare.close();

@@ -12,23 +12,13 @@
 import { Piscina } from 'piscina';
 import { resolveOptions } from '../src/config/options.js';
 import { WORKER_YOUNG_GENERATION_MB } from '../src/dispatch/worker-pool.js';
-import { cpuMsSince } from './proc.js';
 import type { RunnerInput } from './probe-runner.js';
 import type { BareTask } from './scale-bare-worker.js';
-import { AGENT_PROVIDERS, type AgentsWorld } from './scale-agents-world.js';
-import { since } from './scale-case.js';
 
 const BARE_WORKER = new URL('./scale-bare-worker.js', import.meta.url).href;
 
 /** Agents per task: five providers each, about the pool's 32 providers a task. */
 const AGENTS_PER_TASK = 6;
-
-/** A burst of the bare pool: its wall, the process's CPU over it, and its answers (agent by agent, provider by provider). */
-export interface BareBurst {
-  readonly wallMs: number;
-  readonly cpuMs: number;
-  readonly answers: readonly boolean[];
-}
 
 interface Kept {
   promise: Promise<boolean>;
@@ -50,7 +40,7 @@ function settleAll(group: readonly BareScope[], misses: readonly string[][], aut
   });
 }
 
-/** Bursts of checks on a bare pool of `input`'s probes; `close()` ends its threads. */
+/** A bare pool of `input`'s probes: its checkers, and `close()`, which ends its threads. */
 export function createBarePool(input: RunnerInput) {
   const o = resolveOptions({ probes: input.config, configDir: input.configDir, env: input.env });
   const pool = new Piscina({
@@ -104,21 +94,8 @@ export function createBarePool(input: RunnerInput) {
   };
 
   return {
-    /** Every agent of `agentDirs` checked for its 5 providers at once, as the pool's bursts are. */
-    async burst(agentDirs: readonly string[]): Promise<BareBurst> {
-      const cpu0 = process.cpuUsage();
-      const t0 = performance.now();
-      const pending: Promise<boolean>[] = [];
-      for (const agentDir of agentDirs) {
-        const check = checker(agentDir);
-        for (const provider of AGENT_PROVIDERS) pending.push(check(provider));
-      }
-      const answers = await Promise.all(pending);
-      return { wallMs: since(t0), cpuMs: cpuMsSince(cpu0), answers };
-    },
+    /** A checker of `agentDir`'s answers, as `pool.createChecker({ agentDir })` is the pool's. */
+    checker,
     close: () => pool.close(),
   };
 }
-
-/** The agents of a world as directories. */
-export const dirsOf = (agents: AgentsWorld['agents']): string[] => agents.map((a) => a.agentDir);

@@ -245,16 +245,27 @@ export class DepsLists {
   }
 }
 
-/** Main thread: the provider's result, from its check's form (an error's message is its code's). */
+/**
+ * Main thread: the provider's result, from its check's form (an error's message is its code's). The check is this
+ * thread's own object, unpacked from a message and validated (see `task-results.ts`), and read by nothing else: its
+ * probes become the result's in place, their `deps` the shared list, so that a thousand agents' burst builds one tree
+ * of objects per result, not two. A probe with an error code (rare) is built anew, with its `error` in place of the code.
+ */
 export function providerResultOf(provider: string, { auth, decidedBy, durationMs, probes, error }: CheckResult, lists?: DepsLists): ProviderResult {
-  const out = new Array<ProbeOutcome>(probes.length);
+  const out = probes as unknown as ProbeOutcome[];
   for (let i = 0; i < probes.length; i++) {
-    // Field by field, the same fields in the same order for every probe: one shape for the cells that read them.
-    const { position, index, source, kind, outcome, durationMs: ms, validUntil, code, deps } = probes[i] as CheckResult['probes'][number];
+    const probe = probes[i] as CheckResult['probes'][number];
+    const deps = probe.deps === undefined ? undefined : lists ? (lists.of(probe.deps) as [string, string][]) : pairs(probe.deps);
+    if (probe.code === undefined) {
+      // The same fields in the same order as one built anew (below, and in `unpackChecks`): one shape for the cells that read them.
+      if (deps !== undefined) (probe as unknown as { deps: ProbeOutcome['deps'] }).deps = deps;
+      continue;
+    }
+    const { position, index, source, kind, outcome, durationMs: ms, validUntil, code } = probe;
     const p: { -readonly [K in keyof ProbeOutcome]: ProbeOutcome[K] } = { position, index, source, kind, outcome, durationMs: ms };
     if (validUntil !== undefined) p.validUntil = validUntil;
-    if (code !== undefined) p.error = errorData(code);
-    if (deps !== undefined) p.deps = lists ? (lists.of(deps) as [string, string][]) : pairs(deps);
+    p.error = errorData(code);
+    if (deps !== undefined) p.deps = deps;
     out[i] = p;
   }
   return error ? { provider, auth, decidedBy, probes: out, durationMs, error } : { provider, auth, decidedBy, probes: out, durationMs };

@@ -199,7 +199,8 @@ function validateOne(provider: string, raw: unknown): { ok: true; result: Provid
  * A check's form of one provider's result (see `config/check-result.ts`), if it is well formed; else the fields that
  * were not (at most 5). Validated as it is (zod's `validate`: the compiled checks without the copy a parse builds, which
  * was a kilobyte a result on the gateway's heap), then made the provider's result; a result refused is parsed once
- * more, for its issues. `raw` is this thread's own object, unpacked from the message, so what was validated is what is read.
+ * more, for its issues. `raw` is this thread's own object, unpacked from the message, so what was validated is what is
+ * read; its probes become the result's (see `providerResultOf`).
  */
 function validateCheck(provider: string, raw: unknown, deps: DepsLists): { ok: true; result: ProviderResult } | { ok: false; fields: string[] } {
   if (CompiledCheckResultSchema.validate(raw)) return { ok: true, result: providerResultOf(provider, raw, deps) };

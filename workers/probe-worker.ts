@@ -18,9 +18,9 @@ import { createGates } from '../src/probes/gate.js';
 import { probeProvider } from '../src/probes/provider.js';
 import { readDependencies } from '../src/probes/dep-states.js';
 import { readLimitsOf } from '../src/probes/store/sqlite.js';
-import type { DepState, DepsTask, TaskResult, WorkerInit } from '../src/config/schema.js';
+import type { DepState, DepsTask, WorkerInit } from '../src/config/schema.js';
 import { resolveTask, type ProbeTaskMessage } from '../src/probes/task-env.js';
-import { ResultOutbox } from '../src/probes/result-outbox.js';
+import { ResultOutbox, type TaskResult } from '../src/probes/result-outbox.js';
 import { taskStarted } from '../src/dispatch/watchdog.js';
 
 const init = workerData as WorkerInit;
@@ -38,8 +38,10 @@ export default async function probeWorker(message: ProbeTaskMessage | DepsTask):
   const outbox = task.port ? new ResultOutbox(task.port, task.full === true) : undefined;
   const results = await Promise.all(task.providers.map((_, i) => probeProvider(init, config, task, i, gates, (result) => outbox?.add(i, result))));
   if (!task.port) return { results };
+  // Those completed in this last run go back with the task (one message, see result-outbox.ts); the rest went on the
+  // port, which the main thread reads to the end when this returns: no second copy.
+  const last = outbox?.takeLast();
   outbox?.flush();
-  // Every result went on the port, which the main thread reads to the end when this returns: no second copy.
   task.port.close();
-  return { streamed: results.length };
+  return last ? { streamed: results.length, checks: last } : { streamed: results.length };
 }

@@ -285,7 +285,6 @@ export const TaskResultSchema = z.union([z.strictObject({ streamed: z.number().i
 
 export type ProbeOutcome = z.infer<typeof ProbeOutcomeSchema>;
 export type ProviderResult = z.infer<typeof ProviderResultSchema>;
-export type TaskResult = { readonly streamed: number } | { readonly results: ProviderResult[] };
 
 /** What the main thread sends a worker. Built by our own code, so not re-validated there. */
 export interface ProbeTask {

@@ -30,6 +30,9 @@ export const CompiledCheckResultSchema = z.compile(CheckResultSchema);
 /** What a worker posts on a task's port (`ResultsMessage`, see `probes/result-outbox.ts`): its frame; each result in it is checked on its own. */
 const ResultsMessageSchema = z.compile(z.union([z.strictObject({ results: z.array(z.unknown()) }), z.strictObject({ checks: PackedChecksSchema })]));
 
+/** A task's own result with the results of its last run packed (see `probes/result-outbox.ts`): taken in as if streamed. */
+const LastChecksSchema = z.compile(z.strictObject({ streamed: z.number().int().nonnegative(), checks: PackedChecksSchema }));
+
 /** Called with each provider's result, by its index in the task's providers. */
 export type OnResult = (index: number, result: ProviderResult) => void;
 
@@ -127,8 +130,16 @@ export class TaskResults {
     this.#onResult?.(index, result);
   }
 
-  /** The task's own result, once its worker returned it: every provider's result, each delivered (if it was not yet). */
+  /**
+   * The task's own result, once its worker returned it: every provider's result, each delivered (if it was not yet).
+   * The results it brings of the worker's last run are each checked and delivered as a streamed one is.
+   */
   complete(raw: unknown): ProviderResult[] {
+    const last = LastChecksSchema.safeParse(raw);
+    if (last.success) {
+      for (const streamed of unpackChecks(last.data.checks)) this.#streamed(streamed);
+      raw = { streamed: last.data.streamed };
+    }
     const results = this.#validate(raw);
     for (const [i, result] of results.entries()) this.deliver(i, result);
     return results;

@@ -1,0 +1,91 @@
+// A task's results on their way back: streamed on the task's port while the task waits, or returned with the task
+// when its last run completes them (one message to the main thread, not two), and taken in alike.
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { ProviderResult } from '../src/config/schema.js';
+
+// Internal: reached through the build, like the worker.
+const dist = (file: string) => fileURLToPath(new URL(`../dist/src/${file}`, import.meta.url));
+const { ResultOutbox } = (await import(dist('probes/result-outbox.js'))) as typeof import('../src/probes/result-outbox.js');
+const { ChecksPacker, DepsLists, RESULT_WIDTH, unpackChecks } = (await import(dist('config/check-result.js'))) as typeof import('../src/config/check-result.js');
+const { TaskResults } = (await import(dist('dispatch/task-results.js'))) as typeof import('../src/dispatch/task-results.js');
+const { Accounting } = (await import(dist('dispatch/accounting.js'))) as typeof import('../src/dispatch/accounting.js');
+const { Slices } = (await import(dist('slices.js'))) as typeof import('../src/slices.js');
+
+const found = (provider: string): ProviderResult => ({ provider, auth: true, decidedBy: null, probes: [], durationMs: 1 });
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+const indices = (checks: Parameters<typeof unpackChecks>[0]) => unpackChecks(checks).map(({ index }) => index);
+
+describe("a worker's results outbox", () => {
+  it('gives the results of a run that ends its task back to the task, posting nothing; posts those of a run the task outlives, once, after that run', async () => {
+    const { port1, port2 } = new MessageChannel();
+    try {
+      const outbox = new ResultOutbox(port2, false);
+      outbox.add(0, found('a'));
+      outbox.add(1, found('b'));
+      const last = outbox.takeLast();
+      await nextTurn();
+      expect(receiveMessageOnPort(port1)).toBeUndefined();
+      expect(last && indices(last)).toEqual([0, 1]);
+
+      // The task still waits (a CLI, say): what its run completed goes on the port once the run is over.
+      outbox.add(2, found('c'));
+      outbox.add(3, found('d'));
+      expect(receiveMessageOnPort(port1)).toBeUndefined();
+      await nextTurn();
+      const message = receiveMessageOnPort(port1)?.message as { checks: Parameters<typeof unpackChecks>[0] };
+      expect(indices(message.checks)).toEqual([2, 3]);
+      expect(receiveMessageOnPort(port1)).toBeUndefined();
+      // Nothing is left for the task to take back, and nothing is posted twice.
+      expect(outbox.takeLast()).toBeUndefined();
+      await nextTurn();
+      expect(receiveMessageOnPort(port1)).toBeUndefined();
+    } finally {
+      port1.close();
+      port2.close();
+    }
+  });
+
+  it('posts whole results (explain) on the port, never back with the task', async () => {
+    const { port1, port2 } = new MessageChannel();
+    try {
+      const outbox = new ResultOutbox(port2, true);
+      outbox.add(0, found('a'));
+      expect(outbox.takeLast()).toBeUndefined();
+      await nextTurn();
+      expect(receiveMessageOnPort(port1)?.message).toEqual({ results: [{ index: 0, result: found('a') }] });
+    } finally {
+      port1.close();
+      port2.close();
+    }
+  });
+});
+
+describe("a task's own result with its last run's results", () => {
+  it('delivers each as a streamed one, and fails only a malformed one', () => {
+    const logged: string[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => void logged.push(line) });
+    const context = { accounting: new Accounting({ logger, slowProbeMs: 1000 }), slices: new Slices(() => {}), deps: new DepsLists(), logger, closed: () => false };
+    const delivered: [number, ProviderResult][] = [];
+    const results = new TaskResults(['a', 'b', 'c'], {}, context, (i, result) => void delivered.push([i, result]));
+    try {
+      const packer = new ChecksPacker();
+      for (const [i, p] of ['a', 'b', 'c'].entries()) packer.add(i, found(p));
+      const checks = structuredClone(packer.take());
+      // b's `auth`, which no probe has (RESULT_WIDTH numbers each): a number that is neither 1 nor 0.
+      (checks.nums as Float64Array)[RESULT_WIDTH + 1] = 7;
+      const all = results.complete({ streamed: 3, checks });
+      expect(all.map((r) => [r.provider, r.auth, r.error?.code])).toEqual([
+        ['a', true, undefined],
+        ['b', false, 'E_BAD_WORKER_RESULT'],
+        ['c', true, undefined],
+      ]);
+      expect(delivered.map(([i]) => i).sort()).toEqual([0, 1, 2]);
+      expect(logged.join('')).toContain('malformed');
+    } finally {
+      results.close();
+    }
+  });
+});

@@ -64,7 +64,7 @@ describe("a worker's results outbox", () => {
 });
 
 describe("a task's own result with its last run's results", () => {
-  it('delivers each as a streamed one, and fails only a malformed one', () => {
+  it('delivers each as a streamed one, a piece of work of its own before the task completes, and fails only a malformed one', async () => {
     const logged: string[] = [];
     const logger = pino({ level: 'error' }, { write: (line: string) => void logged.push(line) });
     const context = { accounting: new Accounting({ logger, slowProbeMs: 1000 }), slices: new Slices(() => {}), deps: new DepsLists(), logger, closed: () => false };
@@ -76,7 +76,14 @@ describe("a task's own result with its last run's results", () => {
       const checks = structuredClone(packer.take());
       // b's `auth`, which no probe has (RESULT_WIDTH numbers each): a number that is neither 1 nor 0.
       (checks.nums as Float64Array)[RESULT_WIDTH + 1] = 7;
-      const all = results.complete({ streamed: 3, checks });
+      const rest = results.takeReturned({ streamed: 3, checks });
+      let takenBefore = 0;
+      const all = await context.slices.submit(() => {
+        takenBefore = delivered.length;
+        return results.complete(rest);
+      });
+      // a and c were taken in before the completion; b, refused then, is failed by it.
+      expect(takenBefore).toBe(2);
       expect(all.map((r) => [r.provider, r.auth, r.error?.code])).toEqual([
         ['a', true, undefined],
         ['b', false, 'E_BAD_WORKER_RESULT'],

@@ -104,9 +104,14 @@ export class TaskResults {
     if (this.#session?.accept(message)) return;
     const parsed = ResultsMessageSchema.safeParse(message);
     if (!parsed.success) return;
-    const results: readonly unknown[] = 'checks' in parsed.data ? unpackChecks(parsed.data.checks) : parsed.data.results;
-    // Each result is a piece of work of its own, queued in order now: the task's completion, queued after, finds
-    // every result it streamed taken.
+    this.#queue('checks' in parsed.data ? unpackChecks(parsed.data.checks) : parsed.data.results);
+  }
+
+  /**
+   * Each result is a piece of work of its own, queued in order now: the task's completion, queued after, finds every
+   * result it streamed taken.
+   */
+  #queue(results: readonly unknown[]): void {
     for (const streamed of results) this.#context.slices.run(() => this.#streamed(streamed));
   }
 
@@ -131,15 +136,18 @@ export class TaskResults {
   }
 
   /**
-   * The task's own result, once its worker returned it: every provider's result, each delivered (if it was not yet).
-   * The results it brings of the worker's last run are each checked and delivered as a streamed one is.
+   * The task's own result, as its worker returned it: the results it brings of the worker's last run are taken in as
+   * streamed ones are, each a piece of work of its own (see `#received`). Returns what completes the task (`complete`).
    */
-  complete(raw: unknown): ProviderResult[] {
+  takeReturned(raw: unknown): unknown {
     const last = LastChecksSchema.safeParse(raw);
-    if (last.success) {
-      for (const streamed of unpackChecks(last.data.checks)) this.#streamed(streamed);
-      raw = { streamed: last.data.streamed };
-    }
+    if (!last.success) return raw;
+    this.#queue(unpackChecks(last.data.checks));
+    return { streamed: last.data.streamed };
+  }
+
+  /** The task's own result, once its worker returned it: every provider's result, each delivered (if it was not yet). */
+  complete(raw: unknown): ProviderResult[] {
     const results = this.#validate(raw);
     for (const [i, result] of results.entries()) this.deliver(i, result);
     return results;

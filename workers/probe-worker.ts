@@ -35,7 +35,7 @@ export default async function probeWorker(message: ProbeTaskMessage | DepsTask):
   // Every provider starts now; those whose probes are all synchronous complete before the next starts. Each result
   // is streamed as it completes (with those completed in the same run, see result-outbox.ts): the main thread answers
   // it then, whatever its batch's slower providers do.
-  const outbox = task.port ? new ResultOutbox(task.port, task.full === true) : undefined;
+  const outbox = task.port ? new ResultOutbox(task.port, task.full === true, task.providers.length) : undefined;
   const results = await Promise.all(task.providers.map((_, i) => probeProvider(init, config, task, i, gates, (result) => outbox?.add(i, result))));
   if (!task.port) return { results };
   // Those completed in this last run go back with the task (one message, see result-outbox.ts); the rest went on the

@@ -5,18 +5,22 @@
  * thread's time for a provider's result, most of it serialising it alone),
  * and a sweep of a thousand agents' stores is thousands of results.
  *
- * A message goes once the thread's current run is over (`setImmediate`: the
+ * A message goes once the thread's current run is over (a microtask: the
  * providers whose probes are all synchronous complete in that run), or as
  * soon as the results waiting are `FLUSH_AFTER_MS` old: a probe that then
  * blocks the thread until the watchdog ends it holds back at most that much
  * of the results before it (they run again, see `dispatch/recovery.ts`).
+ * Not a later phase of the loop: a module probe whose import resolves in
+ * microtasks, then spins, would hold back the results its task's lookups
+ * completed before it.
  *
- * A task whose providers all complete in that run (every provider of a
+ * A task whose providers have all completed by then (every provider of a
  * thousand agents' stores) takes its results back (`takeLast`) and returns
- * them with its own result: one message to the main thread, not two. Each
- * message wakes the main thread, which takes the CPU from this one (niced):
- * in such a burst the worker was preempted about 200 times, and waited 80-130
- * ms for its CPU, with a message of results and Piscina's own reply per task.
+ * them with its own result, in the microtasks that follow: one message to the
+ * main thread, not two. Each message wakes the main thread, which takes the
+ * CPU from this one (niced): in such a burst the worker was preempted about
+ * 200 times, and waited 80-130 ms for its CPU, with a message of results and
+ * Piscina's own reply per task.
  */
 import { performance } from 'node:perf_hooks';
 import type { MessagePort } from 'node:worker_threads';
@@ -45,16 +49,21 @@ export class ResultOutbox {
   #count = 0;
   #since = 0;
 
+  /** Results added so far, of the task's `providers`. */
+  #added = 0;
+
   /** `full`: results go whole (`explain()`), not in their check's form (see `config/check-result.ts`). */
   constructor(
     private readonly port: MessagePort,
     private readonly full: boolean,
+    private readonly providers: number,
   ) {}
 
   add(index: number, result: ProviderResult): void {
+    this.#added++;
     if (this.#count++ === 0) {
       this.#since = performance.now();
-      setImmediate(() => this.flush());
+      queueMicrotask(() => this.#runEnded());
     }
     if (this.full) this.#waiting.push({ index, result });
     else this.#packer.add(index, result);
@@ -69,6 +78,12 @@ export class ResultOutbox {
     if (this.#count === 0 || this.full) return undefined;
     this.#count = 0;
     return this.#packer.take();
+  }
+
+  /** The run is over: what waits is posted, unless it completes the task, which takes it back as it returns (see the top). */
+  #runEnded(): void {
+    if (!this.full && this.#added === this.providers) return;
+    this.flush();
   }
 
   /** Posts what waits, if anything does. */

@@ -76,11 +76,12 @@ describe("a task's own result with its last run's results", () => {
       const checks = structuredClone(packer.take());
       // b's `auth`, which no probe has (RESULT_WIDTH numbers each): a number that is neither 1 nor 0.
       (checks.nums as Float64Array)[RESULT_WIDTH + 1] = 7;
-      const rest = results.takeReturned({ streamed: 3, checks });
+      const reply = { streamed: 3, checks };
+      results.takeReturned(reply);
       let takenBefore = 0;
       const all = await context.slices.submit(() => {
         takenBefore = delivered.length;
-        return results.complete(rest);
+        return results.complete(reply);
       });
       // a and c were taken in before the completion; b, refused then, is failed by it.
       expect(takenBefore).toBe(2);

@@ -276,13 +276,6 @@ export const ProviderResultSchema = z.strictObject({
   error: ErrorDataSchema.optional(),
 });
 
-/**
- * A worker's answer for a task: how many results it posted on the task's port, each validated on its own with
- * {@link ProviderResultSchema} as it arrived (all of them: the answer is sent after the last), or, without a port,
- * one entry per provider, each validated on its own, so one malformed provider result never spoils the others.
- */
-export const TaskResultSchema = z.union([z.strictObject({ streamed: z.number().int().nonnegative() }), z.strictObject({ results: z.array(z.unknown()) })]);
-
 export type ProbeOutcome = z.infer<typeof ProbeOutcomeSchema>;
 export type ProviderResult = z.infer<typeof ProviderResultSchema>;
 

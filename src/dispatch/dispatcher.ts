@@ -155,12 +155,12 @@ export class Dispatcher {
       this.#controls.delete(control);
     }
     results.takeQueued();
-    const rest = results.takeReturned(raw);
+    results.takeReturned(raw);
     results.close();
     // A force-close cut the task off, and let it finish only so that its worker could reap the CLIs it killed.
     if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
     // After the results it streamed and returned, which wait in the slices' order: then none is checked twice.
-    const all = await this.#slices.submit(() => results.complete(rest));
+    const all = await this.#slices.submit(() => results.complete(raw));
     if (this.#closed) throw new AuthProbeError('E_POOL_CLOSED');
     this.#context.accounting.dispatched(results, taskThread(control), started);
     return all;

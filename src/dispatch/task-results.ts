@@ -12,7 +12,7 @@ import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:wor
 import { z } from 'zod';
 import { errorData, type ErrorCode } from '../errors.js';
 import type { ResolvedOptions } from '../config/options.js';
-import { ProviderResultSchema, TaskResultSchema, type ProviderResult } from '../config/schema.js';
+import { ProviderResultSchema, type ProviderResult } from '../config/schema.js';
 import { CheckResultSchema, type DepsLists, PackedChecksSchema, providerResultOf, unpackChecks } from '../config/check-result.js';
 import type { Accounting } from './accounting.js';
 import type { CommandSession } from './helper-host.js';
@@ -30,8 +30,12 @@ export const CompiledCheckResultSchema = z.compile(CheckResultSchema);
 /** What a worker posts on a task's port (`ResultsMessage`, see `probes/result-outbox.ts`): its frame; each result in it is checked on its own. */
 const ResultsMessageSchema = z.compile(z.union([z.strictObject({ results: z.array(z.unknown()) }), z.strictObject({ checks: PackedChecksSchema })]));
 
-/** A task's own result with the results of its last run packed (see `probes/result-outbox.ts`): taken in as if streamed. */
-const LastChecksSchema = z.compile(z.strictObject({ streamed: z.number().int().nonnegative(), checks: PackedChecksSchema }));
+/**
+ * A worker's answer for a task (`TaskResult`, see `probes/result-outbox.ts`): how many results it streamed, with those
+ * of its last run packed, which are taken in as streamed ones are (`takeReturned`); or, without a port, one entry per
+ * provider. Every result is validated on its own, so one malformed provider result never spoils the others.
+ */
+const TaskResultSchema = z.compile(z.union([z.strictObject({ streamed: z.number().int().nonnegative(), checks: PackedChecksSchema.optional() }), z.strictObject({ results: z.array(z.unknown()) })]));
 
 /** Called with each provider's result, by its index in the task's providers. */
 export type OnResult = (index: number, result: ProviderResult) => void;
@@ -137,13 +141,11 @@ export class TaskResults {
 
   /**
    * The task's own result, as its worker returned it: the results it brings of the worker's last run are taken in as
-   * streamed ones are, each a piece of work of its own (see `#received`). Returns what completes the task (`complete`).
+   * streamed ones are, each a piece of work of its own (see `#received`), before the task completes (`complete`).
    */
-  takeReturned(raw: unknown): unknown {
-    const last = LastChecksSchema.safeParse(raw);
-    if (!last.success) return raw;
-    this.#queue(unpackChecks(last.data.checks));
-    return { streamed: last.data.streamed };
+  takeReturned(raw: unknown): void {
+    const parsed = TaskResultSchema.safeParse(raw);
+    if (parsed.success && 'streamed' in parsed.data && parsed.data.checks) this.#queue(unpackChecks(parsed.data.checks));
   }
 
   /** The task's own result, once its worker returned it: every provider's result, each delivered (if it was not yet). */

@@ -1,9 +1,9 @@
 /**
  * The agents cases' bare pool: what the least main-thread work per check
  * allows. The same probes as the pool's, in a Piscina pool of the pool's
- * threads (count, niceness, young generation), while the main thread does
- * only a Map lookup and a promise per check: a burst's misses go out in tasks
- * of six agents (about the pool's 32 providers a task), and their answers come
+ * threads (count, niceness, young generation, tasks a thread holds at
+ * once), while the main thread does only a Map lookup and a promise per
+ * check: a burst's misses go out in tasks of six agents (about the pool's 32 providers a task), and their answers come
  * back as bytes. No validation, cells, watches, expiry, slices of the loop or
  * counters: not a design to ship, but the wall and CPU a burst would have if
  * the gateway's thread did next to nothing, beside one thread's read of the
@@ -11,6 +11,7 @@
  */
 import { Piscina } from 'piscina';
 import { resolveOptions } from '../src/config/options.js';
+import { TASKS_PER_WORKER } from '../src/dispatch/balancer.js';
 import { WORKER_YOUNG_GENERATION_MB } from '../src/dispatch/worker-pool.js';
 import type { RunnerInput } from './probe-runner.js';
 import type { BareTask } from './scale-bare-worker.js';
@@ -48,6 +49,8 @@ export function createBarePool(input: RunnerInput) {
     minThreads: o.maxThreads,
     maxThreads: o.maxThreads,
     niceIncrement: o.niceIncrement,
+    // As the pool's workers: a thread finishing a task has the next one already, not a round trip to this thread away.
+    concurrentTasksPerWorker: TASKS_PER_WORKER,
     resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     workerData: input,
   });

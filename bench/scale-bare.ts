@@ -3,11 +3,12 @@
  * allows. The same probes as the pool's, in a Piscina pool of the pool's
  * threads (count, niceness, young generation, tasks a thread holds at
  * once), while the main thread does only a Map lookup and a promise per
- * check: a burst's misses go out in tasks of six agents (about the pool's 32 providers a task), and their answers come
- * back as bytes. No validation, cells, watches, expiry, slices of the loop or
- * counters: not a design to ship, but the wall and CPU a burst would have if
- * the gateway's thread did next to nothing, beside one thread's read of the
- * same stores and the pool's own (see `scale-agents.ts`).
+ * check: a burst's misses go out in tasks of six agents (about the pool's 32
+ * providers a task), and their answers come back as bytes. No validation,
+ * cells, watches, expiry, slices of the loop or counters: not a design to
+ * ship, but the wall and CPU a burst would have if the gateway's thread did
+ * next to nothing, beside one thread's read of the same stores and the pool's
+ * own (see `scale-agents.ts`).
  */
 import { Piscina } from 'piscina';
 import { resolveOptions } from '../src/config/options.js';

@@ -34,24 +34,46 @@ export interface ThreadNice {
 
 /** Field 19 of `/proc/self/task/<tid>/stat` per thread; empty where /proc is unavailable. */
 export function threadNiceValues(): ThreadNice[] {
+  return eachThread((tid) => ({ tid, nice: niceOf(tid) }));
+}
+
+/** A thread's nice value and its scheduler counters: time on a CPU and time runnable but waiting for one, in ns. */
+export interface ThreadTimes extends ThreadNice {
+  readonly runNs: number;
+  readonly waitNs: number;
+}
+
+/** Every thread's nice value and `/proc/self/task/<tid>/schedstat`; empty where /proc is unavailable. */
+export function threadTimes(): ThreadTimes[] {
+  return eachThread((tid) => {
+    const [run, wait] = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+    return { tid, nice: niceOf(tid), runNs: run as number, waitNs: wait as number };
+  });
+}
+
+/** `read` of each of this process's threads; a thread that ended between the listing and the read is left out. */
+function eachThread<T>(read: (tid: number) => T): T[] {
   let tids: string[];
   try {
     tids = readdirSync('/proc/self/task');
   } catch {
     return [];
   }
-  const out: ThreadNice[] = [];
+  const out: T[] = [];
   for (const tid of tids) {
     try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      // The command name in parentheses may contain spaces: count fields after its closing one (field 3 onwards).
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.push({ tid: Number(tid), nice: Number(fields[16]) });
+      out.push(read(Number(tid)));
     } catch {
       // The thread ended between the listing and the read.
     }
   }
   return out;
+}
+
+function niceOf(tid: number): number {
+  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+  // The command name in parentheses may contain spaces: count fields after its closing one (field 3 onwards).
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
 }
 
 /** The calling thread's scheduler counters: time on a CPU, time runnable but waiting for one (both in ns), and timeslices run. */

@@ -22,7 +22,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { createAuthProbePool, defaultProbeConfig } from '../src/index.js';
 import { watchLoop } from './loop-watch.js';
-import { cpuMsSince } from './proc.js';
+import { cpuMsSince, threadTimes, type ThreadTimes } from './proc.js';
 import { createAgentProbeRunner, type RunnerInput } from './probe-runner.js';
 import { createBarePool } from './scale-bare.js';
 import { AGENT_PROVIDERS, jsonAgentsWorld, sqliteAgentsWorld, type AgentsWorld } from './scale-agents-world.js';
@@ -55,6 +55,11 @@ export interface AgentsFigures {
    * machine's cores, the least wall the burst could have, however its threads were scheduled.
    */
   readonly cpuMs: number;
+  /** That CPU by thread, where Linux's `/proc` tells (see {@link ThreadSplit}). */
+  readonly mainCpuMs?: number;
+  readonly workersCpuMs?: number;
+  readonly workersWaitMs?: number;
+  readonly helpersCpuMs?: number;
   /** Answers unlike the stores' (a rejected check counts). */
   readonly wrong: number;
   /** One worker thread reading the same stores in sequence, and the old way on the main thread (absent in an env variant). */
@@ -71,6 +76,11 @@ export interface AgentsFigures {
   readonly bareWallMs?: number;
   readonly bareCpuMs?: number;
   readonly coldBareWallMs?: number;
+  /** The bare pool's measured burst by thread, as the pool's (`mainCpuMs` and the rest). */
+  readonly bareMainCpuMs?: number;
+  readonly bareWorkersCpuMs?: number;
+  readonly bareWorkersWaitMs?: number;
+  readonly bareHelpersCpuMs?: number;
   readonly oldWallMs?: number;
   readonly oldLoopMaxMs?: number;
 }
@@ -141,9 +151,10 @@ async function poolRun(ctx: CaseContext, world: AgentsWorld, sets: AgentSets): P
     await settle();
     const cold = await burst(checkerOf, sets.first);
     await settle();
-    const b = await burst(checkerOf, sets.measured);
+    const { threads, ...b } = await burst(checkerOf, sets.measured);
     return {
       ...b,
+      ...threads,
       coldWallMs: cold.wallMs,
       coldLoopMaxMs: cold.loopMaxMs,
       coldGcMaxMs: cold.gcMaxMs,
@@ -156,13 +167,45 @@ async function poolRun(ctx: CaseContext, world: AgentsWorld, sets: AgentSets): P
   }
 }
 
-type Burst = Pick<AgentsFigures, 'agents' | 'checks' | 'wallMs' | 'issueMs' | 'loopMaxMs' | 'delayMaxMs' | 'gcMaxMs' | 'cpuMs' | 'wrong'>;
+type Burst = Pick<AgentsFigures, 'agents' | 'checks' | 'wallMs' | 'issueMs' | 'loopMaxMs' | 'delayMaxMs' | 'gcMaxMs' | 'cpuMs' | 'wrong'> & { readonly threads?: ThreadSplit | undefined };
+
+/**
+ * A burst's CPU by thread, from `/proc/self/task/<tid>/schedstat` (Linux): the gateway's thread; the pool's workers,
+ * told by their nice value (the pool's threads and the bare pool's run niced, every other thread at the process's), with
+ * how long they waited for a CPU while runnable; and every other thread (V8's helpers: collections and compiling, for
+ * the gateway's thread and the workers alike). In milliseconds; undefined where `/proc` is unreadable or no thread is
+ * niced (Piscina's optional `@napi-rs/nice` missing). A thread that ended during the burst is left out.
+ */
+export interface ThreadSplit {
+  readonly mainCpuMs: number;
+  readonly workersCpuMs: number;
+  readonly workersWaitMs: number;
+  readonly helpersCpuMs: number;
+}
+
+function threadSplit(before: readonly ThreadTimes[], after: readonly ThreadTimes[]): ThreadSplit | undefined {
+  const was = new Map(before.map((t) => [t.tid, t]));
+  const split = { mainCpuMs: 0, workersCpuMs: 0, workersWaitMs: 0, helpersCpuMs: 0 };
+  let niced = false;
+  for (const t of after) {
+    const b = was.get(t.tid);
+    const runMs = (t.runNs - (b?.runNs ?? 0)) / 1e6;
+    if (t.tid === process.pid) split.mainCpuMs += runMs;
+    else if (t.nice > 0) {
+      niced = true;
+      split.workersCpuMs += runMs;
+      split.workersWaitMs += (t.waitNs - (b?.waitNs ?? 0)) / 1e6;
+    } else split.helpersCpuMs += runMs;
+  }
+  return niced ? split : undefined;
+}
 
 /** An agent's checker: the pool's, or the bare pool's (see `scale-bare.ts`). */
 type CheckerOf = (agentDir: string) => (provider: string) => Promise<boolean>;
 
 /** Every agent of `agents` checked for its 5 providers at once, the loop watched: the pool's bursts and the bare pool's alike. */
 async function burst(checkerOf: CheckerOf, agents: AgentsWorld['agents']): Promise<Burst> {
+  const threads0 = threadTimes();
   const loop = await watchLoop();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -175,9 +218,10 @@ async function burst(checkerOf: CheckerOf, agents: AgentsWorld['agents']): Promi
   const answers = await Promise.all(pending);
   const wallMs = since(t0);
   const cpuMs = cpuMsSince(cpu0);
+  const threads = threadSplit(threads0, threadTimes());
   const l = await loop.stop();
   const wrong = wrongAnswers(answers, expectedOf(agents));
-  return { agents: agents.length, checks: answers.length, wallMs, issueMs, loopMaxMs: l.loopMaxMs, delayMaxMs: l.delayMaxMs, gcMaxMs: l.gcMaxMs, cpuMs, wrong };
+  return { agents: agents.length, checks: answers.length, wallMs, issueMs, loopMaxMs: l.loopMaxMs, delayMaxMs: l.delayMaxMs, gcMaxMs: l.gcMaxMs, cpuMs, wrong, threads };
 }
 
 const expectedOf = (agents: AgentsWorld['agents']) => agents.flatMap((a) => a.expected);
@@ -212,7 +256,9 @@ async function threadRead(ctx: CaseContext, world: AgentsWorld, sets: AgentSets)
 }
 
 /** The bare pool's two bursts, timed as the pool's are (`poolRun`): the first set then the measured one, after its spare agent's (see `scale-bare.ts`). */
-async function bareRun(ctx: CaseContext, world: AgentsWorld, sets: AgentSets): Promise<Required<Pick<AgentsFigures, 'bareWallMs' | 'bareCpuMs' | 'coldBareWallMs'>>> {
+type BareFigures = Required<Pick<AgentsFigures, 'bareWallMs' | 'bareCpuMs' | 'coldBareWallMs'>> & Pick<AgentsFigures, 'bareMainCpuMs' | 'bareWorkersCpuMs' | 'bareWorkersWaitMs' | 'bareHelpersCpuMs'>;
+
+async function bareRun(ctx: CaseContext, world: AgentsWorld, sets: AgentSets): Promise<BareFigures> {
   touch(world.files);
   const bare = createBarePool(runnerInput(ctx, world));
   try {
@@ -223,7 +269,10 @@ async function bareRun(ctx: CaseContext, world: AgentsWorld, sets: AgentSets): P
     await settle();
     const measured = await burst(bare.checker, sets.measured);
     if (cold.wrong + measured.wrong > 0) ctx.progress(`WARNING: the bare pool got ${cold.wrong + measured.wrong} answers wrong`);
-    return { bareWallMs: measured.wallMs, bareCpuMs: measured.cpuMs, coldBareWallMs: cold.wallMs };
+    const figures: BareFigures = { bareWallMs: measured.wallMs, bareCpuMs: measured.cpuMs, coldBareWallMs: cold.wallMs };
+    const t = measured.threads;
+    if (!t) return figures;
+    return { ...figures, bareMainCpuMs: t.mainCpuMs, bareWorkersCpuMs: t.workersCpuMs, bareWorkersWaitMs: t.workersWaitMs, bareHelpersCpuMs: t.helpersCpuMs };
   } finally {
     await bare.close();
   }

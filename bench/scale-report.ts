@@ -120,6 +120,11 @@ function sizeOf(name: CaseName, m: Record<string, number>): string {
 }
 
 /** A burst's CPU time and the least wall it allows on `cpus` cores, as a multiple of one thread's read when there is one. */
+/** A burst's CPU by thread (see `ThreadSplit` in `scale-agents.ts`). */
+function byThread(mainMs: number, workersMs: number | undefined, waitMs: number | undefined, helpersMs: number | undefined): string {
+  return `the gateway thread ${fmt(mainMs)} ms, the workers ${fmt(workersMs)} ms with ${fmt(waitMs)} ms waiting for a CPU, V8's helpers and other threads ${fmt(helpersMs)} ms`;
+}
+
 function cpuFloor(cpuMs: number, cpus: number, threadReadMs: number | undefined): string {
   const floor = cpuMs / cpus;
   return `${fmt(cpuMs)} ms, no wall below ${fmt(floor)} ms${threadReadMs === undefined ? '' : ` (${fmt(floor / threadReadMs)} x one thread's read)`}`;
@@ -188,10 +193,13 @@ function caseNotes(result: ScaleResult): string[] {
         `. The process's CPU, every thread's, over ${result.machine.cpus} cores: ${cpuFloor(c.cpuMs, result.machine.cpus, c.threadReadMs)} in the second burst, ` +
         `${cpuFloor(c.coldCpuMs, result.machine.cpus, c.coldThreadReadMs)} in the first` +
         (c.threadCpuMs === undefined ? '' : `; over one thread's reads ${fmt(c.threadCpuMs)} ms and ${fmt(c.coldThreadCpuMs)} ms`) +
+        (c.mainCpuMs === undefined ? '' : `. By thread in the second burst: ${byThread(c.mainCpuMs, c.workersCpuMs, c.workersWaitMs, c.helpersCpuMs)}`) +
         (c.bareWallMs === undefined || c.threadReadMs === undefined
           ? ''
           : `. A bare pool (the same probes and threads, a Map lookup and a promise per check on this thread): ${fmt(c.bareWallMs)} ms ` +
-            `(${fmt(c.bareWallMs / c.threadReadMs)} x one thread's read), CPU ${fmt(c.bareCpuMs)} ms; its first burst ${fmt(c.coldBareWallMs)} ms`),
+            `(${fmt(c.bareWallMs / c.threadReadMs)} x one thread's read), CPU ${fmt(c.bareCpuMs)} ms` +
+            (c.bareMainCpuMs === undefined ? '' : `, by thread: ${byThread(c.bareMainCpuMs, c.bareWorkersCpuMs, c.bareWorkersWaitMs, c.bareHelpersCpuMs)}`) +
+            `; its first burst ${fmt(c.coldBareWallMs)} ms`),
     );
   }
   if (ids) {

@@ -5,7 +5,7 @@
  * empty).
  */
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { maxRunning } from '../dist/bench/scale-clis.js';
@@ -13,6 +13,7 @@ import { parseScaleFlags } from '../dist/bench/scale-flags.js';
 import { garbageIds } from '../dist/bench/scale-ids.js';
 import { fmt, medianFigures } from '../dist/bench/scale-report.js';
 import { scaleTargets, type ScaleTargetInput } from '../dist/bench/scale-targets.js';
+import { niceAvailable } from '../dist/src/dispatch/worker-pool.js';
 import { tempDir, type TempDir } from './helpers/temp.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -146,11 +147,16 @@ describe("the scale benchmark's figures", () => {
   });
 });
 
+/** Whether the agents cases can tell a burst's CPU by thread (see `ThreadSplit` in `bench/scale-agents.ts`). */
+const BY_THREAD = existsSync('/proc/self/task') && niceAvailable();
+
 /** The agents cases' figures: both bursts' (their process CPU too), one thread's reads of both sets (and their CPU), and the bare pool's. */
 const AGENTS_FIGURES = [
   ...['agents', 'checks', 'wallMs', 'issueMs', 'loopMaxMs', 'delayMaxMs', 'gcMaxMs', 'cpuMs', 'wrong'],
   ...['coldWallMs', 'coldLoopMaxMs', 'coldGcMaxMs', 'coldIssueMs', 'coldCpuMs', 'threadReadMs', 'coldThreadReadMs', 'threadCpuMs', 'coldThreadCpuMs'],
   ...['bareWallMs', 'bareCpuMs', 'coldBareWallMs', 'oldWallMs', 'oldLoopMaxMs'],
+  // By thread, where Linux's /proc tells and the workers run niced (Piscina's optional @napi-rs/nice): the pool's and the bare pool's.
+  ...(BY_THREAD ? ['mainCpuMs', 'workersCpuMs', 'workersWaitMs', 'helpersCpuMs', 'bareMainCpuMs', 'bareWorkersCpuMs', 'bareWorkersWaitMs', 'bareHelpersCpuMs'] : []),
 ];
 
 /** The figures every case's medians must carry as numbers (old ways and thread reads only without the env variables). */
@@ -179,7 +185,10 @@ const FIGURES: Record<string, readonly string[]> = {
   'first-sweep': ['providers', 'wallMs', 'createMs', 'loopMaxMs', 'delayMaxMs', 'gcMaxMs', 'threads', 'wrong'],
   memory: ['providers', 'threads', 'rssBeforeMb', 'rssAfterMb', 'processRiseMb', 'perThreadMb', 'helpers', 'helperRssMb', 'helperPssMb', 'totalRiseMb', 'totalRisePssMb'],
 };
-const OLD = ['threadReadMs', 'coldThreadReadMs', 'threadCpuMs', 'coldThreadCpuMs', 'bareWallMs', 'bareCpuMs', 'coldBareWallMs', 'oldWallMs', 'oldMeasuredMs', 'oldClis', 'oldLoopMaxMs'];
+const OLD = [
+  ...['threadReadMs', 'coldThreadReadMs', 'threadCpuMs', 'coldThreadCpuMs', 'bareWallMs', 'bareCpuMs', 'coldBareWallMs'],
+  ...['bareMainCpuMs', 'bareWorkersCpuMs', 'bareWorkersWaitMs', 'bareHelpersCpuMs', 'oldWallMs', 'oldMeasuredMs', 'oldClis', 'oldLoopMaxMs'],
+];
 const ENV_CASES = ['warm-2k', 'warm-10k', 'agents-json', 'agents-sqlite', 'clis', 'ids-40k'];
 
 interface Case {
@@ -289,7 +298,9 @@ describe('npm run bench:scale, with tiny sizes', () => {
     // The references answered as the generated data says too: one thread's read, the bare pool, the old ways.
     expect(stderr).not.toContain('WARNING');
     expect(stderr).toMatch(/^agents-json: .*over \d+ cores: [\d.]+ ms, no wall below [\d.]+ ms \([\d.]+ x one thread's read\) in the second burst/m);
-    expect(stderr).toMatch(/^agents-json: .*\. A bare pool \(.*\): [\d.]+ ms \([\d.]+ x one thread's read\), CPU [\d.]+ ms; its first burst [\d.]+ ms$/m);
+    const byThread = String.raw`the gateway thread [\d.]+ ms, the workers [\d.]+ ms with [\d.]+ ms waiting for a CPU, V8's helpers and other threads [\d.]+ ms`;
+    const bare = String.raw`\. A bare pool \(.*\): [\d.]+ ms \([\d.]+ x one thread's read\), CPU [\d.]+ ms${BY_THREAD ? String.raw`, by thread: ${byThread}` : ''}; its first burst [\d.]+ ms$`;
+    expect(stderr).toMatch(new RegExp(String.raw`^agents-json: .*${BY_THREAD ? String.raw`\. By thread in the second burst: ${byThread}` : ''}${bare}`, 'm'));
     expect(JSON.parse(readFileSync(`${out}/scale.json`, 'utf8'))).toMatchObject({ cases: { clis: { median: { wallMs: cases['clis']?.median['wallMs'] } } } });
     expect(readdirSync(tmp)).toEqual(['.keep']);
   }, 120_000);

@@ -86,7 +86,7 @@ export function endOverdueThread(pool: Piscina, control: SharedArrayBuffer): { o
 }
 
 /** Whether Piscina can apply `niceIncrement`: it loads the optional `@napi-rs/nice` from its own location. */
-function niceAvailable(): boolean {
+export function niceAvailable(): boolean {
   try {
     const fromPiscina = createRequire(createRequire(import.meta.url).resolve('piscina'));
     fromPiscina.resolve('@napi-rs/nice');

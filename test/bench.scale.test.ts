@@ -299,8 +299,8 @@ describe('npm run bench:scale, with tiny sizes', () => {
     expect(stderr).not.toContain('WARNING');
     expect(stderr).toMatch(/^agents-json: .*over \d+ cores: [\d.]+ ms, no wall below [\d.]+ ms \([\d.]+ x one thread's read\) in the second burst/m);
     const byThread = String.raw`the gateway thread [\d.]+ ms, the workers [\d.]+ ms with [\d.]+ ms waiting for a CPU, V8's helpers and other threads [\d.]+ ms`;
-    const bare = String.raw`\. A bare pool \(.*\): [\d.]+ ms \([\d.]+ x one thread's read\), CPU [\d.]+ ms${BY_THREAD ? String.raw`, by thread: ${byThread}` : ''}; its first burst [\d.]+ ms$`;
-    expect(stderr).toMatch(new RegExp(String.raw`^agents-json: .*${BY_THREAD ? String.raw`\. By thread in the second burst: ${byThread}` : ''}${bare}`, 'm'));
+    const bare = String.raw`\. A bare pool \(.*\): [\d.]+ ms \([\d.]+ x one thread's read\), CPU [\d.]+ ms${BY_THREAD ? `, by thread: ${byThread}` : ''}; its first burst [\d.]+ ms$`;
+    expect(stderr).toMatch(new RegExp(`^agents-json: .*${BY_THREAD ? String.raw`\. By thread in the second burst: ${byThread}` : ''}${bare}`, 'm'));
     expect(JSON.parse(readFileSync(`${out}/scale.json`, 'utf8'))).toMatchObject({ cases: { clis: { median: { wallMs: cases['clis']?.median['wallMs'] } } } });
     expect(readdirSync(tmp)).toEqual(['.keep']);
   }, 120_000);

@@ -119,12 +119,12 @@ function sizeOf(name: CaseName, m: Record<string, number>): string {
   }
 }
 
-/** A burst's CPU time and the least wall it allows on `cpus` cores, as a multiple of one thread's read when there is one. */
 /** A burst's CPU by thread (see `ThreadSplit` in `scale-agents.ts`). */
 function byThread(mainMs: number, workersMs: number | undefined, waitMs: number | undefined, helpersMs: number | undefined): string {
   return `the gateway thread ${fmt(mainMs)} ms, the workers ${fmt(workersMs)} ms with ${fmt(waitMs)} ms waiting for a CPU, V8's helpers and other threads ${fmt(helpersMs)} ms`;
 }
 
+/** A burst's CPU time and the least wall it allows on `cpus` cores, as a multiple of one thread's read when there is one. */
 function cpuFloor(cpuMs: number, cpus: number, threadReadMs: number | undefined): string {
   const floor = cpuMs / cpus;
   return `${fmt(cpuMs)} ms, no wall below ${fmt(floor)} ms${threadReadMs === undefined ? '' : ` (${fmt(floor / threadReadMs)} x one thread's read)`}`;

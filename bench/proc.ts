@@ -37,18 +37,12 @@ export function threadNiceValues(): ThreadNice[] {
   return eachThread((tid) => ({ tid, nice: niceOf(tid) }));
 }
 
-/** A thread's nice value and its scheduler counters: time on a CPU and time runnable but waiting for one, in ns. */
-export interface ThreadTimes extends ThreadNice {
-  readonly runNs: number;
-  readonly waitNs: number;
-}
+/** A thread's nice value and its scheduler counters (see {@link SchedStat}). */
+export interface ThreadTimes extends ThreadNice, SchedStat {}
 
 /** Every thread's nice value and `/proc/self/task/<tid>/schedstat`; empty where /proc is unavailable. */
 export function threadTimes(): ThreadTimes[] {
-  return eachThread((tid) => {
-    const [run, wait] = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').trim().split(' ').map(Number);
-    return { tid, nice: niceOf(tid), runNs: run as number, waitNs: wait as number };
-  });
+  return eachThread((tid) => ({ tid, nice: niceOf(tid), ...readSchedStat(`/proc/self/task/${tid}/schedstat`) }));
 }
 
 /** `read` of each of this process's threads; a thread that ended between the listing and the read is left out. */
@@ -76,7 +70,7 @@ function niceOf(tid: number): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
 }
 
-/** The calling thread's scheduler counters: time on a CPU, time runnable but waiting for one (both in ns), and timeslices run. */
+/** A thread's scheduler counters: time on a CPU, time runnable but waiting for one (both in ns), and timeslices run. */
 export interface SchedStat {
   readonly runNs: number;
   readonly waitNs: number;
@@ -90,11 +84,16 @@ export interface SchedStat {
  */
 export function schedStat(): SchedStat | undefined {
   try {
-    const [run, wait, slices] = readFileSync('/proc/thread-self/schedstat', 'utf8').trim().split(' ').map(Number);
-    return { runNs: run as number, waitNs: wait as number, slices: slices as number };
+    return readSchedStat('/proc/thread-self/schedstat');
   } catch {
     return undefined;
   }
+}
+
+/** A `schedstat` file of `/proc`: run time, wait time and timeslices, space-separated. */
+function readSchedStat(path: string): SchedStat {
+  const [run, wait, slices] = readFileSync(path, 'utf8').trim().split(' ').map(Number);
+  return { runNs: run as number, waitNs: wait as number, slices: slices as number };
 }
 
 /**

@@ -18,6 +18,17 @@ const found = (provider: string): ProviderResult => ({ provider, auth: true, dec
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 const indices = (checks: Parameters<typeof unpackChecks>[0]) => unpackChecks(checks).map(({ index }) => index);
 
+/** Runs `test` with a fresh channel (the task's port is `port2`, the main thread's end `port1`), both ends closed after. */
+async function withChannel(test: (port1: MessagePort, port2: MessagePort) => Promise<void>): Promise<void> {
+  const { port1, port2 } = new MessageChannel();
+  try {
+    await test(port1, port2);
+  } finally {
+    port1.close();
+    port2.close();
+  }
+}
+
 /** The indices of the results in the next message on `port`, which must have one. */
 function nextPosted(port: MessagePort): number[] {
   const next = receiveMessageOnPort(port);
@@ -26,9 +37,8 @@ function nextPosted(port: MessagePort): number[] {
 }
 
 describe("a worker's results outbox", () => {
-  it("posts a run's results once the run is over, in its microtasks, while its task still waits; gives those of the run that completes the task back to it", async () => {
-    const { port1, port2 } = new MessageChannel();
-    try {
+  it("posts a run's results once the run is over, in its microtasks, while its task still waits; gives those of the run that completes the task back to it", () =>
+    withChannel(async (port1, port2) => {
       // Results waiting FLUSH_AFTER_MS (2 ms) go at once: a clock's rule, which a loaded machine's first add alone passed in
       // CI (compiling the packer). This is about the run's end, so the age is set out of reach; the rule has its own test.
       const outbox = new ResultOutbox(port2, false, 4, Number.POSITIVE_INFINITY);
@@ -38,8 +48,7 @@ describe("a worker's results outbox", () => {
       // The task waits (a CLI, a module's import): what its run completed is posted before anything else of the
       // thread's runs, in that run's microtasks, not a later phase of the loop (a module that then spins would hold it).
       await null;
-      const message = receiveMessageOnPort(port1)?.message as { checks: Parameters<typeof unpackChecks>[0] };
-      expect(indices(message.checks)).toEqual([0, 1]);
+      expect(nextPosted(port1)).toEqual([0, 1]);
       expect(outbox.takeLast()).toBeUndefined();
 
       // The run that completes the task: nothing is posted, the task takes its results back as it returns.
@@ -51,15 +60,10 @@ describe("a worker's results outbox", () => {
       expect(last && indices(last)).toEqual([2, 3]);
       await nextTurn();
       expect(receiveMessageOnPort(port1)).toBeUndefined();
-    } finally {
-      port1.close();
-      port2.close();
-    }
-  });
+    }));
 
-  it('posts what waits at once, before the run ends, once it is FLUSH_AFTER_MS old: a probe that then blocks the thread holds back no more', async () => {
-    const { port1, port2 } = new MessageChannel();
-    try {
+  it('posts what waits at once, before the run ends, once it is FLUSH_AFTER_MS old: a probe that then blocks the thread holds back no more', () =>
+    withChannel(async (port1, port2) => {
       // An age of 0: every result is old enough as it is added, whatever the machine's speed.
       const outbox = new ResultOutbox(port2, false, 3, 0);
       outbox.add(0, found('a'));
@@ -70,25 +74,16 @@ describe("a worker's results outbox", () => {
       expect(outbox.takeLast()).toBeUndefined();
       await null;
       expect(receiveMessageOnPort(port1)).toBeUndefined();
-    } finally {
-      port1.close();
-      port2.close();
-    }
-  });
+    }));
 
-  it('posts whole results (explain) on the port, never back with the task', async () => {
-    const { port1, port2 } = new MessageChannel();
-    try {
+  it('posts whole results (explain) on the port, never back with the task', () =>
+    withChannel(async (port1, port2) => {
       const outbox = new ResultOutbox(port2, true, 1);
       outbox.add(0, found('a'));
       expect(outbox.takeLast()).toBeUndefined();
       await null;
       expect(receiveMessageOnPort(port1)?.message).toEqual({ results: [{ index: 0, result: found('a') }] });
-    } finally {
-      port1.close();
-      port2.close();
-    }
-  });
+    }));
 });
 
 describe("a task's own result with its last run's results", () => {

@@ -86,17 +86,28 @@ describe("a worker's results outbox", () => {
     }));
 });
 
+/** What a task's results need of the pool, with what it logs at `error`. */
+function resultsContext() {
+  const logged: string[] = [];
+  const logger = pino({ level: 'error' }, { write: (line: string) => void logged.push(line) });
+  const context = { accounting: new Accounting({ logger, slowProbeMs: 1000 }), slices: new Slices(() => {}), deps: new DepsLists(), logger, closed: () => false };
+  return { context, logged };
+}
+
+/** `providers`' results found, packed as a worker sends them. */
+function packedFound(providers: readonly string[]) {
+  const packer = new ChecksPacker();
+  for (const [i, p] of providers.entries()) packer.add(i, found(p));
+  return packer.take();
+}
+
 describe("a task's own result with its last run's results", () => {
   it('delivers each as a streamed one, a piece of work of its own before the task completes, and fails only a malformed one', async () => {
-    const logged: string[] = [];
-    const logger = pino({ level: 'error' }, { write: (line: string) => void logged.push(line) });
-    const context = { accounting: new Accounting({ logger, slowProbeMs: 1000 }), slices: new Slices(() => {}), deps: new DepsLists(), logger, closed: () => false };
+    const { context, logged } = resultsContext();
     const delivered: [number, ProviderResult][] = [];
     const results = new TaskResults(['a', 'b', 'c'], {}, context, (i, result) => void delivered.push([i, result]));
     try {
-      const packer = new ChecksPacker();
-      for (const [i, p] of ['a', 'b', 'c'].entries()) packer.add(i, found(p));
-      const checks = structuredClone(packer.take());
+      const checks = structuredClone(packedFound(['a', 'b', 'c']));
       // b's `auth`, which no probe has (RESULT_WIDTH numbers each): a number that is neither 1 nor 0.
       (checks.nums as Float64Array)[RESULT_WIDTH + 1] = 7;
       const reply = { streamed: 3, checks };
@@ -117,6 +128,54 @@ describe("a task's own result with its last run's results", () => {
       expect(logged.join('')).toContain('malformed');
     } finally {
       results.close();
+    }
+  });
+
+  it('takes nothing of a frame that is not one, on the port or with the task: the task then fails what it left', async () => {
+    const { context, logged } = resultsContext();
+    const delivered: number[] = [];
+    const results = new TaskResults(['a', 'b'], {}, context, (i) => void delivered.push(i));
+    try {
+      // On the port: a key no frame has, numbers not in a Float64Array, a string that is not one.
+      results.port.postMessage({ checks: packedFound(['a', 'b']), extra: 1 });
+      results.port.postMessage({ checks: { nums: Array.from(packedFound(['a', 'b']).nums), strings: [] } });
+      results.port.postMessage({ checks: { nums: packedFound(['a', 'b']).nums, strings: [1] } });
+      results.takeQueued();
+      // With the task: a count no worker sends.
+      const reply = { streamed: -1, checks: packedFound(['a', 'b']) };
+      results.takeReturned(reply);
+      let takenBefore = -1;
+      const all = await context.slices.submit(() => {
+        takenBefore = delivered.length;
+        return results.complete(reply);
+      });
+      expect(takenBefore).toBe(0);
+      expect(all.map((r) => [r.provider, r.auth, r.error?.code])).toEqual([
+        ['a', false, 'E_BAD_WORKER_RESULT'],
+        ['b', false, 'E_BAD_WORKER_RESULT'],
+      ]);
+      expect(logged.join('')).toContain('malformed');
+    } finally {
+      results.close();
+    }
+
+    // The same results in a frame that is one, on the port: both taken before the task completes.
+    const fresh = resultsContext().context;
+    const good = new TaskResults(['a', 'b'], {}, fresh, (i) => void delivered.push(i));
+    try {
+      delivered.length = 0;
+      good.port.postMessage({ checks: packedFound(['a', 'b']) });
+      good.takeQueued();
+      const reply = { streamed: 2 };
+      good.takeReturned(reply);
+      const all = await fresh.slices.submit(() => good.complete(reply));
+      expect(delivered).toEqual([0, 1]);
+      expect(all.map((r) => [r.provider, r.auth])).toEqual([
+        ['a', true],
+        ['b', true],
+      ]);
+    } finally {
+      good.close();
     }
   });
 });

@@ -106,9 +106,9 @@ export class TaskResults {
 
   #received(message: unknown): void {
     if (this.#session?.accept(message)) return;
-    const parsed = ResultsMessageSchema.safeParse(message);
-    if (!parsed.success) return;
-    this.#queue('checks' in parsed.data ? unpackChecks(parsed.data.checks) : parsed.data.results);
+    // Validated as it is: the message is this thread's own copy, and a parse would copy its arrays again (see `validateCheck`).
+    if (!ResultsMessageSchema.validate(message)) return;
+    this.#queue('checks' in message ? unpackChecks(message.checks) : message.results);
   }
 
   /**
@@ -144,8 +144,7 @@ export class TaskResults {
    * streamed ones are, each a piece of work of its own (see `#received`), before the task completes (`complete`).
    */
   takeReturned(raw: unknown): void {
-    const parsed = TaskResultSchema.safeParse(raw);
-    if (parsed.success && 'streamed' in parsed.data && parsed.data.checks) this.#queue(unpackChecks(parsed.data.checks));
+    if (TaskResultSchema.validate(raw) && 'streamed' in raw && raw.checks) this.#queue(unpackChecks(raw.checks));
   }
 
   /** The task's own result, once its worker returned it: every provider's result, each delivered (if it was not yet). */

@@ -105,10 +105,9 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     // turn's slice (1 ms) lasts: a gateway that checks a thousand agents at once keeps the rest of its turn. One
     // promise per check, the caller's, and one `Miss`, which is both the work queued and what the answer tells.
     const miss = new Miss(this, state, provider, modelApi, this.#closed);
-    const promise = new Promise<boolean>((resolve, reject) => {
-      miss.settle = resolve;
-      miss.reject = reject;
-    });
+    capturing = miss;
+    const promise = new Promise<boolean>(captureResolving);
+    capturing = undefined;
     this.#slices.run(miss);
     return promise;
   }
@@ -253,6 +252,18 @@ class Pool extends EventEmitter implements AuthProbePool, CheckerHost {
     if (!options?.force) await this.#batcher.sent();
     await this.#dispatcher.close(options?.force ?? false);
   }
+}
+
+/**
+ * The miss whose promise `lookup` is making, for the executor to give it its resolving functions: one executor for
+ * every check, with nothing of its own to close over. A closure per check and its context were 70 bytes of each miss,
+ * all alive until its slice (5,000 checks of a thousand agents, made in one turn of the caller).
+ */
+let capturing: Miss | undefined;
+
+function captureResolving(resolve: (auth: boolean) => void, reject: (err: unknown) => void): void {
+  (capturing as Miss).settle = resolve;
+  (capturing as Miss).reject = reject;
 }
 
 /** The probes of an id the configuration does not name: none of its own. */

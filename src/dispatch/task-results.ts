@@ -186,9 +186,10 @@ export class TaskResults {
     // Every provider was answered as it was streamed (the usual case): nothing left to check.
     if (checked.size === providers.length) return providers.map((_, i) => checked.get(i) as ProviderResult);
     const { logger } = this.#context;
-    const parsed = TaskResultSchema.safeParse(raw);
-    const all = parsed.success && 'results' in parsed.data ? parsed.data.results : undefined;
-    if (!parsed.success || (all !== undefined && all.length !== providers.length)) {
+    // Validated as it is, as `takeReturned` did the same reply (each result in it is then parsed on its own).
+    const valid = TaskResultSchema.validate(raw);
+    const all = valid && 'results' in raw ? raw.results : undefined;
+    if (!valid || (all !== undefined && all.length !== providers.length)) {
       logger.error({ providers: providers.length }, 'worker returned a malformed result');
       return providers.map((p, i) => checked.get(i) ?? failure(p, 'E_BAD_WORKER_RESULT'));
     }

@@ -161,15 +161,19 @@ describe("a task's own result with its last run's results", () => {
 
     // The same results in a frame that is one, on the port: both taken before the task completes.
     const fresh = resultsContext().context;
-    const good = new TaskResults(['a', 'b'], {}, fresh, (i) => void delivered.push(i));
+    const taken: number[] = [];
+    const good = new TaskResults(['a', 'b'], {}, fresh, (i) => void taken.push(i));
     try {
-      delivered.length = 0;
       good.port.postMessage({ checks: packedFound(['a', 'b']) });
       good.takeQueued();
       const reply = { streamed: 2 };
       good.takeReturned(reply);
-      const all = await fresh.slices.submit(() => good.complete(reply));
-      expect(delivered).toEqual([0, 1]);
+      let takenFirst: number[] = [];
+      const all = await fresh.slices.submit(() => {
+        takenFirst = [...taken];
+        return good.complete(reply);
+      });
+      expect(takenFirst).toEqual([0, 1]);
       expect(all.map((r) => [r.provider, r.auth])).toEqual([
         ['a', true],
         ['b', true],

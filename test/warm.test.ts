@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { WARM_WINDOW } from '../src/answers/book.js';
 import { fakeCli } from './helpers/temp.js';
 import { useFixture } from './helpers/fixture.js';
 
@@ -33,6 +34,54 @@ describe('warm, the prepared snapshot, and invalidate', () => {
     const sweep = await pool.warm(Object.keys(providers), scope);
     expect(sweep.dispatches).toBeGreaterThanOrEqual(8);
     expect(sweep.dispatches).toBeLessThanOrEqual(Math.ceil(300 / 32) + 2);
+  });
+
+  it('takes a large warm in a window at a time: never more runs under way than the window, and a check made meanwhile waits for a window, not the warm', async () => {
+    const total = 10 * WARM_WINDOW;
+    const many = Object.fromEntries(Array.from({ length: total }, (_, i) => [`w${i}`, [{ kind: 'env' as const, vars: [`W${i}`] }]]));
+    const pool = pools.create({ probes: { providers: { ...many, other: [{ kind: 'env', vars: ['OTHER'] }] } }, env: { W3: 'set', OTHER: 'set' } });
+    // A started pool (its thread up), as a gateway's is by the time it warms.
+    await pool.warm(['w0']);
+    const published = () => pool.stats().answerStates.fresh;
+    let mostUnderWay = 0;
+    let check: Promise<{ auth: boolean; publishedBefore: number; publishedAt: number }> | undefined;
+    const sample = setInterval(() => {
+      const { answersInFlight, answerStates } = pool.stats();
+      mostUnderWay = Math.max(mostUnderWay, answersInFlight);
+      // Once the warm has published two windows' answers: taken in all at once, nearly all its other runs would be ahead of this one.
+      if (!check && answerStates.fresh >= 2 * WARM_WINDOW) {
+        const publishedBefore = answerStates.fresh;
+        check = pool.hasAuth('other').then((auth) => ({ auth, publishedBefore, publishedAt: published() }));
+      }
+    }, 2);
+    const report = await pool.warm(Object.keys(many));
+    clearInterval(sample);
+    expect(Object.entries(report.answers).filter(([, auth]) => auth)).toEqual([['w3', true]]);
+    expect(mostUnderWay).toBeGreaterThan(0);
+    // The warm's window, and the check's own run once it is made.
+    expect(mostUnderWay).toBeLessThanOrEqual(WARM_WINDOW + 1);
+    expect(check).toBeDefined();
+    const checked = await (check as NonNullable<typeof check>);
+    expect(checked.auth).toBe(true);
+    // Answered behind the warm's runs under way then (a window at most), not behind the thousands it had yet to take in.
+    expect(checked.publishedAt - checked.publishedBefore).toBeLessThan(3 * WARM_WINDOW);
+  });
+
+  it('rejects a large warm with E_POOL_CLOSED when close() comes before it has taken in all its targets; the close still ends', async () => {
+    const total = 10 * WARM_WINDOW;
+    const many = Object.fromEntries(Array.from({ length: total }, (_, i) => [`c${i}`, [{ kind: 'env' as const, vars: [`C${i}`] }]]));
+    const pool = pools.create({ probes: { providers: many }, env: {} });
+    await pool.warm(['c0']);
+    const warming = pool.warm(Object.keys(many));
+    const outcome = warming.then(
+      () => 'resolved',
+      (err: { code?: string }) => err.code,
+    );
+    // Its first window under way, the other nine not taken in yet.
+    while (pool.stats().answersInFlight === 0) await new Promise((r) => setImmediate(r));
+    await pool.close();
+    expect(await outcome).toBe('E_POOL_CLOSED');
+    expect(pool.stats().answers).toBe(0);
   });
 
   it('reports progress as answers arrive, at most every 50 ms, ending at the total before it resolves; a throwing listener does not fail it', async () => {

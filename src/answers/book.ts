@@ -64,12 +64,36 @@ export interface BookParts {
 // Part of the public `explain()` report: declared with it, so the package's declarations never reach this module's.
 export type { KeptAnswer };
 
-/** One `warm()`'s waits: the answers it set up, in order, and what each published; one object, not a promise per answer. */
-class WarmWaits implements RunWaiter {
+/**
+ * Runs a `warm()` has under way at most: its targets are taken in as its answers publish, half a window at a time, not
+ * all at once. Ten thousand targets taken in at once made ten thousand answers and runs within the warm's first third,
+ * all alive in the young generation when it was next collected: that collection, which copies them, was the warm's
+ * longest stall of the loop (see the README's scale benchmark). It also kept a check made meanwhile behind every task
+ * of the warm; now it waits behind a window's at most. A window is four times a
+ * thread's tasks in flight (`TASKS_PER_WORKER` tasks of `batchSize`: 256 at the defaults) at one thread, the threads
+ * kept busy while the answers of the last tasks are taken in and the next half is sent.
+ */
+export const WARM_WINDOW = 1024;
+
+/**
+ * One `warm()`: its targets taken in a window at a time (see {@link WARM_WINDOW}), a slice of the loop at a time, and
+ * what each of its answers published; one object, not a promise per answer.
+ */
+class Warm implements RunWaiter {
+  /** Its answers, in the order of its targets, as they are taken in. */
   readonly answers: Answer[] = [];
   readonly #auth = new Map<Answer, boolean>();
+  readonly #questions: readonly Question[];
+  readonly #admit: (question: Question, warm: Warm) => void;
+  readonly #slices: Slices;
   readonly #onAnswer: () => void;
-  #remaining: number;
+  /** Targets taken in so far. */
+  #next = 0;
+  /** Answers taken in and not published yet. */
+  #open = 0;
+  /** A window's targets are being taken in (one at a time, so that they keep their order). */
+  #admitting = false;
+  #ended = false;
   #resolve!: (settled: { answer: Answer; auth: boolean }[]) => void;
   #reject!: (err: unknown) => void;
   readonly all = new Promise<{ answer: Answer; auth: boolean }[]>((resolve, reject) => {
@@ -77,21 +101,55 @@ class WarmWaits implements RunWaiter {
     this.#reject = reject;
   });
 
-  constructor(count: number, onAnswer: () => void) {
-    this.#remaining = count;
+  /** `admit` takes in one target: finds or makes its answer, adds it to `answers` and has it tell this warm when it publishes. */
+  constructor(questions: readonly Question[], admit: (question: Question, warm: Warm) => void, slices: Slices, onAnswer: () => void) {
+    this.#questions = questions;
+    this.#admit = admit;
+    this.#slices = slices;
     this.#onAnswer = onAnswer;
-    if (count === 0) this.#resolve([]);
+    if (questions.length === 0) this.#end();
+    else this.#pump();
   }
 
   published(answer: Answer, auth: boolean): void {
-    if (this.#auth.has(answer)) return;
+    if (this.#ended || this.#auth.has(answer)) return;
     this.#auth.set(answer, auth);
+    this.#open--;
     this.#onAnswer();
-    if (--this.#remaining === 0) this.#resolve(this.answers.map((a) => ({ answer: a, auth: this.#auth.get(a) as boolean })));
+    if (this.#auth.size === this.#questions.length) this.#end();
+    else this.#pump();
   }
 
   failed(err: unknown): void {
+    if (this.#ended) return;
+    this.#ended = true;
     this.#reject(err);
+  }
+
+  /** Takes in the next targets, up to a full window, once half of it has published (and none are being taken in). */
+  #pump(): void {
+    if (this.#ended || this.#admitting || this.#next === this.#questions.length || this.#open > WARM_WINDOW / 2) return;
+    const from = this.#next;
+    this.#next = Math.min(this.#questions.length, from + WARM_WINDOW - this.#open);
+    this.#admitting = true;
+    this.#slices
+      .forEach(this.#questions.slice(from, this.#next), (question) => {
+        if (this.#ended) return;
+        this.#open++;
+        this.#admit(question, this);
+      })
+      .then(
+        () => {
+          this.#admitting = false;
+          this.#pump();
+        },
+        (err: unknown) => this.failed(err),
+      );
+  }
+
+  #end(): void {
+    this.#ended = true;
+    this.#resolve(this.answers.map((a) => ({ answer: a, auth: this.#auth.get(a) as boolean })));
   }
 }
 
@@ -167,23 +225,27 @@ export class AnswerBook {
   /**
    * Probes the providers again (all but probes in a failure's backoff), publishes, and follows the answers from then
    * on. A run already under way is not discarded: the warm is answered by the next run to start. Resolves with each
-   * answer once such a run has published it; `onAnswer` is called as each one is.
+   * answer once such a run has published it; `onAnswer` is called as each one is. The targets are taken in a window
+   * at a time (see {@link WARM_WINDOW}): one taken in after `close()` rejects the warm with `E_POOL_CLOSED`.
    */
-  async warm(home: ScopeState, questions: readonly Question[], onAnswer: () => void): Promise<{ answer: Answer; auth: boolean }[]> {
-    const waits = new WarmWaits(questions.length, onAnswer);
-    // A slice of a turn at a time: ten thousand answers made and their runs sent never hold the loop.
-    await this.#slices.forEach(questions, (question) => {
-      if (this.#runs.closed) throw new AuthProbeError('E_POOL_CLOSED');
-      const answer = (home.answers.get(question.key) as Answered | undefined) ?? this.#add(home, question);
-      answer.followed = true;
-      waits.answers.push(answer);
-      this.#warmOne(answer, Date.now(), waits);
-    });
-    return waits.all;
+  warm(home: ScopeState, questions: readonly Question[], onAnswer: () => void): Promise<{ answer: Answer; auth: boolean }[]> {
+    const warm = new Warm(
+      questions,
+      (question, waits) => {
+        if (this.#runs.closed) throw new AuthProbeError('E_POOL_CLOSED');
+        const answer = (home.answers.get(question.key) as Answered | undefined) ?? this.#add(home, question);
+        answer.followed = true;
+        waits.answers.push(answer);
+        this.#warmOne(answer, Date.now(), waits);
+      },
+      this.#slices,
+      onAnswer,
+    );
+    return warm.all;
   }
 
   /** Has `waits` told of the answer once a run that started after this warm publishes it. */
-  #warmOne(answer: Answered, now: number, waits: WarmWaits): void {
+  #warmOne(answer: Answered, now: number, waits: RunWaiter): void {
     if (answer.state === 'retired') return waits.published(answer, answer.auth);
     // A run under way may have started before whatever the warm is for: the next one answers it (see AnswerRuns.finish).
     if (answer.run) return answer.whenRunPublished(answer.runs + 1, waits);

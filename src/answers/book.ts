@@ -69,9 +69,9 @@ export type { KeptAnswer };
  * all at once. Ten thousand targets taken in at once made ten thousand answers and runs within the warm's first third,
  * all alive in the young generation when it was next collected: that collection, which copies them, was the warm's
  * longest stall of the loop (see the README's scale benchmark). It also kept a check made meanwhile behind every task
- * of the warm; now it waits behind a window's at most. A window is four times a
- * thread's tasks in flight (`TASKS_PER_WORKER` tasks of `batchSize`: 256 at the defaults) at one thread, the threads
- * kept busy while the answers of the last tasks are taken in and the next half is sent.
+ * of the warm; now it waits behind a window's at most. A window is four times a thread's tasks in flight
+ * (`TASKS_PER_WORKER` tasks of `batchSize`: 256 at the defaults), so the threads are kept busy while the answers of
+ * the last tasks are taken in and the next half is sent.
  */
 export const WARM_WINDOW = 1024;
 

@@ -84,6 +84,31 @@ describe('warm, the prepared snapshot, and invalidate', () => {
     expect(pool.stats().answers).toBe(0);
   });
 
+  it('keeps nothing a large warm probed before an invalidate() that overtakes it; the targets it takes in after are probed after it, and kept', async () => {
+    const total = 10 * WARM_WINDOW;
+    const many = Object.fromEntries(Array.from({ length: total }, (_, i) => [`v${i}`, [{ kind: 'env' as const, vars: [`V${i}`] }]]));
+    const env: Record<string, string> = { V3: 'set' };
+    const pool = pools.create({ probes: { providers: many }, env });
+    await pool.warm(['v0']);
+    const warming = pool.warm(Object.keys(many));
+    // Its first window under way, the other nine not taken in yet.
+    while (pool.stats().answersInFlight === 0) await new Promise((r) => setImmediate(r));
+    // What the invalidate is for: a variable set now, which the targets taken in after it see.
+    env[`V${total - 1}`] = 'set';
+    pool.invalidate();
+    const report = await warming;
+    expect(report.published).toBe(false);
+    expect(report.answers.v3).toBe(true);
+    expect(report.answers[`v${total - 1}`]).toBe(true);
+    const kept = pool.stats().answers;
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(total);
+    // The last target was taken in after the invalidate: its answer is kept and served with no dispatch.
+    const dispatches = pool.stats().dispatches;
+    expect(await pool.hasAuth(`v${total - 1}`)).toBe(true);
+    expect(pool.stats().dispatches).toBe(dispatches);
+  });
+
   it('reports progress as answers arrive, at most every 50 ms, ending at the total before it resolves; a throwing listener does not fail it', async () => {
     // Two slow CLIs keep the warm going after the store's 300 answers have come in.
     const withCli = { ...providers, 'cli-a': [{ kind: 'command' as const, command: slow }], 'cli-b': [{ kind: 'command' as const, command: slow }] };

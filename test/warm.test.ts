@@ -36,9 +36,16 @@ describe('warm, the prepared snapshot, and invalidate', () => {
     expect(sweep.dispatches).toBeLessThanOrEqual(Math.ceil(300 / 32) + 2);
   });
 
+  /** Ten windows of env providers, `<prefix>0` … each reading its own variable: a warm of them outlasts its first window. */
+  const manyEnvProviders = (prefix: string) =>
+    Object.fromEntries(Array.from({ length: 10 * WARM_WINDOW }, (_, i) => [`${prefix}${i}`, [{ kind: 'env' as const, vars: [`${prefix.toUpperCase()}${i}`] }]]));
+  /** Until `pool` has a run under way: a large warm's first window is, the rest not taken in yet. */
+  const firstWindowUnderWay = async (pool: { stats(): { answersInFlight: number } }) => {
+    while (pool.stats().answersInFlight === 0) await new Promise((r) => setImmediate(r));
+  };
+
   it('takes a large warm in a window at a time: never more runs under way than the window, and a check made meanwhile waits for a window, not the warm', async () => {
-    const total = 10 * WARM_WINDOW;
-    const many = Object.fromEntries(Array.from({ length: total }, (_, i) => [`w${i}`, [{ kind: 'env' as const, vars: [`W${i}`] }]]));
+    const many = manyEnvProviders('w');
     const pool = pools.create({ probes: { providers: { ...many, other: [{ kind: 'env', vars: ['OTHER'] }] } }, env: { W3: 'set', OTHER: 'set' } });
     // A started pool (its thread up), as a gateway's is by the time it warms.
     await pool.warm(['w0']);
@@ -68,8 +75,7 @@ describe('warm, the prepared snapshot, and invalidate', () => {
   });
 
   it('rejects a large warm with E_POOL_CLOSED when close() comes before it has taken in all its targets; the close still ends', async () => {
-    const total = 10 * WARM_WINDOW;
-    const many = Object.fromEntries(Array.from({ length: total }, (_, i) => [`c${i}`, [{ kind: 'env' as const, vars: [`C${i}`] }]]));
+    const many = manyEnvProviders('c');
     const pool = pools.create({ probes: { providers: many }, env: {} });
     await pool.warm(['c0']);
     const warming = pool.warm(Object.keys(many));
@@ -77,22 +83,20 @@ describe('warm, the prepared snapshot, and invalidate', () => {
       () => 'resolved',
       (err: { code?: string }) => err.code,
     );
-    // Its first window under way, the other nine not taken in yet.
-    while (pool.stats().answersInFlight === 0) await new Promise((r) => setImmediate(r));
+    await firstWindowUnderWay(pool);
     await pool.close();
     expect(await outcome).toBe('E_POOL_CLOSED');
     expect(pool.stats().answers).toBe(0);
   });
 
   it('keeps nothing a large warm probed before an invalidate() that overtakes it; the targets it takes in after are probed after it, and kept', async () => {
-    const total = 10 * WARM_WINDOW;
-    const many = Object.fromEntries(Array.from({ length: total }, (_, i) => [`v${i}`, [{ kind: 'env' as const, vars: [`V${i}`] }]]));
+    const many = manyEnvProviders('v');
+    const total = Object.keys(many).length;
     const env: Record<string, string> = { V3: 'set' };
     const pool = pools.create({ probes: { providers: many }, env });
     await pool.warm(['v0']);
     const warming = pool.warm(Object.keys(many));
-    // Its first window under way, the other nine not taken in yet.
-    while (pool.stats().answersInFlight === 0) await new Promise((r) => setImmediate(r));
+    await firstWindowUnderWay(pool);
     // What the invalidate is for: a variable set now, which the targets taken in after it see.
     env[`V${total - 1}`] = 'set';
     pool.invalidate();

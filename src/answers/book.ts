@@ -87,10 +87,8 @@ class Warm implements RunWaiter {
   readonly #admit: (question: Question, warm: Warm) => void;
   readonly #slices: Slices;
   readonly #onAnswer: () => void;
-  /** Targets taken in so far. */
+  /** Targets taken in, or being taken in, so far. */
   #next = 0;
-  /** Answers taken in and not published yet. */
-  #open = 0;
   /** A window's targets are being taken in (one at a time, so that they keep their order). */
   #admitting = false;
   #ended = false;
@@ -114,7 +112,6 @@ class Warm implements RunWaiter {
   published(answer: Answer, auth: boolean): void {
     if (this.#ended || this.#auth.has(answer)) return;
     this.#auth.set(answer, auth);
-    this.#open--;
     this.#onAnswer();
     if (this.#auth.size === this.#questions.length) this.#end();
     else this.#pump();
@@ -128,15 +125,16 @@ class Warm implements RunWaiter {
 
   /** Takes in the next targets, up to a full window, once half of it has published (and none are being taken in). */
   #pump(): void {
-    if (this.#ended || this.#admitting || this.#next === this.#questions.length || this.#open > WARM_WINDOW / 2) return;
+    if (this.#ended || this.#admitting || this.#next === this.#questions.length) return;
+    // Taken in and not published yet: with none being taken in, every target up to `#next` has its answer in `answers`.
+    const open = this.answers.length - this.#auth.size;
+    if (open > WARM_WINDOW / 2) return;
     const from = this.#next;
-    this.#next = Math.min(this.#questions.length, from + WARM_WINDOW - this.#open);
+    this.#next = Math.min(this.#questions.length, from + WARM_WINDOW - open);
     this.#admitting = true;
     this.#slices
       .forEach(this.#questions.slice(from, this.#next), (question) => {
-        if (this.#ended) return;
-        this.#open++;
-        this.#admit(question, this);
+        if (!this.#ended) this.#admit(question, this);
       })
       .then(
         () => {
